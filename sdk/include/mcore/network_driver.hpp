@@ -1,0 +1,82 @@
+#pragma once
+// Network drivers connect a container's network namespace to a network, keep address leases, and publish
+// ports. They own every link, lease and firewall rule they create and remove exactly those.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mcore/plugin.hpp"
+
+namespace mcore {
+
+struct PortMapping {
+  std::string host_ip;              // "" for every host address
+  std::uint16_t host_port = 0;      // 0: the driver picks a free port
+  std::uint16_t container_port = 0;
+  std::string protocol = "tcp";     // "tcp" or "udp"
+};
+
+struct NetworkSpec {
+  std::string name;
+  std::string subnet;   // CIDR; "" lets the driver choose one free of the host's routes
+  std::string gateway;  // "" for the subnet's first address
+  std::map<std::string, std::string> options;
+};
+
+struct NetworkInfo {
+  std::string name;
+  std::string driver;
+  std::string subnet;
+  std::string gateway;
+  nlohmann::json details = nlohmann::json::object();  // driver-specific (bridge name, MTU, ...)
+};
+
+struct NetworkAttachment {
+  std::string container_id;
+  std::string container_name;
+  std::string network;                 // network name
+  std::filesystem::path netns_path;    // the container's namespace, e.g. /proc/<pid>/ns/net
+  std::vector<PortMapping> ports;
+  std::vector<std::string> aliases;    // extra names peers may resolve
+};
+
+struct Endpoint {
+  std::string network;
+  std::string interface_name;          // inside the container, e.g. "eth0"
+  std::string mac_address;
+  std::vector<std::string> addresses;  // CIDR notation
+  std::string gateway;
+  int mtu = 0;
+  std::vector<PortMapping> ports;      // as published, with chosen host ports filled in
+  std::vector<std::string> dns_servers;
+};
+
+class NetworkDriver : public Driver {
+ public:
+  ~NetworkDriver() override;
+
+  // Creates a network. Throws Error when the name exists or the subnet overlaps another network or a
+  // host route. Creating the driver's default network again is not an error.
+  virtual NetworkInfo create_network(const NetworkSpec& spec) = 0;
+
+  // Removes a network. Throws Error while containers are attached. Idempotent for unknown names.
+  virtual void remove_network(const std::string& name) = 0;
+
+  virtual std::vector<NetworkInfo> list_networks() const = 0;
+
+  // Connects the namespace to the network: interface, address lease, routes, published ports. Called
+  // before the container's command runs. On failure everything it did is undone before it throws.
+  virtual Endpoint attach(const NetworkAttachment& attachment) = 0;
+
+  // Undoes attach: releases the lease, removes links and rules. Idempotent.
+  virtual void detach(const std::string& container_id, const std::string& network) = 0;
+
+  // Removes leases, links and rules of containers not listed in `live_container_ids` (crash leftovers).
+  virtual void prune(const std::vector<std::string>& live_container_ids) = 0;
+};
+
+}  // namespace mcore

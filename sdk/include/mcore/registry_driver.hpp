@@ -1,0 +1,71 @@
+#pragma once
+// Registry drivers fetch manifests and blobs of images (Docker Registry HTTP API v2 / OCI distribution,
+// or any other source of OCI content). They never write to the image store: the engine does, verifying
+// every blob it is given.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mcore/io.hpp"
+#include "mcore/plugin.hpp"
+
+namespace mcore {
+
+// A normalised image reference: "alpine" is {"docker.io", "library/alpine", "latest", ""}.
+struct ImageReference {
+  std::string registry;
+  std::string repository;
+  std::string tag;     // "" when only a digest is given
+  std::string digest;  // "sha256:<hex>" or ""
+};
+
+struct Platform {
+  std::string os = "linux";
+  std::string architecture;  // GOARCH spelling: "amd64", "arm64"
+  std::string variant;       // "v8", or ""
+};
+
+// An OCI content descriptor.
+struct ContentDescriptor {
+  std::string media_type;
+  std::string digest;
+  std::int64_t size = 0;
+  std::vector<std::string> urls;
+  nlohmann::json annotations = nlohmann::json::object();
+};
+
+struct Credentials {
+  std::string username;
+  std::string password;
+  std::string identity_token;
+};
+
+struct ResolvedManifest {
+  ContentDescriptor manifest;   // the image manifest chosen (after platform selection)
+  std::string manifest_bytes;   // verified against manifest.digest
+  std::string index_digest;     // the index it was selected from, or ""
+};
+
+class RegistryDriver : public Driver {
+ public:
+  ~RegistryDriver() override;
+
+  // Fetches the manifest `reference` names; when it is an index, selects `platform` (skipping
+  // attestation manifests) and fetches that manifest. Every manifest is verified against its digest.
+  // Throws Error with a clear reason for unknown images or tags, rejected credentials, rate limits and
+  // unreachable or misbehaving registries.
+  virtual ResolvedManifest resolve(const ImageReference& reference, const Platform& platform) = 0;
+
+  // Streams blob `blob` of `reference`'s repository into `sink`, starting at byte `offset` (to resume a
+  // broken download). The caller verifies the digest over every byte it received.
+  virtual void fetch_blob(const ImageReference& reference, const ContentDescriptor& blob,
+                          std::uint64_t offset, ByteSink& sink) = 0;
+
+  // Checks `credentials` against `registry`; throws Error when they are rejected.
+  virtual void login(const std::string& registry, const Credentials& credentials) = 0;
+};
+
+}  // namespace mcore
