@@ -21,4 +21,6 @@ function(mcore_add_plugin)
   # A plugin must resolve every symbol at build time: the loader opens it with RTLD_NOW.
   target_link_options(${target} PRIVATE -Wl,--no-undefined)
   install(TARGETS ${target} LIBRARY DESTINATION ${MCORE_PLUGIN_INSTALL_DIR})
+  # In-tree builds collect their plugins so that tests can depend on all of them.
+  set_property(GLOBAL APPEND PROPERTY MCORE_IN_TREE_PLUGINS ${target})
 endfunction()

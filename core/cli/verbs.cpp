@@ -1,0 +1,22 @@
+#include "cli/verbs.hpp"
+
+namespace mcore::cli {
+
+const std::vector<Verb>& all_verbs() {
+  static const std::vector<Verb> verbs = {
+      {"run", "Run a command in a new container", run_main},
+      {"plugins", "List the driver plugins found and whether mcore can load them", plugins_main},
+      {"info", "Show the configuration, the drivers in use and what the host supports", info_main},
+      {"version", "Show the mcore version", version_main},
+  };
+  return verbs;
+}
+
+std::string verb_summary(const std::string& name) {
+  for (const auto& verb : all_verbs()) {
+    if (name == verb.name) return verb.summary;
+  }
+  return "";
+}
+
+}  // namespace mcore::cli

@@ -1,0 +1,57 @@
+#pragma once
+// The verb table: one entry per `mcore VERB`, each implemented in cli/<verb>.cpp. Verbs parse their own
+// arguments and return the process exit code; they throw mcore::Error for mcore's own failures, which
+// main() prints as one line and turns into exit code 125.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::cli {
+
+// Docker's exit codes for failures of the runtime itself.
+inline constexpr int kExitMcoreFailure = 125;
+inline constexpr int kExitNotExecutable = 126;
+inline constexpr int kExitNotFound = 127;
+
+// What every verb gets: the global options and the engine, created on first use so that `version`
+// and `--help` work without a config.
+class CliContext {
+ public:
+  explicit CliContext(engine::GlobalOptions options) : options_(std::move(options)) {}
+  const engine::GlobalOptions& options() const { return options_; }
+  engine::Engine& engine() {
+    if (!engine_) engine_ = std::make_unique<engine::Engine>(options_);
+    return *engine_;
+  }
+
+ private:
+  engine::GlobalOptions options_;
+  std::unique_ptr<engine::Engine> engine_;
+};
+
+using VerbMain = int (*)(CliContext& context, const std::vector<std::string>& args);
+
+struct Verb {
+  const char* name;
+  const char* summary;  // one line for `mcore --help`
+  VerbMain main;
+};
+
+int run_main(CliContext& context, const std::vector<std::string>& args);
+int plugins_main(CliContext& context, const std::vector<std::string>& args);
+int info_main(CliContext& context, const std::vector<std::string>& args);
+int version_main(CliContext& context, const std::vector<std::string>& args);
+
+// Prints an error as the one line users see: "mcore: <what>[; <hint>]" on stderr.
+void report_error(const Error& error);
+
+// Every verb, in the order `mcore --help` lists them.
+const std::vector<Verb>& all_verbs();
+
+// The summary all_verbs() lists for `name` ("" for an unknown verb), for the verb's own --help.
+std::string verb_summary(const std::string& name);
+
+}  // namespace mcore::cli

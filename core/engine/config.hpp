@@ -1,0 +1,53 @@
+#pragma once
+// mcore's configuration file: one JSON object, every key optional, unknown keys rejected by path.
+//
+//   {
+//     "data_root": "/var/lib/mcore", "state_root": "/run/mcore", "log_level": "warn",
+//     "plugin_dirs": ["/opt/mcore/plugins"],
+//     "drivers": {"storage": "overlay", "resource": "auto", "network": "bridge", "registry": "docker"},
+//     "plugin_paths": {"resource": "/opt/acme/mcore-resource-acme.so"},
+//     "storage": {...}, "resource": {"cgroup_parent": "/mcore"}, "network": {...}, "registry": {...}
+//   }
+//
+// The role sections ("storage", "resource", ...) are handed to the selected driver, which validates them.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mcore/plugin.hpp"
+
+namespace mcore::engine {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/mcore/config.json";
+
+struct Config {
+  std::filesystem::path data_root = "/var/lib/mcore";
+  std::filesystem::path state_root = "/run/mcore";
+  std::string log_level = "warn";
+  std::vector<std::filesystem::path> plugin_dirs;
+  // Role -> driver name. Defaults: storage overlay, resource auto, network bridge, registry docker.
+  std::map<DriverKind, std::string> drivers;
+  // Role -> absolute path of the plugin file; wins over every search directory.
+  std::map<DriverKind, std::filesystem::path> plugin_paths;
+  // Role -> that role's section, {} when absent.
+  std::map<DriverKind, nlohmann::json> sections;
+  // The file this came from; empty when no file exists and the defaults apply.
+  std::filesystem::path source;
+
+  // The effective configuration, every default filled in (for `mcore info`).
+  nlohmann::json to_json() const;
+};
+
+// Parses a config document. `source_name` prefixes errors ("/etc/mcore/config.json: drivers.storag:
+// unknown key"). Throws Error.
+Config parse_config(const nlohmann::json& document, const std::string& source_name);
+
+// Loads the config: `explicit_path` (from --config or MCORE_CONFIG) must exist and parse; without it,
+// kDefaultConfigPath is read when present and the defaults apply when it is not. Throws Error.
+Config load_config(const std::optional<std::filesystem::path>& explicit_path);
+
+}  // namespace mcore::engine

@@ -1,0 +1,111 @@
+#include "engine/file_util.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "mcore/error.hpp"
+
+namespace mcore::engine {
+
+namespace {
+
+// Writes all of `content`, retrying short writes and EINTR; false with errno set on failure.
+bool write_all(int fd, std::string_view content) {
+  while (!content.empty()) {
+    const ssize_t written = ::write(fd, content.data(), content.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    content.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+// Removes a temporary file unless it was renamed into place.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+  ~TempFileGuard() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  void commit() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw Error::from_errno("open " + path.string());
+  // No fstat size: files under /proc and /sys report 0 and must be read to EOF.
+  std::string content;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw Error::from_errno("read " + path.string());
+    }
+    if (got == 0) break;
+    content.append(buffer, static_cast<std::size_t>(got));
+  }
+  return content;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content, int mode) {
+  const std::string what = "write " + path.string();
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd) throw Error::from_errno(what + ": create temporary file in " + dir.string());
+  TempFileGuard guard(temp);
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) throw Error::from_errno(what + ": chmod " + temp);
+  if (!write_all(fd.get(), content)) throw Error::from_errno(what + ": write " + temp);
+  if (::fsync(fd.get()) != 0) throw Error::from_errno(what + ": fsync " + temp);
+  // close() can report a deferred write error (NFS); check it before the rename publishes the file.
+  if (::close(fd.release()) != 0) throw Error::from_errno(what + ": close " + temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) throw Error::from_errno(what + ": rename " + temp);
+  guard.commit();
+}
+
+void write_knob(const std::filesystem::path& path, std::string_view content) {
+  // Kernel knobs often take "value\n"; the newline only clutters the message.
+  std::string_view shown = content;
+  while (!shown.empty() && shown.back() == '\n') shown.remove_suffix(1);
+  const std::string what = "write " + std::string(shown) + " to " + path.string();
+
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw Error::from_errno(what);
+  // One write(2): the kernel parses each write as a whole value, so it must not be split.
+  ssize_t written;
+  do {
+    written = ::write(fd.get(), content.data(), content.size());
+  } while (written < 0 && errno == EINTR);
+  if (written < 0) throw Error::from_errno(what);
+  if (static_cast<std::size_t>(written) != content.size()) {
+    throw Error(what + ": short write (" + std::to_string(written) + " of " + std::to_string(content.size()) +
+                " bytes)");
+  }
+}
+
+FileLock::FileLock(const std::filesystem::path& path)
+    : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+  if (!fd_) throw Error::from_errno("open lock file " + path.string());
+  int result;
+  do {
+    result = ::flock(fd_.get(), LOCK_EX);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) throw Error::from_errno("lock " + path.string());
+}
+
+}  // namespace mcore::engine

@@ -1,0 +1,67 @@
+#include "engine/host_facts.hpp"
+
+#include <linux/magic.h>
+#include <sys/utsname.h>
+#include <sys/vfs.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mcore::engine {
+
+namespace {
+
+bool is_cgroup2(const char* path) {
+  struct statfs info {};
+  return ::statfs(path, &info) == 0 && info.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+// True when a line of `path` satisfies `match`; false when the file cannot be read (a probe, not a check).
+template <class Match>
+bool any_line(const char* path, Match match) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (match(line)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+CgroupMode probe_cgroup_mode() {
+  if (is_cgroup2("/sys/fs/cgroup")) return CgroupMode::v2;
+  if (is_cgroup2("/sys/fs/cgroup/unified")) return CgroupMode::hybrid;
+  return CgroupMode::v1;
+}
+
+HostFacts probe_host() {
+  HostFacts facts;
+  struct utsname names {};
+  if (::uname(&names) == 0) facts.kernel_release = names.release;
+  facts.cgroup_mode = probe_cgroup_mode();
+  // Lines read "nodev\toverlay" or "\text4": the name is the last field.
+  facts.overlay_supported = any_line("/proc/filesystems", [](const std::string& line) {
+    std::istringstream fields(line);
+    std::string field, last;
+    while (fields >> field) last = field;
+    return last == "overlay";
+  });
+  std::error_code ignored;
+  facts.cgroup_namespace = std::filesystem::exists("/proc/self/ns/cgroup", ignored);
+  facts.seccomp_supported =
+      any_line("/proc/self/status", [](const std::string& line) { return line.starts_with("Seccomp:"); });
+  return facts;
+}
+
+const char* to_string(CgroupMode mode) {
+  switch (mode) {
+    case CgroupMode::v1: return "v1";
+    case CgroupMode::hybrid: return "hybrid";
+    case CgroupMode::v2: return "v2";
+  }
+  return "unknown";
+}
+
+}  // namespace mcore::engine

@@ -1,0 +1,22 @@
+#pragma once
+// What the host offers that matters to mcore; read once per command, on demand.
+#include <string>
+
+namespace mcore::engine {
+
+enum class CgroupMode { v1, hybrid, v2 };  // legacy only / v1 controllers plus an empty v2 / pure v2
+
+struct HostFacts {
+  std::string kernel_release;
+  CgroupMode cgroup_mode = CgroupMode::v1;
+  bool overlay_supported = false;   // "overlay" in /proc/filesystems (after a modprobe attempt: no)
+  bool cgroup_namespace = false;    // /proc/self/ns/cgroup exists
+  bool seccomp_supported = false;   // /proc/self/status has Seccomp:
+};
+
+HostFacts probe_host();
+// Only the cgroup mode: one or two statfs calls, cheap enough for the container start path.
+CgroupMode probe_cgroup_mode();
+const char* to_string(CgroupMode mode);
+
+}  // namespace mcore::engine
