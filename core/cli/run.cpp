@@ -1,0 +1,164 @@
+// mcore run: Docker's flags -> a ContainerSpec -> the container runner.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/run_options.hpp"
+#include "cli/verb_options.hpp"
+#include "cli/verbs.hpp"
+#include "engine/container_runner.hpp"
+#include "engine/container_store.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description run_options() {
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("rootfs", po::value<std::string>(), "run from this root filesystem directory (read-only lower layer)")
+    ("name", po::value<std::string>(), "assign a name to the container")
+    ("rm", po::bool_switch(), "remove the container when it exits")
+    ("interactive,i", po::bool_switch(), "keep stdin open")
+    ("tty,t", po::bool_switch(), "allocate a pseudo-terminal")
+    ("env,e", po::value<std::vector<std::string>>()->composing(), "set an environment variable (KEY=VALUE or KEY)")
+    ("env-file", po::value<std::vector<std::string>>()->composing(), "read environment variables from a file")
+    ("workdir,w", po::value<std::string>(), "working directory inside the container")
+    ("user,u", po::value<std::string>(), "uid[:gid] to run the command as")
+    ("hostname", po::value<std::string>(), "container host name (default: the short container ID)")
+    ("volume,v", po::value<std::vector<std::string>>()->composing(), "bind mount /host:/container[:ro]")
+    ("tmpfs", po::value<std::vector<std::string>>()->composing(), "mount a tmpfs: /path[:options]")
+    ("read-only", po::bool_switch(), "mount the container's root filesystem read-only")
+    ("network,net", po::value<std::string>()->default_value("none"), "network mode: none or host")
+    ("cap-add", po::value<std::vector<std::string>>()->composing(), "add a Linux capability")
+    ("cap-drop", po::value<std::vector<std::string>>()->composing(), "drop a Linux capability")
+    ("privileged", po::bool_switch(), "give the container every capability, no seccomp, no masked paths")
+    ("security-opt", po::value<std::vector<std::string>>()->composing(), "no-new-privileges, seccomp=unconfined|FILE")
+    ("memory,m", po::value<std::string>(), "memory limit (e.g. 512m)")
+    ("memory-swap", po::value<std::string>(), "memory plus swap limit; -1 for unlimited swap")
+    ("cpus", po::value<std::string>(), "number of CPUs (e.g. 1.5)")
+    ("cpu-shares,c", po::value<std::uint64_t>(), "relative CPU weight (default 1024)")
+    ("cpuset-cpus", po::value<std::string>(), "CPUs the container may use (0-3, 0,1)")
+    ("cpuset-mems", po::value<std::string>(), "memory nodes the container may use")
+    ("pids-limit", po::value<std::int64_t>(), "maximum number of processes (-1 unlimited)");
+  // clang-format on
+  return options;
+}
+
+template <class T>
+std::vector<T> list(const po::variables_map& options, const char* name) {
+  return options.count(name) ? options[name].as<std::vector<T>>() : std::vector<T>{};
+}
+
+std::optional<std::string> text(const po::variables_map& options, const char* name) {
+  if (!options.count(name)) return std::nullopt;
+  return options[name].as<std::string>();
+}
+
+engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<std::string> command) {
+  engine::ContainerSpec spec;
+  auto rootfs = text(options, "rootfs");
+  if (!rootfs) {
+    throw Error("mcore run needs --rootfs DIR", 0, "images arrive in a later version; pass a root filesystem directory");
+  }
+  if (command.empty()) throw Error("no command given", 0, "add the command to run after the options");
+  std::error_code error;
+  if (!std::filesystem::is_directory(*rootfs, error)) {
+    throw Error("rootfs " + *rootfs + " is not a directory", error ? error.value() : ENOENT,
+                "pass an existing root filesystem directory to --rootfs");
+  }
+  if (::access(rootfs->c_str(), R_OK | X_OK) != 0) {
+    throw Error::from_errno("rootfs " + *rootfs + " is not readable", "check its permissions");
+  }
+  spec.rootfs = std::filesystem::canonical(*rootfs);
+  spec.args = std::move(command);
+  spec.id = engine::new_container_id();
+  if (auto name = text(options, "name")) {
+    validate_container_name(*name);
+    spec.name = *name;
+  } else {
+    spec.name = engine::generate_container_name() + "_" + spec.id.substr(0, 6);
+  }
+  spec.hostname = spec.id.substr(0, 12);
+  if (auto hostname = text(options, "hostname")) {
+    validate_hostname(*hostname);
+    spec.hostname = *hostname;
+  }
+  spec.tty = options["tty"].as<bool>();
+  spec.interactive = options["interactive"].as<bool>();
+  spec.remove_on_exit = options["rm"].as<bool>();
+  spec.read_only_rootfs = options["read-only"].as<bool>();
+  spec.privileged = options["privileged"].as<bool>();
+
+  if (auto user = text(options, "user")) {
+    auto parsed = parse_user(*user);
+    spec.uid = parsed.uid;
+    spec.gid = parsed.gid;
+  }
+  if (auto workdir = text(options, "workdir")) {
+    if (workdir->empty() || workdir->front() != '/') {
+      throw Error("--workdir \"" + *workdir + "\" is not absolute", 0, "give a path from the container's root");
+    }
+    spec.working_dir = *workdir;
+  }
+  std::vector<std::string> env;
+  for (const auto& file : list<std::string>(options, "env-file")) {
+    auto entries = read_env_file(file);
+    env.insert(env.end(), entries.begin(), entries.end());
+  }
+  auto flags = parse_env(list<std::string>(options, "env"));
+  env.insert(env.end(), flags.begin(), flags.end());
+  spec.env = finish_environment(std::move(env), spec.hostname, spec.tty, spec.uid);
+
+  for (const auto& volume : list<std::string>(options, "volume")) spec.volumes.push_back(parse_volume(volume));
+  for (const auto& tmpfs : list<std::string>(options, "tmpfs")) spec.tmpfs.push_back(parse_tmpfs(tmpfs));
+
+  std::string network = options["network"].as<std::string>();
+  if (network == "none") {
+    spec.network = engine::NetworkMode::none;
+  } else if (network == "host") {
+    spec.network = engine::NetworkMode::host;
+  } else {
+    throw Error("unsupported --network \"" + network + "\"", 0,
+                "use none or host; bridge networks arrive with the network-bridge driver");
+  }
+
+  spec.capabilities = engine::resolve_capabilities(spec.privileged, list<std::string>(options, "cap-add"),
+                                                   list<std::string>(options, "cap-drop"),
+                                                   engine::held_capabilities());
+  auto security = parse_security_options(list<std::string>(options, "security-opt"));
+  spec.no_new_privileges = security.no_new_privileges;
+  spec.seccomp = security.seccomp;
+  spec.seccomp_file = security.seccomp_file;
+
+  auto& limits = spec.limits;
+  if (auto memory = text(options, "memory")) limits.memory_bytes = parse_size("--memory", *memory);
+  if (auto swap = text(options, "memory-swap")) {
+    limits.memory_swap_bytes = *swap == "-1" ? -1 : parse_size("--memory-swap", *swap);
+  }
+  if (auto cpus = text(options, "cpus")) {
+    limits.nano_cpus = parse_cpus(*cpus, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  }
+  if (options.count("cpu-shares")) limits.cpu_shares = options["cpu-shares"].as<std::uint64_t>();
+  limits.cpuset_cpus = text(options, "cpuset-cpus");
+  limits.cpuset_mems = text(options, "cpuset-mems");
+  if (options.count("pids-limit")) limits.pids_limit = options["pids-limit"].as<std::int64_t>();
+  return spec;
+}
+
+}  // namespace
+
+int run_main(CliContext& context, const std::vector<std::string>& args) {
+  auto parsed = parse_verb("run", "[OPTIONS] --rootfs DIR COMMAND [ARG...]",
+                           "Run a command in a new container", run_options(), args);
+  if (!parsed) return 0;
+  engine::ContainerSpec spec = build_spec(parsed->options, parsed->positionals);
+  auto outcome = engine::run_container(context.engine(), spec);
+  if (outcome.failure) report_error(*outcome.failure);
+  return outcome.exit_code;
+}
+
+}  // namespace mcore::cli

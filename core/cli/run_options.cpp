@@ -1,0 +1,250 @@
+#include "cli/run_options.hpp"
+
+#include <sys/mount.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "mcore/error.hpp"
+
+namespace mcore::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    auto end = text.find(separator, start);
+    parts.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+bool parse_unsigned(const std::string& text, std::uint64_t& out) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc{} && end == text.data() + text.size() && !text.empty();
+}
+
+void require_absolute(const std::string& flag, const std::string& path) {
+  if (path.empty() || path.front() != '/') {
+    throw Error(flag + ": the container path \"" + path + "\" is not absolute", 0,
+                "write it from the container's root, e.g. /data");
+  }
+}
+
+}  // namespace
+
+std::int64_t parse_size(const std::string& flag, const std::string& value) {
+  static const std::regex pattern(R"(^([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)b?$)", std::regex::icase);
+  std::smatch match;
+  if (!std::regex_match(value, match, pattern)) {
+    throw Error("invalid size \"" + value + "\" for " + flag, 0,
+                "use a number with an optional unit b, k, m, g or t, e.g. 512m");
+  }
+  double number = std::stod(match[1].str());
+  static const std::map<std::string, double> units = {
+      {"", 1.0}, {"k", 1024.0}, {"m", 1024.0 * 1024}, {"g", 1024.0 * 1024 * 1024},
+      {"t", 1024.0 * 1024 * 1024 * 1024}, {"p", 1024.0 * 1024 * 1024 * 1024 * 1024}};
+  double bytes = number * units.at(lower(match[2].str()));
+  if (bytes >= 9.2e18) throw Error("size \"" + value + "\" for " + flag + " is too large");
+  return static_cast<std::int64_t>(bytes);
+}
+
+std::int64_t parse_cpus(const std::string& value, unsigned online_cpus) {
+  char* end = nullptr;
+  double cpus = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(cpus)) {
+    throw Error("invalid value \"" + value + "\" for --cpus", 0, "use a number of CPUs such as 0.5 or 2");
+  }
+  auto nano = static_cast<std::int64_t>(std::llround(cpus * 1e9));
+  if (nano < 10'000'000 || cpus > online_cpus) {
+    throw Error("--cpus " + value + " is out of range", 0,
+                "use a value from 0.01 to " + std::to_string(online_cpus) + ", the CPUs this host has online");
+  }
+  return nano;
+}
+
+engine::VolumeSpec parse_volume(const std::string& value) {
+  auto parts = split(value, ':');
+  if (parts.size() < 2 || parts.size() > 3) {
+    throw Error("invalid volume \"" + value + "\"", 0, "use -v /host/path:/container/path[:ro]");
+  }
+  engine::VolumeSpec volume;
+  if (parts[0].empty() || parts[0].front() != '/') {
+    throw Error("invalid volume \"" + value + "\": the host path \"" + parts[0] + "\" is not absolute", 0,
+                "named volumes are not supported yet; give an absolute host path");
+  }
+  volume.host_path = parts[0];
+  require_absolute("-v " + value, parts[1]);
+  volume.container_path = parts[1];
+  if (parts.size() == 3) {
+    if (parts[2] == "ro") {
+      volume.read_only = true;
+    } else if (parts[2] != "rw") {
+      throw Error("invalid volume option \"" + parts[2] + "\" in \"" + value + "\"", 0, "use ro or rw");
+    }
+  }
+  std::error_code error;
+  if (!fs::exists(volume.host_path, error)) {
+    throw Error("volume source " + volume.host_path.string() + " does not exist", ENOENT,
+                "create it first or fix the path in -v");
+  }
+  return volume;
+}
+
+engine::TmpfsSpec parse_tmpfs(const std::string& value) {
+  auto colon = value.find(':');
+  engine::TmpfsSpec tmpfs;
+  tmpfs.container_path = value.substr(0, colon);
+  require_absolute("--tmpfs " + value, tmpfs.container_path);
+  tmpfs.flags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
+  if (colon == std::string::npos) return tmpfs;
+  static const std::map<std::string, std::pair<unsigned long, bool>> flag_options = {
+      {"ro", {MS_RDONLY, true}},       {"rw", {MS_RDONLY, false}},      {"noexec", {MS_NOEXEC, true}},
+      {"exec", {MS_NOEXEC, false}},    {"nosuid", {MS_NOSUID, true}},   {"suid", {MS_NOSUID, false}},
+      {"nodev", {MS_NODEV, true}},     {"dev", {MS_NODEV, false}},      {"noatime", {MS_NOATIME, true}},
+      {"atime", {MS_NOATIME, false}},  {"sync", {MS_SYNCHRONOUS, true}}, {"async", {MS_SYNCHRONOUS, false}}};
+  std::string data;
+  for (const auto& option : split(value.substr(colon + 1), ',')) {
+    if (option.empty()) continue;
+    if (auto it = flag_options.find(option); it != flag_options.end()) {
+      if (it->second.second) {
+        tmpfs.flags |= it->second.first;
+      } else {
+        tmpfs.flags &= ~it->second.first;
+      }
+    } else if (option.starts_with("size=") || option.starts_with("mode=") || option.starts_with("uid=") ||
+               option.starts_with("gid=") || option.starts_with("nr_inodes=")) {
+      data += (data.empty() ? "" : ",") + option;
+    } else {
+      throw Error("unknown --tmpfs option \"" + option + "\"", 0,
+                  "use ro, rw, [no]exec, [no]suid, [no]dev, size=, mode=, uid=, gid=");
+    }
+  }
+  tmpfs.data = data;
+  return tmpfs;
+}
+
+UserSpec parse_user(const std::string& value) {
+  auto parts = split(value, ':');
+  std::uint64_t uid = 0, gid = 0;
+  if (parts.size() > 2 || !parse_unsigned(parts[0], uid) || (parts.size() == 2 && !parse_unsigned(parts[1], gid)) ||
+      uid > 0xfffffffe || gid > 0xfffffffe) {
+    throw Error("invalid --user \"" + value + "\"", 0,
+                "use a numeric uid or uid:gid (user names need an image's /etc/passwd)");
+  }
+  return {static_cast<uid_t>(uid), static_cast<gid_t>(gid)};
+}
+
+std::vector<std::string> parse_env(const std::vector<std::string>& values) {
+  std::vector<std::string> env;
+  for (const auto& value : values) {
+    if (value.empty() || value.front() == '=') {
+      throw Error("invalid environment variable \"" + value + "\"", 0, "use -e KEY=VALUE or -e KEY");
+    }
+    if (value.find('=') != std::string::npos) {
+      env.push_back(value);
+    } else if (const char* inherited = std::getenv(value.c_str()); inherited != nullptr) {
+      env.push_back(value + "=" + inherited);
+    }
+  }
+  return env;
+}
+
+std::vector<std::string> read_env_file(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw Error("cannot read env file " + file.string(), errno, "check the path given to --env-file");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    lines.push_back(line.substr(start));
+  }
+  try {
+    return parse_env(lines);
+  } catch (Error& error) {
+    throw error.add_context("env file " + file.string());
+  }
+}
+
+std::vector<std::string> finish_environment(std::vector<std::string> env, const std::string& hostname, bool tty,
+                                            uid_t uid) {
+  std::vector<std::string> defaults = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                       "HOSTNAME=" + hostname, uid == 0 ? "HOME=/root" : "HOME=/"};
+  if (tty) defaults.push_back("TERM=xterm");
+  defaults.insert(defaults.end(), env.begin(), env.end());
+  // Later entries win; keep each key once, in first-seen order.
+  std::vector<std::string> result;
+  std::map<std::string, std::size_t> index;
+  for (auto& entry : defaults) {
+    std::string key = entry.substr(0, entry.find('='));
+    if (auto it = index.find(key); it != index.end()) {
+      result[it->second] = std::move(entry);
+    } else {
+      index.emplace(key, result.size());
+      result.push_back(std::move(entry));
+    }
+  }
+  return result;
+}
+
+SecurityOptions parse_security_options(const std::vector<std::string>& values) {
+  SecurityOptions options;
+  for (const auto& value : values) {
+    auto separator = value.find_first_of("=:");
+    std::string key = value.substr(0, separator);
+    std::string argument = separator == std::string::npos ? "" : value.substr(separator + 1);
+    if (key == "no-new-privileges") {
+      if (argument.empty() || argument == "true") {
+        options.no_new_privileges = true;
+      } else if (argument == "false") {
+        options.no_new_privileges = false;
+      } else {
+        throw Error("invalid --security-opt \"" + value + "\"", 0, "use no-new-privileges or no-new-privileges=false");
+      }
+    } else if (key == "seccomp" && !argument.empty()) {
+      if (argument == "unconfined") {
+        options.seccomp = engine::SeccompMode::unconfined;
+      } else {
+        options.seccomp = engine::SeccompMode::file;
+        options.seccomp_file = argument;
+      }
+    } else {
+      throw Error("unsupported --security-opt \"" + value + "\"", 0,
+                  "use no-new-privileges, seccomp=unconfined or seccomp=/path/to/profile.json");
+    }
+  }
+  return options;
+}
+
+void validate_container_name(const std::string& name) {
+  static const std::regex pattern("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  if (!std::regex_match(name, pattern)) {
+    throw Error("invalid container name \"" + name + "\"", 0,
+                "use letters, digits, '_', '.' and '-', starting with a letter or digit, at least 2 characters");
+  }
+}
+
+void validate_hostname(const std::string& hostname) {
+  static const std::regex pattern(R"(^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$)");
+  if (hostname.size() > 64 || !std::regex_match(hostname, pattern)) {
+    throw Error("invalid hostname \"" + hostname + "\"", 0,
+                "use letters, digits and '-' in dot-separated labels, at most 64 characters");
+  }
+}
+
+}  // namespace mcore::cli

@@ -1,0 +1,56 @@
+#pragma once
+// Parsers for the values of `mcore run` flags, in Docker's syntax. Each throws mcore::Error naming the
+// flag, the bad value and the expected form.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/container_spec.hpp"
+
+namespace mcore::cli {
+
+// "512m", "1g", "1.5G", "1024", "64mb" -> bytes (Docker's RAMInBytes). `flag` names the flag in errors.
+std::int64_t parse_size(const std::string& flag, const std::string& value);
+
+// "1.5" -> 1'500'000'000; must be within (0, online CPUs].
+std::int64_t parse_cpus(const std::string& value, unsigned online_cpus);
+
+// "/host:/ctr", "/host:/ctr:ro", "/host:/ctr:rw". The host path must be absolute and exist.
+engine::VolumeSpec parse_volume(const std::string& value);
+
+// "/run", "/run:rw,size=64m,mode=1777,noexec". Docker's default flags: noexec, nosuid, nodev.
+engine::TmpfsSpec parse_tmpfs(const std::string& value);
+
+struct UserSpec {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+// "1000" or "1000:1000" (numeric; names need the image's /etc/passwd).
+UserSpec parse_user(const std::string& value);
+
+// "-e KEY=VALUE" stays; "-e KEY" takes KEY from mcore's environment, or is dropped when unset.
+std::vector<std::string> parse_env(const std::vector<std::string>& values);
+
+// KEY=VALUE lines; blank lines and lines starting with # are skipped; "KEY" alone as with -e.
+std::vector<std::string> read_env_file(const std::filesystem::path& file);
+
+// Adds Docker's defaults (PATH, HOSTNAME, HOME, TERM with a tty) unless set; later entries for the
+// same key win, as with repeated -e.
+std::vector<std::string> finish_environment(std::vector<std::string> env, const std::string& hostname,
+                                            bool tty, uid_t uid);
+
+struct SecurityOptions {
+  bool no_new_privileges = false;
+  engine::SeccompMode seccomp = engine::SeccompMode::default_profile;
+  std::filesystem::path seccomp_file;
+};
+// "no-new-privileges[:true|false]", "seccomp=unconfined", "seccomp=/path/profile.json".
+SecurityOptions parse_security_options(const std::vector<std::string>& values);
+
+// Docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+
+void validate_container_name(const std::string& name);
+// An RFC 1123 host name, at most 64 characters.
+void validate_hostname(const std::string& hostname);
+
+}  // namespace mcore::cli

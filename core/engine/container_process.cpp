@@ -1,0 +1,130 @@
+#include "engine/container_process.hpp"
+
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/container_init.hpp"
+#include "engine/init_protocol.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::engine {
+namespace {
+
+// Receives one message; returns false at end of file. A passed descriptor lands in `passed_fd`.
+bool receive(int fd, InitMessage& message, UniqueFd* passed_fd) {
+  iovec data{&message, sizeof message};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr header{};
+  header.msg_iov = &data;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(fd, &header, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw Error::from_errno("read from the container init");
+  if (n == 0) return false;
+  if (static_cast<std::size_t>(n) != sizeof message) throw Error("short message from the container init");
+  message.step[sizeof message.step - 1] = '\0';
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS && passed_fd != nullptr) {
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(cmsg), sizeof passed);
+      passed_fd->reset(passed);
+    }
+  }
+  return true;
+}
+
+InitFailure to_failure(const InitMessage& message) { return {message.step, message.error_number}; }
+
+}  // namespace
+
+ContainerProcess ContainerProcess::start(InitPlan& plan, unsigned long namespace_flags) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    throw Error::from_errno("create the sync socket");
+  }
+  UniqueFd parent_end(pair[0]);
+  UniqueFd child_end(pair[1]);
+  plan.sync_fd = child_end.get();
+
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = namespace_flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  // clone3 without a stack behaves like fork: the child continues on a copy of this stack.
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) throw Error::from_errno("clone the container init", "check that this kernel allows new namespaces");
+  if (pid == 0) {
+    // The child must not hold mcore's end, or it would never see end-of-file if mcore dies.
+    ::close(parent_end.release());
+    run_container_init(plan);
+  }
+  return ContainerProcess(static_cast<pid_t>(pid), UniqueFd(pidfd), std::move(parent_end));
+}
+
+ContainerProcess::~ContainerProcess() {
+  if (pid_ > 0 && !reaped_) {
+    send_signal(SIGKILL);
+    siginfo_t info{};
+    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+UniqueFd ContainerProcess::receive_pty_master(std::optional<InitFailure>& failure) {
+  InitMessage message{};
+  UniqueFd master;
+  if (!receive(sync_.get(), message, &master)) throw Error("the container init exited before creating its terminal");
+  if (message.kind == InitMessageKind::failure) {
+    failure = to_failure(message);
+    return {};
+  }
+  if (!master) throw Error("the container init sent no terminal");
+  return master;
+}
+
+bool ContainerProcess::release() {
+  char go = kInitGo;
+  if (::send(sync_.get(), &go, 1, MSG_NOSIGNAL) == 1) return true;
+  // The init failed before the barrier and is gone; its report waits in the socket.
+  if (errno == EPIPE || errno == ECONNRESET) return false;
+  throw Error::from_errno("release the container init");
+}
+
+std::optional<InitFailure> ContainerProcess::wait_for_exec(bool released) {
+  InitMessage message{};
+  if (!receive(sync_.get(), message, nullptr)) {
+    if (!released) return InitFailure{"set up the container", ECHILD};
+    sync_.reset();
+    return std::nullopt;
+  }
+  return to_failure(message);
+}
+
+void ContainerProcess::send_signal(int signal) noexcept {
+  if (pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
+}
+
+int ContainerProcess::wait() {
+  siginfo_t info{};
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0) {
+    if (errno != EINTR) throw Error::from_errno("wait for the container");
+  }
+  reaped_ = true;
+  if (info.si_code == CLD_EXITED) return info.si_status;
+  return 128 + info.si_status;
+}
+
+}  // namespace mcore::engine

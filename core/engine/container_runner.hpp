@@ -1,0 +1,20 @@
+#pragma once
+// `mcore run` in the foreground, from a root filesystem directory: storage, cgroup, namespaces, the
+// barrier, the relay, and teardown. Everything it created is undone when the start fails.
+#include <optional>
+
+#include "engine/container_spec.hpp"
+#include "engine/engine.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::engine {
+
+struct RunOutcome {
+  int exit_code = 0;
+  // Set when the container never ran its command (exit code 125, 126 or 127): what to tell the user.
+  std::optional<Error> failure;
+};
+
+RunOutcome run_container(Engine& engine, const ContainerSpec& spec);
+
+}  // namespace mcore::engine

@@ -1,0 +1,63 @@
+#pragma once
+// Everything `mcore run` decided about one container, before any of it exists. The CLI fills it from
+// flags (and, later, from the image config); the runner turns it into storage, a cgroup and a process.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/capabilities.hpp"
+#include "mcore/resource_driver.hpp"
+
+namespace mcore::engine {
+
+struct VolumeSpec {
+  std::filesystem::path host_path;       // absolute, must exist
+  std::string container_path;            // absolute inside the container
+  bool read_only = false;
+};
+
+struct TmpfsSpec {
+  std::string container_path;  // absolute inside the container
+  unsigned long flags = 0;     // MS_* from the options
+  std::string data;            // remaining options ("size=64m,mode=1777")
+};
+
+enum class NetworkMode { none, host };
+
+enum class SeccompMode { default_profile, unconfined, file };
+
+struct ContainerSpec {
+  std::string id;        // 64 hex digits
+  std::string name;
+  std::string hostname;  // defaults to the short id
+  std::vector<std::string> args;  // the command; args[0] is looked up in PATH inside the container
+  std::vector<std::string> env;   // KEY=VALUE, final (defaults already added)
+  std::string working_dir = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+
+  std::filesystem::path rootfs;   // --rootfs: the read-only lower directory
+  std::vector<VolumeSpec> volumes;
+  std::vector<TmpfsSpec> tmpfs;
+  bool read_only_rootfs = false;
+
+  NetworkMode network = NetworkMode::none;
+
+  bool privileged = false;
+  CapabilitySet capabilities = 0;
+  bool no_new_privileges = false;
+  SeccompMode seccomp = SeccompMode::default_profile;
+  std::filesystem::path seccomp_file;
+
+  bool tty = false;
+  bool interactive = false;
+  bool remove_on_exit = false;
+
+  ResourceLimits limits;
+};
+
+}  // namespace mcore::engine

@@ -1,0 +1,151 @@
+#include "engine/container_store.hpp"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+
+#include "engine/file_util.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+void random_bytes(void* buffer, std::size_t size) {
+  auto* out = static_cast<unsigned char*>(buffer);
+  while (size > 0) {
+    ssize_t n = ::getrandom(out, size, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error::from_errno("read random bytes for a container id");
+    }
+    out += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+constexpr std::array kAdjectives = {"agile", "bold", "brave", "calm", "clever", "eager", "fair", "gentle",
+                                    "happy", "keen", "lucid", "merry", "nimble", "proud", "quiet", "rapid",
+                                    "sharp", "steady", "swift", "tidy", "vivid", "wise", "witty", "zen"};
+constexpr std::array kNames = {"babbage", "curie", "dijkstra", "euler", "feynman", "gauss", "hopper",
+                               "knuth", "lamport", "lovelace", "noether", "pascal", "ritchie", "shannon",
+                               "thompson", "turing", "wirth", "hamilton", "liskov", "torvalds"};
+
+}  // namespace
+
+const char* to_string(ContainerState state) {
+  switch (state) {
+    case ContainerState::created: return "created";
+    case ContainerState::running: return "running";
+    case ContainerState::exited: return "exited";
+  }
+  return "unknown";
+}
+
+std::string new_container_id() {
+  std::array<unsigned char, 32> bytes{};
+  random_bytes(bytes.data(), bytes.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  id.reserve(64);
+  for (unsigned char byte : bytes) {
+    id += kHex[byte >> 4];
+    id += kHex[byte & 15];
+  }
+  return id;
+}
+
+std::string generate_container_name() {
+  std::array<std::uint32_t, 2> picks{};
+  random_bytes(picks.data(), sizeof picks);
+  return std::string(kAdjectives[picks[0] % kAdjectives.size()]) + "_" + kNames[picks[1] % kNames.size()];
+}
+
+std::string now_rfc3339() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  ::gmtime_r(&now.tv_sec, &utc);
+  char text[64];
+  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%09ldZ", now.tv_nsec);
+  return text;
+}
+
+nlohmann::json ContainerRecord::to_json() const {
+  return {{"id", id},           {"name", name},         {"state", to_string(state)},
+          {"created", created}, {"started_at", started_at}, {"finished_at", finished_at},
+          {"pid", pid},         {"exit_code", exit_code}, {"oom_killed", oom_killed},
+          {"command", command}, {"rootfs", rootfs},     {"hostname", hostname},
+          {"cgroup", cgroup}};
+}
+
+ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
+  ContainerRecord record;
+  record.id = json.value("id", "");
+  record.name = json.value("name", "");
+  std::string state = json.value("state", "created");
+  record.state = state == "running" ? ContainerState::running
+                 : state == "exited" ? ContainerState::exited
+                                     : ContainerState::created;
+  record.created = json.value("created", "");
+  record.started_at = json.value("started_at", "");
+  record.finished_at = json.value("finished_at", "");
+  record.pid = json.value("pid", 0);
+  record.exit_code = json.value("exit_code", 0);
+  record.oom_killed = json.value("oom_killed", false);
+  record.command = json.value("command", std::vector<std::string>{});
+  record.rootfs = json.value("rootfs", "");
+  record.hostname = json.value("hostname", "");
+  record.cgroup = json.value("cgroup", "");
+  return record;
+}
+
+ContainerStore::ContainerStore(fs::path data_root) : root_(std::move(data_root) / "containers") {}
+
+fs::path ContainerStore::container_dir(const std::string& id) const { return root_ / id; }
+
+void ContainerStore::reserve_name(const std::string& name, const std::string& id) {
+  fs::path names = root_ / "names";
+  std::error_code error;
+  fs::create_directories(names, error);
+  if (error) throw Error("create " + names.string(), error.value());
+  if (::symlink(id.c_str(), (names / name).c_str()) == 0) return;
+  if (errno != EEXIST) throw Error::from_errno("reserve the container name " + name);
+  std::string holder = fs::read_symlink(names / name, error).string();
+  throw Error("the container name \"" + name + "\" is already in use by container " + holder.substr(0, 12), 0,
+              "remove that container or choose another --name");
+}
+
+void ContainerStore::release_name(const std::string& name, const std::string& id) noexcept {
+  fs::path link = root_ / "names" / name;
+  std::error_code error;
+  if (fs::read_symlink(link, error).string() == id) fs::remove(link, error);
+}
+
+void ContainerStore::save(const ContainerRecord& record) {
+  fs::path dir = container_dir(record.id);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw Error("create " + dir.string(), error.value());
+  write_file_atomic(dir / "container.json", record.to_json().dump());
+}
+
+std::optional<ContainerRecord> ContainerStore::load(const std::string& id) const {
+  fs::path file = container_dir(id) / "container.json";
+  std::error_code error;
+  if (!fs::exists(file, error)) return std::nullopt;
+  return ContainerRecord::from_json(nlohmann::json::parse(read_file(file)));
+}
+
+void ContainerStore::remove(const std::string& id) noexcept {
+  std::error_code error;
+  fs::remove_all(container_dir(id), error);
+}
+
+}  // namespace mcore::engine

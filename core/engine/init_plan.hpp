@@ -1,0 +1,75 @@
+#pragma once
+// The container init's script: every mount, node, link and setting the child applies between clone and
+// execve, prepared in the parent as plain C data so the child never allocates. Paths marked "in root"
+// are resolved inside the container's root with openat2(RESOLVE_IN_ROOT): a symlink in the image can
+// never make a mount land on the host.
+#include <sys/types.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "engine/capabilities.hpp"
+#include "engine/container_spec.hpp"
+#include "engine/seccomp_profile.hpp"
+#include "mcore/storage_driver.hpp"
+
+namespace mcore::engine {
+
+enum class InitStepKind : unsigned char {
+  mount_host,       // mount(source, target) with target an absolute host path (the storage driver's)
+  mount_in_root,    // mount a file system (proc, tmpfs, ...) on a directory in root, creating it
+  bind_in_root,     // bind host path `source` on a path in root, creating a directory or file for it
+  mask_in_root,     // hide a path in root: /dev/null over a file, read-only tmpfs over a directory
+  readonly_in_root, // bind a path in root over itself and make it read-only
+  mkdir_in_root,    // create a directory in root (and its parents)
+  mknod_in_root,    // create a device node in root
+  symlink_in_root,  // create symlink `target` -> `source`
+  remount_root_ro,  // make the root mount read-only (after its submounts)
+};
+
+struct InitStep {
+  InitStepKind kind;
+  const char* source = nullptr;
+  const char* target = nullptr;  // host path for mount_host, otherwise relative to the root
+  const char* fstype = nullptr;
+  unsigned long flags = 0;
+  const char* data = nullptr;
+  bool read_only = false;        // bind_in_root: remount read-only afterwards
+  mode_t mode = 0;               // mknod_in_root
+  dev_t device = 0;              // mknod_in_root
+};
+
+struct InitPlan {
+  std::vector<InitStep> steps;
+  const char* rootfs = nullptr;  // host path of the assembled root, pivoted into
+  const char* hostname = nullptr;
+  const char* working_dir = nullptr;
+  std::vector<char*> argv;  // null-terminated
+  std::vector<char*> envp;  // null-terminated
+  const char* path_env = nullptr;  // PATH's value for the command lookup
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+  CapabilitySet capabilities = 0;
+  bool no_new_privileges = false;
+  SeccompProgram seccomp;
+  bool tty = false;
+  bool stdin_null = false;        // give the command /dev/null as stdin (no -i)
+  bool new_cgroup_namespace = false;
+  int sync_fd = -1;               // the child's end of the sync socket
+
+  // Keeps a string alive for as long as the plan and returns its C string.
+  const char* keep(std::string text);
+
+ private:
+  std::deque<std::string> strings_;
+};
+
+// Builds the init script for `spec` on top of the mounts the storage driver described: Docker's /proc,
+// /sys, /dev, masked and read-only paths (all skipped for privileged containers where Docker skips
+// them), volumes, tmpfs mounts, and the process settings.
+void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool cgroup_namespace,
+                     InitPlan& plan);
+
+}  // namespace mcore::engine

@@ -1,0 +1,84 @@
+#pragma once
+// Shared by the tests: temporary directories, running commands and mcore against private roots, and a
+// busybox root filesystem built from Debian's busybox-static.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mcore::test {
+
+bool running_as_root();
+
+// Skips the current test unless it runs as root (integration tests).
+#define MCORE_REQUIRE_ROOT()                                          \
+  do {                                                                 \
+    if (!::mcore::test::running_as_root()) GTEST_SKIP() << "needs root"; \
+  } while (0)
+
+// A fresh directory under /var/tmp (disk, not tmpfs, so overlay upper dirs work), removed recursively
+// on destruction; mounts below it are detached first.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "mcore-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;  // the exit status, or 128+N when killed by signal N
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (no shell) with `input` on stdin; collects stdout and stderr. Extra environment variables
+// are added to the test's own environment.
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = "",
+                          const std::map<std::string, std::string>& extra_env = {});
+
+// Creates a minimal root filesystem at `dir`: /bin/busybox from busybox-static and a symlink per applet,
+// /etc/passwd and /etc/group with root and nobody, empty /proc /sys /dev /tmp.
+void make_busybox_rootfs(const std::filesystem::path& dir);
+
+// The busybox rootfs built once per test process, shared read-only by all tests in it.
+const std::filesystem::path& shared_busybox_rootfs();
+
+// An mcore with its own data and state roots, a config file selecting the build tree's plugins, and a
+// cgroup parent beneath the test's own cgroup ("mcore-test-<random>"), removed on destruction together
+// with every container cgroup left below it.
+class McoreSandbox {
+ public:
+  explicit McoreSandbox(nlohmann::json extra_config = nlohmann::json::object());
+  ~McoreSandbox();
+
+  // Runs `mcore --config <file> args...`.
+  CommandResult mcore(const std::vector<std::string>& args, const std::string& input = "") const;
+  // argv for running mcore yourself (for PTY tests): {MCORE_BINARY, "--config", file, args...}.
+  std::vector<std::string> mcore_argv(const std::vector<std::string>& args) const;
+
+  const std::filesystem::path& config_file() const { return config_file_; }
+  std::filesystem::path data_root() const;
+  std::filesystem::path state_root() const;
+  const std::string& cgroup_parent() const { return cgroup_parent_; }
+  // Rewrites the config file with `extra` merged over the sandbox's own keys.
+  void write_config(const nlohmann::json& extra);
+
+ private:
+  TempDir dir_;
+  std::string cgroup_parent_;
+  std::filesystem::path config_file_;
+};
+
+// Removes `relative_parent` (a path relative to this process's own cgroup) and everything below it in
+// every mounted cgroup hierarchy, v1 and v2. Safe to call when nothing exists.
+void remove_cgroup_tree(const std::string& relative_parent);
+
+}  // namespace mcore::test
