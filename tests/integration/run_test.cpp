@@ -296,6 +296,25 @@ TEST_F(RunTest, CapabilityFlagsNoNewPrivilegesAndUnconfined) {
   EXPECT_NE(privileged.out.find("mounted"), std::string::npos);
 }
 
+TEST_F(RunTest, SeccompProfileFromAFile) {
+  TempDir dir("mcore-seccomp");
+  nlohmann::json profile = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 13}}}}};
+  std::ofstream(dir.path() / "profile.json") << profile.dump();
+  auto result = sh("mkdir /tmp/x 2>&1; echo still-runs",
+                   {"--rm", "--security-opt", "seccomp=" + (dir.path() / "profile.json").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Permission denied"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("still-runs"), std::string::npos) << result.out;
+
+  std::ofstream(dir.path() / "broken.json") << R"({"defaultAction": "SCMP_ACT_NOPE"})";
+  auto broken = sh("true", {"--rm", "--security-opt", "seccomp=" + (dir.path() / "broken.json").string()});
+  EXPECT_EQ(broken.exit_code, 125);
+  EXPECT_NE(broken.err.find("SCMP_ACT_NOPE"), std::string::npos) << broken.err;
+  expect_nothing_left();
+}
+
 // --- Exit codes -----------------------------------------------------------------------------------------
 
 TEST_F(RunTest, ExitCodesFollowDocker) {

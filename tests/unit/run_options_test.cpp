@@ -1,0 +1,135 @@
+// The values of `mcore run` flags, in Docker's syntax.
+#include "cli/run_options.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <fstream>
+
+#include "mcore/error.hpp"
+#include "test_support.hpp"
+
+namespace mcore::cli {
+namespace {
+
+template <class Function>
+std::string error_of(Function function) {
+  try {
+    function();
+  } catch (const Error& error) {
+    return std::string(error.what()) + "; " + error.hint();
+  }
+  return "no error";
+}
+
+TEST(ParseSize, AcceptsDockersUnits) {
+  EXPECT_EQ(parse_size("--memory", "1024"), 1024);
+  EXPECT_EQ(parse_size("--memory", "64b"), 64);
+  EXPECT_EQ(parse_size("--memory", "4k"), 4096);
+  EXPECT_EQ(parse_size("--memory", "512m"), 512LL << 20);
+  EXPECT_EQ(parse_size("--memory", "512MB"), 512LL << 20);
+  EXPECT_EQ(parse_size("--memory", "1g"), 1LL << 30);
+  EXPECT_EQ(parse_size("--memory", "1.5G"), 3LL << 29);
+  EXPECT_EQ(parse_size("--memory", "2t"), 2LL << 40);
+}
+
+TEST(ParseSize, RefusesGarbageNamingFlagAndValue) {
+  for (const char* bad : {"12xb", "", "m", "-1", "1..5g", "1 g b", "0x10"}) {
+    auto message = error_of([&] { parse_size("--memory", bad); });
+    EXPECT_NE(message.find(std::string("invalid size \"") + bad + "\" for --memory"), std::string::npos) << message;
+    EXPECT_NE(message.find("512m"), std::string::npos) << "the hint shows the form: " << message;
+  }
+}
+
+TEST(ParseCpus, ConvertsToNanoCpusWithinTheHostsCpus) {
+  EXPECT_EQ(parse_cpus("1.5", 2), 1'500'000'000);
+  EXPECT_EQ(parse_cpus("0.01", 2), 10'000'000);
+  EXPECT_EQ(parse_cpus("2", 2), 2'000'000'000);
+  EXPECT_NE(error_of([] { parse_cpus("3", 2); }).find("from 0.01 to 2"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_cpus("0", 2); }).find("out of range"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_cpus("one", 2); }).find("invalid value \"one\" for --cpus"), std::string::npos);
+}
+
+TEST(ParseVolume, BindsWithModes) {
+  auto rw = parse_volume("/tmp:/data");
+  EXPECT_EQ(rw.host_path, "/tmp");
+  EXPECT_EQ(rw.container_path, "/data");
+  EXPECT_FALSE(rw.read_only);
+  EXPECT_TRUE(parse_volume("/tmp:/data:ro").read_only);
+  EXPECT_FALSE(parse_volume("/tmp:/data:rw").read_only);
+}
+
+TEST(ParseVolume, RefusesBadSpecs) {
+  EXPECT_NE(error_of([] { parse_volume("/tmp"); }).find("use -v /host/path:/container/path[:ro]"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("named:/data"); }).find("not absolute"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("/tmp:data"); }).find("\"data\" is not absolute"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("/tmp:/data:rx"); }).find("invalid volume option \"rx\""), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("/no/such/dir:/data"); }).find("volume source /no/such/dir does not exist"),
+            std::string::npos);
+}
+
+TEST(ParseTmpfs, DefaultsAndOptions) {
+  auto plain = parse_tmpfs("/run");
+  EXPECT_EQ(plain.container_path, "/run");
+  EXPECT_EQ(plain.flags, static_cast<unsigned long>(MS_NOEXEC | MS_NOSUID | MS_NODEV));
+  EXPECT_EQ(plain.data, "");
+  auto custom = parse_tmpfs("/scratch:ro,exec,size=64m,mode=1777");
+  EXPECT_EQ(custom.flags, static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_RDONLY));
+  EXPECT_EQ(custom.data, "size=64m,mode=1777");
+  EXPECT_NE(error_of([] { parse_tmpfs("/x:bogus"); }).find("unknown --tmpfs option \"bogus\""), std::string::npos);
+  EXPECT_NE(error_of([] { parse_tmpfs("x"); }).find("not absolute"), std::string::npos);
+}
+
+TEST(ParseUser, NumericUidAndGid) {
+  EXPECT_EQ(parse_user("1000").uid, 1000u);
+  EXPECT_EQ(parse_user("1000").gid, 0u);
+  EXPECT_EQ(parse_user("1000:1001").gid, 1001u);
+  for (const char* bad : {"", "bob", "1000:", ":1", "1:2:3", "-1"}) {
+    EXPECT_NE(error_of([&] { parse_user(bad); }).find("invalid --user"), std::string::npos) << bad;
+  }
+}
+
+TEST(Environment, FlagsFilesAndDefaults) {
+  ::setenv("MCORE_TEST_INHERITED", "from-host", 1);
+  ::unsetenv("MCORE_TEST_UNSET");
+  EXPECT_EQ(parse_env({"A=1", "MCORE_TEST_INHERITED", "MCORE_TEST_UNSET", "B="}),
+            (std::vector<std::string>{"A=1", "MCORE_TEST_INHERITED=from-host", "B="}));
+  EXPECT_NE(error_of([] { parse_env({"=x"}); }).find("invalid environment variable"), std::string::npos);
+
+  test::TempDir dir("mcore-env");
+  std::ofstream(dir.path() / "env") << "# comment\n\n  SPACED=yes\nPLAIN=1\n";
+  EXPECT_EQ(read_env_file(dir.path() / "env"), (std::vector<std::string>{"SPACED=yes", "PLAIN=1"}));
+  EXPECT_NE(error_of([&] { read_env_file(dir.path() / "missing"); }).find("cannot read env file"), std::string::npos);
+
+  auto env = finish_environment({"PATH=/bin", "X=1", "X=2"}, "box", true, 0);
+  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "HOSTNAME=box", "HOME=/root", "TERM=xterm", "X=2"}));
+  auto user_env = finish_environment({}, "box", false, 1000);
+  EXPECT_EQ(user_env.back(), "HOME=/");
+}
+
+TEST(SecurityOptions, DockersSpellings) {
+  EXPECT_TRUE(parse_security_options({"no-new-privileges"}).no_new_privileges);
+  EXPECT_TRUE(parse_security_options({"no-new-privileges:true"}).no_new_privileges);
+  EXPECT_FALSE(parse_security_options({"no-new-privileges=false"}).no_new_privileges);
+  EXPECT_EQ(parse_security_options({"seccomp=unconfined"}).seccomp, engine::SeccompMode::unconfined);
+  auto file = parse_security_options({"seccomp=/etc/profile.json"});
+  EXPECT_EQ(file.seccomp, engine::SeccompMode::file);
+  EXPECT_EQ(file.seccomp_file, "/etc/profile.json");
+  EXPECT_NE(error_of([] { parse_security_options({"apparmor=x"}); }).find("unsupported --security-opt"),
+            std::string::npos);
+}
+
+TEST(Names, ContainerNamesAndHostnames) {
+  EXPECT_NO_THROW(validate_container_name("web-1.prod_a"));
+  for (const char* bad : {"a", "-x", "has space", "sl/ash", ""}) {
+    EXPECT_NE(error_of([&] { validate_container_name(bad); }).find("invalid container name"), std::string::npos) << bad;
+  }
+  EXPECT_NO_THROW(validate_hostname("web-1.example"));
+  const std::string too_long(65, 'a');
+  for (const char* bad : {"-x", "a_b", "x-", too_long.c_str()}) {
+    EXPECT_NE(error_of([&] { validate_hostname(bad); }).find("invalid hostname"), std::string::npos) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace mcore::cli
