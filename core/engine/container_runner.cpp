@@ -80,7 +80,11 @@ RunOutcome run_container(Engine& engine, const ContainerSpec& spec) {
     }
   });
 
-  resource->create({.container_id = spec.id, .limits = spec.limits});
+  ResourceRequest resources;
+  resources.container_id = spec.id;
+  resources.limits = spec.limits;
+  resources.unrestricted_devices = spec.privileged;
+  resource->create(resources);
   ScopeExit destroy_group([&] {
     try {
       resource->destroy(spec.id);
@@ -92,7 +96,7 @@ RunOutcome run_container(Engine& engine, const ContainerSpec& spec) {
 
   InitPlan plan;
   plan.seccomp = seccomp_for(spec, engine.config().state_root);
-  build_init_plan(spec, rootfs, engine.host().cgroup_namespace, plan);
+  build_init_plan(spec, rootfs, probe_cgroup_namespace(), plan);
 
   ForwardedSignals signals;
   ContainerProcess process = ContainerProcess::start(plan, namespace_flags(spec));

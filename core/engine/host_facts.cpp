@@ -36,6 +36,11 @@ CgroupMode probe_cgroup_mode() {
   return CgroupMode::v1;
 }
 
+bool probe_cgroup_namespace() {
+  std::error_code ignored;
+  return std::filesystem::exists("/proc/self/ns/cgroup", ignored);
+}
+
 HostFacts probe_host() {
   HostFacts facts;
   struct utsname names {};
@@ -48,8 +53,7 @@ HostFacts probe_host() {
     while (fields >> field) last = field;
     return last == "overlay";
   });
-  std::error_code ignored;
-  facts.cgroup_namespace = std::filesystem::exists("/proc/self/ns/cgroup", ignored);
+  facts.cgroup_namespace = probe_cgroup_namespace();
   facts.seccomp_supported =
       any_line("/proc/self/status", [](const std::string& line) { return line.starts_with("Seccomp:"); });
   return facts;

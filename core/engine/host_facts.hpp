@@ -17,6 +17,8 @@ struct HostFacts {
 HostFacts probe_host();
 // Only the cgroup mode: one or two statfs calls, cheap enough for the container start path.
 CgroupMode probe_cgroup_mode();
+// The single facts the container start path needs, without probing the rest.
+bool probe_cgroup_namespace();
 const char* to_string(CgroupMode mode);
 
 }  // namespace mcore::engine

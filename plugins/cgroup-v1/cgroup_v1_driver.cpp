@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "cgroup_devices.hpp"
 #include "cgroup_files.hpp"
 #include "mcore/error.hpp"
 
@@ -15,7 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kControllerNames[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
+constexpr const char* kControllerNames[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices"};
 
 // A v1 freezer holds even SIGKILL until thawed. The group may be gone already.
 void thaw_if_present(const fs::path& freezer) {
@@ -86,8 +87,16 @@ void CgroupV1Driver::create(const ResourceRequest& request) {
       created.add(group);
     }
     apply_limits(id, plan);
+    if (!request.unrestricted_devices) restrict_devices(id);
     created.commit();
   });
+}
+
+void CgroupV1Driver::restrict_devices(const std::string& id) const {
+  // A new devices group inherits its parent's (usually allow-all) list: deny everything, then allow.
+  fs::path group = dir(kDevices, id);
+  write_file(group / "devices.deny", "a");
+  for (const auto& rule : default_device_rules()) write_file(group / "devices.allow", to_v1_rule(rule));
 }
 
 void CgroupV1Driver::apply_limits(const std::string& id, const LimitPlan& plan) const {

@@ -32,7 +32,7 @@ class CgroupV1Driver final : public ResourceDriver {
   std::string group_path(const std::string& container_id) const override;
 
  private:
-  enum Controller { kMemory, kCpu, kCpuacct, kCpuset, kPids, kFreezer, kControllerCount };
+  enum Controller { kMemory, kCpu, kCpuacct, kCpuset, kPids, kFreezer, kDevices, kControllerCount };
 
   struct MountedHierarchy {
     std::vector<std::string> controllers;  // ours that it carries: "cpu", "cpuacct"
@@ -42,6 +42,7 @@ class CgroupV1Driver final : public ResourceDriver {
   std::filesystem::path dir(Controller controller, const std::string& container_id) const;
   void make_parent(const MountedHierarchy& hierarchy) const;
   void apply_limits(const std::string& container_id, const LimitPlan& plan) const;
+  void restrict_devices(const std::string& container_id) const;
   void apply_cpuset(const std::string& container_id, const LimitPlan& plan) const;
 
   std::shared_ptr<spdlog::logger> logger_;

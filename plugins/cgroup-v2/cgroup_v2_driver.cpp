@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "cgroup_files.hpp"
+#include "device_filter.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cgroup {
@@ -96,6 +97,7 @@ void CgroupV2Driver::create(const ResourceRequest& request) {
     }
     created.add(group);
     apply_limits(group, plan);
+    if (!request.unrestricted_devices) attach_device_filter(group, default_device_rules());
     created.commit();
   });
 }

@@ -296,6 +296,18 @@ TEST_F(RunTest, CapabilityFlagsNoNewPrivilegesAndUnconfined) {
   EXPECT_NE(privileged.out.find("mounted"), std::string::npos);
 }
 
+TEST_F(RunTest, DevicesOutsideDockersDefaultsCannotBeOpened) {
+  // CAP_MKNOD is in the default set, so only the device rules stop root from opening, say, a host disk.
+  // Char 1:100 has no driver: allowed, open fails with ENXIO; denied by the rules, with EPERM first.
+  const std::string script = "mknod /tmp/dev c 1 100 && head -c 1 /tmp/dev 2>&1; head -c 1 /dev/zero | wc -c";
+  auto confined = sh(script);
+  EXPECT_NE(confined.out.find("Operation not permitted"), std::string::npos) << confined.out << confined.err;
+  EXPECT_TRUE(confined.out.ends_with("\n1\n")) << "/dev/zero must stay readable: " << confined.out;
+  auto privileged = sh(script, {"--rm", "--privileged"});
+  EXPECT_NE(privileged.out.find("No such device or address"), std::string::npos) << privileged.out << privileged.err;
+  expect_nothing_left();
+}
+
 TEST_F(RunTest, SeccompProfileFromAFile) {
   TempDir dir("mcore-seccomp");
   nlohmann::json profile = {

@@ -26,6 +26,9 @@ struct ResourceLimits {
 struct ResourceRequest {
   std::string container_id;
   ResourceLimits limits;
+  // false: only Docker's default devices may be opened (null, zero, full, random, urandom, tty,
+  // console, ptmx, pts, tun); any device may be created but not opened. true (--privileged): no rule.
+  bool unrestricted_devices = false;
 };
 
 struct ResourceStats {
@@ -41,7 +44,7 @@ class ResourceDriver : public Driver {
  public:
   ~ResourceDriver() override;
 
-  // Creates the container's group and applies `limits`. Throws Error naming the limit when it is invalid
+  // Creates the container's group, applies `limits` and the device rules. Throws Error naming the limit when it is invalid
   // or the host cannot enforce it; on failure nothing is left behind. No process is placed yet.
   virtual void create(const ResourceRequest& request) = 0;
 
