@@ -27,7 +27,7 @@ po::options_description run_options() {
     ("env,e", po::value<std::vector<std::string>>()->composing(), "set an environment variable (KEY=VALUE or KEY)")
     ("env-file", po::value<std::vector<std::string>>()->composing(), "read environment variables from a file")
     ("workdir,w", po::value<std::string>(), "working directory inside the container")
-    ("user,u", po::value<std::string>(), "uid[:gid] to run the command as")
+    ("user,u", po::value<std::string>(), "user[:group] (names or ids) to run the command as")
     ("hostname", po::value<std::string>(), "container host name (default: the short container ID)")
     ("volume,v", po::value<std::vector<std::string>>()->composing(), "bind mount /host:/container[:ro]")
     ("tmpfs", po::value<std::vector<std::string>>()->composing(), "mount a tmpfs: /path[:options]")
@@ -95,8 +95,8 @@ engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<s
 
   if (auto user = text(options, "user")) {
     auto parsed = parse_user(*user);
-    spec.uid = parsed.uid;
-    spec.gid = parsed.gid;
+    spec.user = parsed.user;
+    spec.group = parsed.group;
   }
   if (auto workdir = text(options, "workdir")) {
     if (workdir->empty() || workdir->front() != '/') {
@@ -111,7 +111,7 @@ engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<s
   }
   auto flags = parse_env(list<std::string>(options, "env"));
   env.insert(env.end(), flags.begin(), flags.end());
-  spec.env = finish_environment(std::move(env), spec.hostname, spec.tty, spec.uid);
+  spec.env = finish_environment(std::move(env), spec.hostname, spec.tty);
 
   for (const auto& volume : list<std::string>(options, "volume")) spec.volumes.push_back(parse_volume(volume));
   for (const auto& tmpfs : list<std::string>(options, "tmpfs")) spec.tmpfs.push_back(parse_tmpfs(tmpfs));

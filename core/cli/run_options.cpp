@@ -3,7 +3,6 @@
 #include <sys/mount.h>
 
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -31,11 +30,6 @@ std::vector<std::string> split(const std::string& text, char separator) {
     if (end == std::string::npos) return parts;
     start = end + 1;
   }
-}
-
-bool parse_unsigned(const std::string& text, std::uint64_t& out) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc{} && end == text.data() + text.size() && !text.empty();
 }
 
 void require_absolute(const std::string& flag, const std::string& path) {
@@ -140,13 +134,15 @@ engine::TmpfsSpec parse_tmpfs(const std::string& value) {
 
 UserSpec parse_user(const std::string& value) {
   auto parts = split(value, ':');
-  std::uint64_t uid = 0, gid = 0;
-  if (parts.size() > 2 || !parse_unsigned(parts[0], uid) || (parts.size() == 2 && !parse_unsigned(parts[1], gid)) ||
-      uid > 0xfffffffe || gid > 0xfffffffe) {
-    throw Error("invalid --user \"" + value + "\"", 0,
-                "use a numeric uid or uid:gid (user names need an image's /etc/passwd)");
+  auto bad = [](const std::string& part) {
+    return part.empty() || part.find_first_of(" \t\n/") != std::string::npos;
+  };
+  if (parts.size() > 2 || bad(parts[0]) || (parts.size() == 2 && bad(parts[1]))) {
+    throw Error("invalid --user \"" + value + "\"", 0, "use name, uid, name:group or uid:gid");
   }
-  return {static_cast<uid_t>(uid), static_cast<gid_t>(gid)};
+  UserSpec spec{parts[0], std::nullopt};
+  if (parts.size() == 2) spec.group = parts[1];
+  return spec;
 }
 
 std::vector<std::string> parse_env(const std::vector<std::string>& values) {
@@ -181,10 +177,10 @@ std::vector<std::string> read_env_file(const fs::path& file) {
   }
 }
 
-std::vector<std::string> finish_environment(std::vector<std::string> env, const std::string& hostname, bool tty,
-                                            uid_t uid) {
+std::vector<std::string> finish_environment(std::vector<std::string> env, const std::string& hostname,
+                                            bool tty) {
   std::vector<std::string> defaults = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                       "HOSTNAME=" + hostname, uid == 0 ? "HOME=/root" : "HOME=/"};
+                                       "HOSTNAME=" + hostname};
   if (tty) defaults.push_back("TERM=xterm");
   defaults.insert(defaults.end(), env.begin(), env.end());
   // Later entries win; keep each key once, in first-seen order.

@@ -3,6 +3,7 @@
 // flag, the bad value and the expected form.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,10 @@ engine::VolumeSpec parse_volume(const std::string& value);
 engine::TmpfsSpec parse_tmpfs(const std::string& value);
 
 struct UserSpec {
-  uid_t uid = 0;
-  gid_t gid = 0;
+  std::string user;                  // name or uid
+  std::optional<std::string> group;  // name or gid
 };
-// "1000" or "1000:1000" (numeric; names need the image's /etc/passwd).
+// "user", "1000", "user:group", "1000:1000". Names are resolved inside the container.
 UserSpec parse_user(const std::string& value);
 
 // "-e KEY=VALUE" stays; "-e KEY" takes KEY from mcore's environment, or is dropped when unset.
@@ -35,10 +36,10 @@ std::vector<std::string> parse_env(const std::vector<std::string>& values);
 // KEY=VALUE lines; blank lines and lines starting with # are skipped; "KEY" alone as with -e.
 std::vector<std::string> read_env_file(const std::filesystem::path& file);
 
-// Adds Docker's defaults (PATH, HOSTNAME, HOME, TERM with a tty) unless set; later entries for the
-// same key win, as with repeated -e.
+// Adds Docker's defaults (PATH, HOSTNAME, TERM with a tty) unless set; later entries for the same key
+// win, as with repeated -e. HOME comes from the user's passwd entry, inside the container.
 std::vector<std::string> finish_environment(std::vector<std::string> env, const std::string& hostname,
-                                            bool tty, uid_t uid);
+                                            bool tty);
 
 struct SecurityOptions {
   bool no_new_privileges = false;

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "engine/init_protocol.hpp"
+#include "engine/user_lookup.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -45,7 +46,7 @@ class StepText {
 };
 
 struct Init {
-  const InitPlan& plan;
+  InitPlan& plan;
   int root_fd = -1;
 
   [[noreturn]] void fail(const StepText& step, int error_number) const {
@@ -356,7 +357,54 @@ void wait_for_go(const Init& init) {
   if (n != 1 || go != kInitGo) ::_exit(125);
 }
 
-void drop_privileges(const Init& init) {
+// Reads a small file of the container (passwd, group) into `buffer`, NUL-terminated; nullptr when the
+// file does not exist. Longer files are cut at the buffer's size.
+const char* read_container_file(const Init& init, const char* path, char* buffer, std::size_t size) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return nullptr;
+    init.fail("open", path + 1);
+  }
+  std::size_t used = 0;
+  while (used + 1 < size) {
+    ssize_t n = ::read(fd, buffer + used, size - 1 - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  buffer[used] = '\0';
+  return buffer;
+}
+
+// -u resolved against the container's own files, as runc does; fills in HOME when it was not given.
+ResolvedUser resolve_credentials(Init& init) {
+  static char passwd[1 << 18];
+  static char groups[1 << 18];
+  const char* passwd_text = read_container_file(init, "/etc/passwd", passwd, sizeof passwd);
+  const char* group_text = read_container_file(init, "/etc/group", groups, sizeof groups);
+  ResolvedUser user;
+  switch (resolve_user(passwd_text, group_text, init.plan.user, init.plan.group, user)) {
+    case UserLookupResult::ok:
+      break;
+    case UserLookupResult::user_not_found: {
+      StepText text;
+      init.fail(text.add("unable to find user ").add(init.plan.user).add(": no matching entries in passwd file"), 0);
+    }
+    case UserLookupResult::group_not_found: {
+      StepText text;
+      init.fail(text.add("unable to find group ").add(init.plan.group).add(": no matching entries in group file"), 0);
+    }
+  }
+  if (init.plan.home_slot >= 0) {
+    static char home[sizeof user.home + 5] = "HOME=";
+    std::memcpy(home + 5, user.home, sizeof user.home);
+    init.plan.envp[static_cast<std::size_t>(init.plan.home_slot)] = home;
+  }
+  return user;
+}
+
+void drop_privileges(const Init& init, const ResolvedUser& user) {
   const InitPlan& plan = init.plan;
   if (int rc = drop_bounding_set(plan.capabilities); rc != 0) {
     errno = rc;
@@ -369,10 +417,10 @@ void drop_privileges(const Init& init) {
     errno = rc;
     init.fail("load the seccomp profile");
   }
-  if (::setgroups(plan.additional_gids.size(), plan.additional_gids.data()) != 0) init.fail("setgroups");
-  if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) init.fail("setgid");
-  if (plan.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) init.fail("keep capabilities");
-  if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) init.fail("setuid");
+  if (::setgroups(user.additional_count, user.additional_gids) != 0) init.fail("setgroups");
+  if (::setresgid(user.gid, user.gid, user.gid) != 0) init.fail("setgid");
+  if (user.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) init.fail("keep capabilities");
+  if (::setresuid(user.uid, user.uid, user.uid) != 0) init.fail("setuid");
   if (int rc = set_process_capabilities(plan.capabilities); rc != 0) {
     errno = rc;
     init.fail("set capabilities");
@@ -428,7 +476,7 @@ void reset_signals() {
 
 }  // namespace
 
-void run_container_init(const InitPlan& plan) noexcept {
+void run_container_init(InitPlan& plan) noexcept {
   Init init{plan};
   ::umask(0);
   // Nothing we mount may propagate back to the host.
@@ -445,6 +493,7 @@ void run_container_init(const InitPlan& plan) noexcept {
   }
   pivot_into_root(init);
   ::close(init.root_fd);
+  const ResolvedUser user = resolve_credentials(init);
 
   if (::setsid() < 0) init.fail("setsid");
   if (plan.tty) {
@@ -461,7 +510,7 @@ void run_container_init(const InitPlan& plan) noexcept {
   if (plan.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) != 0) init.fail("unshare the cgroup namespace");
   if (::chdir(plan.working_dir) != 0) init.fail("chdir to the working directory", plan.working_dir + 1);
 
-  drop_privileges(init);
+  drop_privileges(init, user);
   ::umask(022);
   reset_signals();
   // Only stdio and the close-on-exec sync socket may survive into the command.

@@ -6,6 +6,7 @@
 
 namespace mcore::engine {
 
-[[noreturn]] void run_container_init(const InitPlan& plan) noexcept;
+// The plan is the child's own copy: the init fills in what it resolves inside the container (HOME).
+[[noreturn]] void run_container_init(InitPlan& plan) noexcept;
 
 }  // namespace mcore::engine

@@ -36,9 +36,10 @@ struct ContainerSpec {
   std::vector<std::string> args;  // the command; args[0] is looked up in PATH inside the container
   std::vector<std::string> env;   // KEY=VALUE, final (defaults already added)
   std::string working_dir = "/";
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> additional_gids;
+  // -u as given, resolved by the init against the container's own /etc/passwd and /etc/group:
+  // a name or uid ("" for root), and a group name or gid when one was given.
+  std::string user;
+  std::optional<std::string> group;
 
   std::filesystem::path rootfs;   // --rootfs: the read-only lower directory
   std::vector<VolumeSpec> volumes;

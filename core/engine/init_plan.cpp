@@ -114,11 +114,18 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool c
     const char* kept = plan.keep(variable);
     plan.envp.push_back(const_cast<char*>(kept));
     if (variable.starts_with("PATH=")) plan.path_env = kept + 5;
+    if (variable.starts_with("HOME=")) plan.home_slot = -2;
+  }
+  // Docker takes HOME from the user's passwd entry unless it was given.
+  if (plan.home_slot == -1) {
+    plan.home_slot = static_cast<int>(plan.envp.size());
+    plan.envp.push_back(const_cast<char*>(plan.keep("HOME=/")));
+  } else {
+    plan.home_slot = -1;
   }
   plan.envp.push_back(nullptr);
-  plan.uid = spec.uid;
-  plan.gid = spec.gid;
-  plan.additional_gids = spec.additional_gids;
+  plan.user = plan.keep(spec.user);
+  plan.group = spec.group ? plan.keep(*spec.group) : nullptr;
   plan.capabilities = spec.capabilities;
   plan.no_new_privileges = spec.no_new_privileges;
   plan.tty = spec.tty;

@@ -48,9 +48,9 @@ struct InitPlan {
   std::vector<char*> argv;  // null-terminated
   std::vector<char*> envp;  // null-terminated
   const char* path_env = nullptr;  // PATH's value for the command lookup
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> additional_gids;
+  const char* user = "";          // resolved in the container: name or uid, "" for root
+  const char* group = nullptr;    // name or gid, null when not given
+  int home_slot = -1;             // envp index the init fills with HOME from passwd; -1 when HOME was set
   CapabilitySet capabilities = 0;
   bool no_new_privileges = false;
   SeccompProgram seccomp;

@@ -256,6 +256,27 @@ TEST_F(RunTest, EnvironmentWorkdirAndUser) {
   EXPECT_EQ(result.out, "yes flag 1\n/work/dir\n1000\n1001\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
 }
 
+TEST_F(RunTest, UserNamesResolveInsideTheContainer) {
+  auto nobody = sh("id -u; id -g; echo $HOME", {"--rm", "-u", "nobody"});
+  ASSERT_EQ(nobody.exit_code, 0) << nobody.err;
+  EXPECT_EQ(nobody.out, "65534\n65534\n/\n");
+  auto root = sh("id -u; echo $HOME");
+  EXPECT_EQ(root.out, "0\n/root\n");
+  // A uid without a passwd entry runs with gid 0, as in Docker.
+  auto numeric = sh("id -u; id -g", {"--rm", "-u", "4321"});
+  EXPECT_EQ(numeric.out, "4321\n0\n");
+  auto with_group = sh("id -g", {"--rm", "-u", "nobody:root"});
+  EXPECT_EQ(with_group.out, "0\n");
+  auto unknown = sh("true", {"--rm", "-u", "bob"});
+  EXPECT_EQ(unknown.exit_code, 125);
+  EXPECT_NE(unknown.err.find("unable to find user bob: no matching entries in passwd file"), std::string::npos)
+      << unknown.err;
+  auto unknown_group = sh("true", {"--rm", "-u", "nobody:wheel"});
+  EXPECT_EQ(unknown_group.exit_code, 125);
+  EXPECT_NE(unknown_group.err.find("unable to find group wheel"), std::string::npos) << unknown_group.err;
+  expect_nothing_left();
+}
+
 // --- Hardening ------------------------------------------------------------------------------------------
 
 TEST_F(RunTest, DefaultCapabilitiesSeccompAndMasks) {

@@ -80,11 +80,13 @@ TEST(ParseTmpfs, DefaultsAndOptions) {
   EXPECT_NE(error_of([] { parse_tmpfs("x"); }).find("not absolute"), std::string::npos);
 }
 
-TEST(ParseUser, NumericUidAndGid) {
-  EXPECT_EQ(parse_user("1000").uid, 1000u);
-  EXPECT_EQ(parse_user("1000").gid, 0u);
-  EXPECT_EQ(parse_user("1000:1001").gid, 1001u);
-  for (const char* bad : {"", "bob", "1000:", ":1", "1:2:3", "-1"}) {
+TEST(ParseUser, NamesAndIdsWithOptionalGroup) {
+  EXPECT_EQ(parse_user("1000").user, "1000");
+  EXPECT_FALSE(parse_user("1000").group);
+  EXPECT_EQ(parse_user("1000:1001").group, "1001");
+  EXPECT_EQ(parse_user("www-data:adm").user, "www-data");
+  EXPECT_EQ(parse_user("www-data:adm").group, "adm");
+  for (const char* bad : {"", "1000:", ":1", "1:2:3", "a b", "a/b"}) {
     EXPECT_NE(error_of([&] { parse_user(bad); }).find("invalid --user"), std::string::npos) << bad;
   }
 }
@@ -101,10 +103,8 @@ TEST(Environment, FlagsFilesAndDefaults) {
   EXPECT_EQ(read_env_file(dir.path() / "env"), (std::vector<std::string>{"SPACED=yes", "PLAIN=1"}));
   EXPECT_NE(error_of([&] { read_env_file(dir.path() / "missing"); }).find("cannot read env file"), std::string::npos);
 
-  auto env = finish_environment({"PATH=/bin", "X=1", "X=2"}, "box", true, 0);
-  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "HOSTNAME=box", "HOME=/root", "TERM=xterm", "X=2"}));
-  auto user_env = finish_environment({}, "box", false, 1000);
-  EXPECT_EQ(user_env.back(), "HOME=/");
+  auto env = finish_environment({"PATH=/bin", "X=1", "X=2"}, "box", true);
+  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "HOSTNAME=box", "TERM=xterm", "X=2"}));
 }
 
 TEST(SecurityOptions, DockersSpellings) {
