@@ -9,18 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mcore/image_reference.hpp"
 #include "mcore/io.hpp"
 #include "mcore/plugin.hpp"
 
 namespace mcore {
-
-// A normalised image reference: "alpine" is {"docker.io", "library/alpine", "latest", ""}.
-struct ImageReference {
-  std::string registry;
-  std::string repository;
-  std::string tag;     // "" when only a digest is given
-  std::string digest;  // "sha256:<hex>" or ""
-};
 
 struct Platform {
   std::string os = "linux";

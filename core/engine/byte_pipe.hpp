@@ -1,0 +1,41 @@
+#pragma once
+// A bounded in-memory pipe between two threads of a pull: the download writes into it while the
+// unpacker reads from it, so a layer is hashed, decompressed and unpacked in one pass as it arrives.
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <vector>
+
+#include "mcore/io.hpp"
+
+namespace mcore::engine {
+
+class BytePipe final : public ByteSink, public ByteSource {
+ public:
+  explicit BytePipe(std::size_t capacity = 1 << 20);
+
+  // Producer side. Blocks while the pipe is full; throws Error once the reader has given up.
+  void write(std::span<const std::byte> bytes) override;
+  // Ends the stream: the reader sees end of file after the remaining bytes.
+  void close();
+  // Ends the stream with an error that the reader's next read rethrows.
+  void fail(std::exception_ptr error);
+
+  // Consumer side. Blocks while the pipe is empty and open.
+  std::size_t read(std::span<std::byte> buffer) override;
+  // The reader stops early (its own failure): unblocks and fails the writer.
+  void abandon();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::byte> ring_;
+  std::size_t head_ = 0;  // next byte to read
+  std::size_t size_ = 0;  // bytes buffered
+  bool closed_ = false;
+  bool abandoned_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace mcore::engine
