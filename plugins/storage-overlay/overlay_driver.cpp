@@ -1,6 +1,5 @@
 #include "overlay_driver.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,36 +9,21 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
+#include "layer_paths.hpp"
+#include "layer_unpacker.hpp"
 #include "mcore/config_section.hpp"
 #include "mcore/error.hpp"
+#include "tree_remover.hpp"
 
 namespace mcore::overlay {
 namespace fs = std::filesystem;
 
 namespace {
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
-struct DirCloser {
-  void operator()(DIR* dir) const noexcept { ::closedir(dir); }
-};
-using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
 void check_container_id(const std::string& id) {
   const bool plain = !id.empty() && id != "." && id != ".." &&
@@ -61,8 +45,10 @@ void check_option_path(const fs::path& path, const std::string& what) {
 }
 
 // Turns the stack into overlay's option string: the one place that knows its syntax. mount(2) copies a
-// single page of options, which a few dozen long layer paths exceed; when images need more, switch this
-// to short names relative to the layer store or to fsconfig(FSCONFIG_SET_STRING, "lowerdir+") (Linux 6.8).
+// single page of options. Store layers appear as <root>/l/<6+ hex> (root length + 10 bytes each), so
+// the page holds about (4095 - 2 x container dir) / (root length + 10) layers: 128 with a root of up to
+// ~20 characters, ~100 with /var/lib/mcore/storage/overlay. Beyond that the engine would have to mount
+// with relative lower paths from a working directory, or with fsconfig "lowerdir+" (Linux 6.8).
 std::string overlay_options(const std::vector<fs::path>& lowers_topmost_first, const fs::path& upper,
                             const fs::path& work, const std::vector<std::string>& extra_options) {
   std::string data = "lowerdir=";
@@ -81,7 +67,7 @@ std::string overlay_options(const std::vector<fs::path>& lowers_topmost_first, c
     throw Error("overlay options for " + std::to_string(lowers_topmost_first.size()) +
                     " lower directories take " + std::to_string(data.size()) + " bytes, more than the " +
                     std::to_string(limit) + " bytes mount(2) accepts",
-                0, "use an image with fewer layers or shorter --rootfs paths");
+                0, "use an image with fewer layers, shorter --rootfs paths or a shorter storage root");
   }
   return data;
 }
@@ -125,135 +111,71 @@ bool make_dir(const fs::path& path, mode_t mode) {
   return true;
 }
 
-// A directory's stx_dev and mount-root attribute, without following a symlink.
-struct statx stat_dir(int fd, const fs::path& shown) {
-  struct statx stx {};
-  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE, &stx) != 0) {
-    throw Error::from_errno("stat " + shown.string());
-  }
-  return stx;
+// Creates `dir`, a directory right below the store root (0700, like the root), and the root if needed.
+void make_store_dir(const fs::path& root, const fs::path& dir) {
+  if (make_dir(dir, S_IRWXU)) return;
+  std::error_code ec;
+  fs::create_directories(root.parent_path(), ec);
+  if (ec) throw Error("create directory " + root.parent_path().string(), ec.value());
+  make_dir(root, S_IRWXU);
+  if (!make_dir(dir, S_IRWXU)) throw Error("create directory " + dir.string(), ENOENT);
 }
 
-bool is_mount_point(const struct statx& stx, const struct statx& parent) {
-  // STATX_ATTR_MOUNT_ROOT (Linux 5.8) also catches bind mounts of the same file system; the device
-  // check covers older kernels, where overlay and tmpfs mounts still show a device of their own.
-  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0) {
-    return true;
-  }
-  return stx.stx_dev_major != parent.stx_dev_major || stx.stx_dev_minor != parent.stx_dev_minor;
+UniqueFd open_store_dir(const fs::path& path) {
+  return UniqueFd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
-[[noreturn]] void refuse_mount_point(const fs::path& shown) {
-  throw Error("refusing to delete " + shown.string() + ": it is a mount point", EBUSY,
-              "stop the container or unmount " + shown.string() + ", then remove it again");
+// Names of work directories below <root>/layers; they never look like a layer (64 hex digits).
+std::string temporary_name(const char* purpose) {
+  std::random_device random;
+  const unsigned long long value = (static_cast<unsigned long long>(random()) << 32) | random();
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", value);
+  return std::string("tmp-") + purpose + "-" + text;
 }
 
-// Opens a directory entry without following symlinks. Returns -1 with errno ENOTDIR or ELOOP when the
-// entry is not a directory. A directory we may not read (overlay's mode-000 work/work when not root) is
-// made ours first: everything below is about to be deleted anyway.
-int open_dir_at(int parent_fd, const char* name, const fs::path& shown) {
-  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  int fd = ::openat(parent_fd, name, kFlags);
-  if (fd < 0 && errno == EACCES) {
-    if (::fchmodat(parent_fd, name, S_IRWXU, AT_SYMLINK_NOFOLLOW) != 0) {
-      throw Error::from_errno("chmod " + shown.string() + " for removal");
-    }
-    fd = ::openat(parent_fd, name, kFlags);
-  }
-  if (fd < 0 && errno != ENOTDIR && errno != ELOOP && errno != ENOENT) {
-    throw Error::from_errno("open " + shown.string());
-  }
-  return fd;
+// The shortest short link name tried first: collisions of 24-bit prefixes just take one digit more.
+constexpr std::size_t kShortNameLength = 6;
+
+std::string short_link_target(const std::string& hex) { return "../layers/" + hex + "/diff"; }
+
+bool link_points_to(int links_fd, const std::string& name, const std::string& target) {
+  std::array<char, 128> buffer{};
+  const ssize_t n = ::readlinkat(links_fd, name.c_str(), buffer.data(), buffer.size());
+  return n > 0 && std::string_view(buffer.data(), static_cast<std::size_t>(n)) == target;
 }
 
-// Deletes a directory tree through file descriptors: never follows a symlink, never crosses into a
-// mount. Each level holds two descriptors, so directories deeper than kMaxDepth are moved up to the top
-// and deleted from there: a container cannot make its storage undeletable with a very deep tree.
-class TreeRemover {
+// The name of layer `hex`'s short link, or "" when it has none.
+std::string find_short_link(int links_fd, const std::string& hex) {
+  const std::string target = short_link_target(hex);
+  for (std::size_t length = kShortNameLength; length <= hex.size(); ++length) {
+    if (link_points_to(links_fd, hex.substr(0, length), target)) return hex.substr(0, length);
+  }
+  return {};
+}
+
+// Deletes a work directory below <root>/layers unless dismissed: a failed apply leaves nothing.
+class LayerWorkDir {
  public:
-  TreeRemover(int top_fd, struct statx top_stat, fs::path top_path)
-      : top_fd_(top_fd), top_stat_(top_stat), top_path_(std::move(top_path)) {}
-
-  void empty_top() { empty_dir(top_fd_, top_stat_, top_path_, 0); }
+  LayerWorkDir(int layers_fd, std::string name, fs::path shown, spdlog::logger& logger)
+      : layers_fd_(layers_fd), name_(std::move(name)), shown_(std::move(shown)), logger_(logger) {}
+  LayerWorkDir(const LayerWorkDir&) = delete;
+  LayerWorkDir& operator=(const LayerWorkDir&) = delete;
+  ~LayerWorkDir() {
+    if (name_.empty()) return;
+    try {
+      remove_tree_at(layers_fd_, name_, shown_);
+    } catch (const Error& error) {
+      logger_.warn("could not delete {}: {}", shown_.string(), error.what());
+    }
+  }
+  void dismiss() { name_.clear(); }
 
  private:
-  static constexpr int kMaxDepth = 64;
-
-  void empty_dir(int dir_fd, const struct statx& dir_stat, const fs::path& shown, int depth) {
-    const int read_fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (read_fd < 0) throw Error::from_errno("open " + shown.string());
-    UniqueDir dir(::fdopendir(read_fd));
-    if (!dir) {
-      const int err = errno;
-      ::close(read_fd);
-      throw Error("read directory " + shown.string(), err);
-    }
-    // Read a batch of names, delete them, start over: removing entries while readdir walks the same
-    // directory may skip others.
-    std::vector<std::pair<std::string, unsigned char>> batch;
-    do {
-      batch.clear();
-      ::rewinddir(dir.get());
-      errno = 0;
-      while (batch.size() < 1024) {
-        const dirent* entry = ::readdir(dir.get());
-        if (entry == nullptr) {
-          if (errno != 0) throw Error::from_errno("read directory " + shown.string());
-          break;
-        }
-        const std::string_view name = entry->d_name;
-        if (name == "." || name == "..") continue;
-        batch.emplace_back(name, entry->d_type);
-      }
-      for (const auto& [name, type] : batch) remove_entry(dir_fd, dir_stat, name, type, shown, depth);
-    } while (!batch.empty());
-  }
-
-  void remove_entry(int dir_fd, const struct statx& dir_stat, const std::string& name, unsigned char type,
-                    const fs::path& shown_dir, int depth) {
-    const fs::path shown = shown_dir / name;
-    if (type == DT_DIR || type == DT_UNKNOWN) {
-      const int fd = open_dir_at(dir_fd, name.c_str(), shown);
-      if (fd >= 0) {
-        UniqueFd child(fd);
-        struct statx child_stat = stat_dir(child.get(), shown);
-        if (is_mount_point(child_stat, dir_stat)) refuse_mount_point(shown);
-        if (depth >= kMaxDepth) {
-          move_to_top(dir_fd, name, shown);
-          return;
-        }
-        // Deleting entries needs write and search permission on their directory (root has both).
-        if ((child_stat.stx_mode & (S_IWUSR | S_IXUSR)) != (S_IWUSR | S_IXUSR) &&
-            ::fchmod(child.get(), S_IRWXU) != 0) {
-          throw Error::from_errno("chmod " + shown.string() + " for removal");
-        }
-        empty_dir(child.get(), child_stat, shown, depth + 1);
-        if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-          throw Error::from_errno("remove " + shown.string());
-        }
-        return;
-      }
-      if (errno == ENOENT) return;
-    }
-    if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-      throw Error::from_errno("remove " + shown.string());
-    }
-  }
-
-  void move_to_top(int dir_fd, const std::string& name, const fs::path& shown) {
-    // The top directory's batch loop finds the moved tree on its next pass.
-    for (;;) {
-      const std::string moved = ".deep-" + std::to_string(next_moved_++);
-      if (::renameat2(dir_fd, name.c_str(), top_fd_, moved.c_str(), RENAME_NOREPLACE) == 0) return;
-      if (errno != EEXIST) throw Error::from_errno("move " + shown.string() + " up for removal");
-    }
-  }
-
-  int top_fd_;
-  struct statx top_stat_;
-  fs::path top_path_;
-  unsigned long next_moved_ = 0;
+  int layers_fd_;
+  std::string name_;
+  fs::path shown_;
+  spdlog::logger& logger_;
 };
 
 }  // namespace
@@ -309,8 +231,107 @@ OverlayStorageDriver::OverlayStorageDriver(const HostContext& context)
   }
 }
 
-fs::path OverlayStorageDriver::layer_dir(const std::string& layer_id) const {
-  return root_ / "layers" / layer_id / "diff";
+fs::path OverlayStorageDriver::layer_lower(const std::string& layer_id) const {
+  const std::string hex = layer_hex(layer_id);
+  const UniqueFd links = open_store_dir(links_dir());
+  const std::string name = links.get() < 0 ? std::string() : find_short_link(links.get(), hex);
+  return name.empty() ? layers_dir() / hex / "diff" : links_dir() / name;
+}
+
+std::string OverlayStorageDriver::make_short_link(const std::string& hex) const {
+  make_store_dir(root_, links_dir());
+  const UniqueFd links = open_store_dir(links_dir());
+  if (links.get() < 0) throw Error::from_errno("open " + links_dir().string());
+  const std::string target = short_link_target(hex);
+  // The link dangles until the layer is renamed into place; a link left by a crash is simply reused.
+  for (std::size_t length = kShortNameLength; length <= hex.size(); ++length) {
+    const std::string name = hex.substr(0, length);
+    if (::symlinkat(target.c_str(), links.get(), name.c_str()) == 0) return name;
+    if (errno != EEXIST) throw Error::from_errno("create " + (links_dir() / name).string());
+    if (link_points_to(links.get(), name, target)) return name;
+  }
+  throw Error("no short link name is free for layer " + hex, EEXIST,
+              "remove stale links from " + links_dir().string());
+}
+
+bool OverlayStorageDriver::has_layer(const std::string& layer_id) const {
+  if (!is_layer_id(layer_id)) return false;  // apply_layer never stored one
+  const fs::path diff = layers_dir() / layer_hex(layer_id) / "diff";
+  struct stat st {};
+  if (::lstat(diff.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    throw Error::from_errno("stat " + diff.string());
+  }
+  return S_ISDIR(st.st_mode);
+}
+
+LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSource& tar_stream) {
+  try {
+    const std::string hex = layer_hex(layer_id);
+    make_store_dir(root_, layers_dir());
+    const UniqueFd layers = open_store_dir(layers_dir());
+    if (layers.get() < 0) throw Error::from_errno("open " + layers_dir().string());
+    // Unpack privately, then rename into place: rename is atomic, so has_layer never sees half a layer.
+    const std::string work_name = temporary_name("apply");
+    const fs::path work = layers_dir() / work_name;
+    if (::mkdirat(layers.get(), work_name.c_str(), S_IRWXU) != 0) {
+      throw Error::from_errno("create " + work.string());
+    }
+    LayerWorkDir work_dir(layers.get(), work_name, work, *logger_);
+    const UniqueFd work_fd(
+        ::openat(layers.get(), work_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (work_fd.get() < 0) throw Error::from_errno("open " + work.string());
+    if (::mkdirat(work_fd.get(), "diff", 0755) != 0) {
+      throw Error::from_errno("create " + (work / "diff").string());
+    }
+    const UniqueFd diff(::openat(work_fd.get(), "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (diff.get() < 0) throw Error::from_errno("open " + (work / "diff").string());
+
+    LayerInfo info{.id = layer_id, .size_bytes = unpack_layer(tar_stream, diff.get(), work / "diff")};
+    make_short_link(hex);
+    if (::renameat2(layers.get(), work_name.c_str(), layers.get(), hex.c_str(), RENAME_NOREPLACE) == 0) {
+      work_dir.dismiss();
+      logger_->debug("applied layer {} ({} bytes)", layer_id, info.size_bytes);
+    } else if (errno == EEXIST || errno == ENOTEMPTY) {
+      logger_->debug("layer {} was applied concurrently; discarding this copy", layer_id);
+    } else {
+      throw Error::from_errno("rename " + work.string() + " to " + (layers_dir() / hex).string());
+    }
+    return info;
+  } catch (Error& error) {
+    error.add_context("apply layer " + layer_id);
+    throw;
+  }
+}
+
+void OverlayStorageDriver::remove_layer(const std::string& layer_id) {
+  try {
+    const std::string hex = layer_hex(layer_id);
+    const UniqueFd layers = open_store_dir(layers_dir());
+    if (layers.get() < 0) {
+      if (errno == ENOENT) return;
+      throw Error::from_errno("open " + layers_dir().string());
+    }
+    // Out of sight first, so has_layer turns false at once even if the deletion fails half-way.
+    const std::string work_name = temporary_name("remove");
+    const bool moved =
+        ::renameat2(layers.get(), hex.c_str(), layers.get(), work_name.c_str(), RENAME_NOREPLACE) == 0;
+    if (!moved && errno != ENOENT) {
+      throw Error::from_errno("move " + (layers_dir() / hex).string() + " aside");
+    }
+    const UniqueFd links = open_store_dir(links_dir());
+    if (links.get() >= 0) {
+      const std::string name = find_short_link(links.get(), hex);
+      if (!name.empty() && ::unlinkat(links.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+        throw Error::from_errno("remove " + (links_dir() / name).string());
+      }
+    }
+    if (moved) remove_tree_at(layers.get(), work_name, layers_dir() / work_name);
+    logger_->debug("removed layer {}", layer_id);
+  } catch (Error& error) {
+    error.add_context("remove layer " + layer_id);
+    throw;
+  }
 }
 
 std::vector<fs::path> OverlayStorageDriver::lower_dirs(const RootfsRequest& request) const {
@@ -329,7 +350,7 @@ std::vector<fs::path> OverlayStorageDriver::lower_dirs(const RootfsRequest& requ
     if (!has_layer(*it)) {
       throw Error("layer " + *it + " is not in the overlay layer store", 0, "pull the image again");
     }
-    lowers.push_back(layer_dir(*it));
+    lowers.push_back(layer_lower(*it));
   }
   return lowers;
 }
@@ -350,11 +371,7 @@ RootfsPlan OverlayStorageDriver::prepare_rootfs(const RootfsRequest& request) {
 
   // The container directory (0700) is what keeps other users out of the writable layer.
   if (!make_dir(dir, S_IRWXU)) {
-    std::error_code ec;
-    fs::create_directories(root_.parent_path(), ec);
-    if (ec) throw Error("create directory " + root_.parent_path().string(), ec.value());
-    make_dir(root_, S_IRWXU);
-    make_dir(containers_dir(), S_IRWXU);
+    make_store_dir(root_, containers_dir());
     if (!make_dir(dir, S_IRWXU)) throw Error("create directory " + dir.string(), ENOENT);
   }
   // The upper directory's mode is the container's "/" mode: overlay shows the upper root's attributes.
@@ -387,7 +404,6 @@ void OverlayStorageDriver::release_rootfs(const std::string& container_id) {
   }
   UniqueFd container(fd);
   const struct statx container_stat = stat_dir(container.get(), dir);
-  if (is_mount_point(container_stat, stat_dir(containers.get(), containers_dir()))) refuse_mount_point(dir);
 
   // Check the rootfs first so that a mounted container loses nothing, whatever order readdir returns.
   // Only this mount namespace is visible here; the engine mounts in the container's own namespace,
@@ -400,10 +416,7 @@ void OverlayStorageDriver::release_rootfs(const std::string& container_id) {
     }
   }
 
-  TreeRemover(container.get(), container_stat, dir).empty_top();
-  if (::unlinkat(containers.get(), container_id.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-    throw Error::from_errno("remove " + dir.string());
-  }
+  remove_tree_at(containers.get(), container_id, dir);
   logger_->debug("released rootfs of {}", container_id);
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // overlayfs storage driver: each container gets <root>/containers/<id>/{upper,work,merged} and one overlay
-// mount description stacking its lower directories under `upper`. The layer store comes later.
+// mount description stacking its lower directories under `upper`. Image layers live in
+// <root>/layers/<hex of the diff_id>/diff, each reachable through a short symlink <root>/l/<name> that
+// keeps long layer stacks within mount(2)'s one page of options.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -22,10 +24,18 @@ class OverlayStorageDriver final : public StorageDriver {
   void release_rootfs(const std::string& container_id) override;
   std::vector<std::string> list_rootfs() const override;
 
+  bool has_layer(const std::string& layer_id) const override;
+  LayerInfo apply_layer(const std::string& layer_id, ByteSource& tar_stream) override;
+  void remove_layer(const std::string& layer_id) override;
+
  private:
   std::filesystem::path containers_dir() const { return root_ / "containers"; }
-  // Where the layer store (a later issue) keeps layer `layer_id`'s unpacked tree.
-  std::filesystem::path layer_dir(const std::string& layer_id) const;
+  std::filesystem::path layers_dir() const { return root_ / "layers"; }
+  std::filesystem::path links_dir() const { return root_ / "l"; }
+  // The directory overlay stacks for a stored layer: its short link when it has one.
+  std::filesystem::path layer_lower(const std::string& layer_id) const;
+  // Creates (or finds) the short link to layer `hex` and returns its name.
+  std::string make_short_link(const std::string& hex) const;
   // The request's lower directories, topmost first as overlay's lowerdir wants them.
   std::vector<std::filesystem::path> lower_dirs(const RootfsRequest& request) const;
 
