@@ -5,6 +5,7 @@ namespace mcore::cli {
 const std::vector<Verb>& all_verbs() {
   static const std::vector<Verb> verbs = {
       {"run", "Run a command in a new container", run_main},
+      {"pull", "Download an image from a registry", pull_main},
       {"plugins", "List the driver plugins found and whether mcore can load them", plugins_main},
       {"info", "Show the configuration, the drivers in use and what the host supports", info_main},
       {"version", "Show the mcore version", version_main},

@@ -41,6 +41,7 @@ struct Verb {
 };
 
 int run_main(CliContext& context, const std::vector<std::string>& args);
+int pull_main(CliContext& context, const std::vector<std::string>& args);
 int plugins_main(CliContext& context, const std::vector<std::string>& args);
 int info_main(CliContext& context, const std::vector<std::string>& args);
 int version_main(CliContext& context, const std::vector<std::string>& args);

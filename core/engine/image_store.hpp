@@ -42,6 +42,8 @@ class BlobWriter {
 
   // Bytes already present from an earlier, interrupted download (resume from here).
   std::uint64_t offset() const { return written_; }
+  // The partial file, whose first offset() bytes a resumed pull replays into its unpacker.
+  const std::filesystem::path& partial_path() const { return temp_path_; }
   void write(std::span<const std::byte> bytes);
   // Verifies and publishes the blob; throws Error (and deletes the partial file) on a digest mismatch.
   void commit();

@@ -1,0 +1,125 @@
+// mcore pull end to end: the registry-docker plugin, the one-pass pipeline, the image store and the
+// overlay layer store, against Debian's docker-registry on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "oci_image_builder.hpp"
+#include "registry_fixture.hpp"
+#include "test_support.hpp"
+
+namespace mcore::test {
+namespace {
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class PullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    registry_ = std::make_unique<RegistryFixture>();
+    sandbox_ = std::make_unique<McoreSandbox>();
+  }
+
+  // Builds a two-layer image (the second deletes a file of the first) and pushes it as `repo_tag`.
+  BuiltImage push_two_layers(const std::string& repo_tag) {
+    OciImageBuilder builder(layouts_.path() / repo_tag.substr(0, repo_tag.find(':')));
+    auto image = builder.add_image({{LayerEntry::directory("etc"), LayerEntry::file("etc/hello", "hello\n"),
+                                     LayerEntry::file("etc/gone", "bye\n")},
+                                    {LayerEntry::whiteout("etc/gone"), LayerEntry::file("etc/second", "2\n")}});
+    builder.tag(image, "latest");
+    registry_->push(builder.dir(), repo_tag, "latest");
+    return image;
+  }
+
+  std::string reference(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
+
+  nlohmann::json index() const {
+    fs::path file = sandbox_->data_root() / "images/index.json";
+    return fs::exists(file) ? nlohmann::json::parse(read_text(file)) : nlohmann::json{{"images", nlohmann::json::array()}};
+  }
+
+  bool layer_stored(const std::string& diff_id) const {
+    return fs::is_directory(sandbox_->data_root() / "storage/overlay/layers" / diff_id.substr(7) / "diff");
+  }
+
+  TempDir layouts_{"mcore-layouts"};
+  std::unique_ptr<RegistryFixture> registry_;
+  std::unique_ptr<McoreSandbox> sandbox_;
+};
+
+TEST_F(PullTest, PullsVerifiesAndUnpacksEveryLayerOnce) {
+  auto image = push_two_layers("app:1");
+  auto pulled = sandbox_->mcore({"pull", reference("app:1")});
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.out << pulled.err;
+  EXPECT_NE(pulled.out.find("Pull complete"), std::string::npos) << pulled.out;
+  EXPECT_TRUE(pulled.out.ends_with(reference("app:1") + "\n")) << pulled.out;
+
+  auto images = index()["images"];
+  ASSERT_EQ(images.size(), 1u) << images.dump();
+  EXPECT_EQ(images[0]["id"], image.config_digest);
+  EXPECT_EQ(images[0]["names"], nlohmann::json::array({reference("app:1")}));
+  ASSERT_EQ(images[0]["layers"].size(), 2u);
+  for (const auto& layer : image.layers) {
+    EXPECT_TRUE(layer_stored(layer.diff_id)) << layer.diff_id;
+    EXPECT_TRUE(fs::exists(sandbox_->data_root() / "images/blobs/sha256" / layer.digest.substr(7)));
+  }
+  // The second layer's whiteout became an overlay whiteout (a 0:0 character device).
+  fs::path whiteout =
+      sandbox_->data_root() / "storage/overlay/layers" / image.layers[1].diff_id.substr(7) / "diff/etc/gone";
+  EXPECT_TRUE(fs::is_character_file(whiteout));
+
+  auto again = sandbox_->mcore({"pull", reference("app:1")});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  std::size_t reused = 0;
+  for (auto at = again.out.find("Already exists"); at != std::string::npos; at = again.out.find("Already exists", at + 1)) {
+    ++reused;
+  }
+  EXPECT_EQ(reused, 2u) << again.out;
+  EXPECT_EQ(again.out.find("Downloading"), std::string::npos) << again.out;
+}
+
+TEST_F(PullTest, ACorruptBlobStopsThePullAndStoresNothing) {
+  auto image = push_two_layers("broken:1");
+  // Flip bytes in the middle of the registry's copy of the first layer.
+  fs::path blob = registry_->blob_path(image.layers[0].digest);
+  std::string bytes = read_text(blob);
+  ASSERT_GT(bytes.size(), 40u);
+  for (std::size_t i = 20; i < 30; ++i) bytes[i] ^= 0x5a;
+  std::ofstream(blob, std::ios::binary | std::ios::trunc) << bytes;
+
+  auto pulled = sandbox_->mcore({"pull", "-q", reference("broken:1")});
+  EXPECT_EQ(pulled.exit_code, 125) << pulled.out << pulled.err;
+  EXPECT_NE(pulled.err.find("failed verification"), std::string::npos) << pulled.err;
+  EXPECT_EQ(std::count(pulled.err.begin(), pulled.err.end(), '\n'), 1) << pulled.err;
+  EXPECT_TRUE(index()["images"].empty());
+  EXPECT_FALSE(layer_stored(image.layers[0].diff_id));
+  EXPECT_FALSE(fs::exists(sandbox_->data_root() / "images/blobs/sha256" / image.layers[0].digest.substr(7)));
+}
+
+TEST_F(PullTest, UnknownTagsBadNamesAndAStoppedRegistryAreClearErrors) {
+  push_two_layers("app:1");
+  auto unknown = sandbox_->mcore({"pull", reference("app:nope")});
+  EXPECT_EQ(unknown.exit_code, 125);
+  EXPECT_NE(unknown.err.find("not found"), std::string::npos) << unknown.err;
+
+  auto bad = sandbox_->mcore({"pull", registry_->host() + "/UPPER:1"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("lowercase"), std::string::npos) << bad.err;
+
+  registry_->stop();
+  auto down = sandbox_->mcore({"pull", reference("app:1")});
+  EXPECT_EQ(down.exit_code, 125);
+  EXPECT_NE(down.err.find("cannot reach"), std::string::npos) << down.err;
+  EXPECT_TRUE(index()["images"].empty());
+}
+
+}  // namespace
+}  // namespace mcore::test
