@@ -3,11 +3,13 @@
 
 #include <iostream>
 
+#include "cli/pull_progress.hpp"
 #include "cli/run_options.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/container_runner.hpp"
 #include "engine/container_store.hpp"
+#include "engine/image_config.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -19,7 +21,10 @@ po::options_description run_options() {
   po::options_description options("Options");
   // clang-format off
   options.add_options()
-    ("rootfs", po::value<std::string>(), "run from this root filesystem directory (read-only lower layer)")
+    ("rootfs", po::value<std::string>(), "run from this root filesystem directory instead of an image")
+    ("pull", po::value<std::string>()->default_value("missing"), "pull the image: missing, always or never")
+    ("platform", po::value<std::string>(), "os/arch[/variant] to pull for")
+    ("entrypoint", po::value<std::string>(), "override the image's entrypoint (\"\" clears it)")
     ("name", po::value<std::string>(), "assign a name to the container")
     ("rm", po::bool_switch(), "remove the container when it exits")
     ("interactive,i", po::bool_switch(), "keep stdin open")
@@ -58,23 +63,65 @@ std::optional<std::string> text(const po::variables_map& options, const char* na
   return options[name].as<std::string>();
 }
 
-engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<std::string> command) {
-  engine::ContainerSpec spec;
-  auto rootfs = text(options, "rootfs");
-  if (!rootfs) {
-    throw Error("mcore run needs --rootfs DIR", 0, "images arrive in a later version; pass a root filesystem directory");
-  }
-  if (command.empty()) throw Error("no command given", 0, "add the command to run after the options");
+// The root filesystem directory given with --rootfs, checked.
+std::filesystem::path checked_rootfs(const std::string& rootfs) {
   std::error_code error;
-  if (!std::filesystem::is_directory(*rootfs, error)) {
-    throw Error("rootfs " + *rootfs + " is not a directory", error ? error.value() : ENOENT,
+  if (!std::filesystem::is_directory(rootfs, error)) {
+    throw Error("rootfs " + rootfs + " is not a directory", error ? error.value() : ENOENT,
                 "pass an existing root filesystem directory to --rootfs");
   }
-  if (::access(rootfs->c_str(), R_OK | X_OK) != 0) {
-    throw Error::from_errno("rootfs " + *rootfs + " is not readable", "check its permissions");
+  if (::access(rootfs.c_str(), R_OK | X_OK) != 0) {
+    throw Error::from_errno("rootfs " + rootfs + " is not readable", "check its permissions");
   }
-  spec.rootfs = std::filesystem::canonical(*rootfs);
-  spec.args = std::move(command);
+  return std::filesystem::canonical(rootfs);
+}
+
+// The image named on the command line, pulled first when the --pull policy says so.
+engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map& options, const std::string& name,
+                                engine::ContainerSpec& spec) {
+  const std::string policy = options["pull"].as<std::string>();
+  if (policy != "missing" && policy != "always" && policy != "never") {
+    throw Error("invalid --pull \"" + policy + "\"", 0, "use missing, always or never");
+  }
+  engine::ImageStore store(engine.config().data_root);
+  std::optional<engine::ImageRecord> image;
+  std::optional<ImageReference> reference;
+  // An id or id prefix names a local image; anything else is a reference.
+  image = store.find(name);
+  if (!image) {
+    reference = parse_image_reference(name);
+    image = store.find(to_string(*reference));
+  }
+  if (policy == "always" || (!image && policy == "missing")) {
+    if (!reference) reference = parse_image_reference(name);
+    if (!image) std::cerr << "Unable to find image '" << familiar_name(*reference) << "' locally" << std::endl;
+    Platform platform = options.count("platform") ? parse_platform(options["platform"].as<std::string>())
+                                                  : engine::host_platform();
+    image = pull_with_progress(engine, *reference, platform, &std::cerr);
+  }
+  if (!image) {
+    throw Error("image " + name + " is not in the local store", 0, "pull it first, or use --pull=missing");
+  }
+  spec.image = name;
+  spec.image_layers = image->layers;
+  return engine::read_image_defaults(nlohmann::json::parse(store.read_blob(image->id)));
+}
+
+engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map& options,
+                                 std::vector<std::string> positionals) {
+  engine::ContainerSpec spec;
+  engine::ImageDefaults image;
+  if (auto rootfs = text(options, "rootfs")) {
+    spec.rootfs = checked_rootfs(*rootfs);
+    if (positionals.empty()) throw Error("no command given", 0, "add the command to run after the options");
+  } else {
+    if (positionals.empty()) {
+      throw Error("mcore run needs an image or --rootfs DIR", 0, "e.g. mcore run alpine sh, or mcore run --rootfs DIR sh");
+    }
+    image = use_image(engine, options, positionals.front(), spec);
+    positionals.erase(positionals.begin());
+  }
+  spec.args = engine::container_command(image, text(options, "entrypoint"), positionals);
   spec.id = engine::new_container_id();
   if (auto name = text(options, "name")) {
     validate_container_name(*name);
@@ -93,7 +140,9 @@ engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<s
   spec.read_only_rootfs = options["read-only"].as<bool>();
   spec.privileged = options["privileged"].as<bool>();
 
-  if (auto user = text(options, "user")) {
+  auto user = text(options, "user");
+  if (!user && !image.user.empty()) user = image.user;
+  if (user) {
     auto parsed = parse_user(*user);
     spec.user = parsed.user;
     spec.group = parsed.group;
@@ -103,8 +152,11 @@ engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<s
       throw Error("--workdir \"" + *workdir + "\" is not absolute", 0, "give a path from the container's root");
     }
     spec.working_dir = *workdir;
+  } else if (!image.working_dir.empty()) {
+    spec.working_dir = image.working_dir;
   }
-  std::vector<std::string> env;
+  // Image Env first: --env-file and -e override it.
+  std::vector<std::string> env = image.env;
   for (const auto& file : list<std::string>(options, "env-file")) {
     auto entries = read_env_file(file);
     env.insert(env.end(), entries.begin(), entries.end());
@@ -152,10 +204,10 @@ engine::ContainerSpec build_spec(const po::variables_map& options, std::vector<s
 }  // namespace
 
 int run_main(CliContext& context, const std::vector<std::string>& args) {
-  auto parsed = parse_verb("run", "[OPTIONS] --rootfs DIR COMMAND [ARG...]",
+  auto parsed = parse_verb("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]  or  [OPTIONS] --rootfs DIR COMMAND [ARG...]",
                            "Run a command in a new container", run_options(), args);
   if (!parsed) return 0;
-  engine::ContainerSpec spec = build_spec(parsed->options, parsed->positionals);
+  engine::ContainerSpec spec = build_spec(context.engine(), parsed->options, parsed->positionals);
   auto outcome = engine::run_container(context.engine(), spec);
   if (outcome.failure) report_error(*outcome.failure);
   return outcome.exit_code;

@@ -62,6 +62,7 @@ RunOutcome run_container(Engine& engine, const ContainerSpec& spec) {
   record.created = now_rfc3339();
   record.command = spec.args;
   record.rootfs = spec.rootfs.string();
+  record.image = spec.image;
   record.hostname = spec.hostname;
   store.save(record);
   ScopeExit remove_record([&] { store.remove(spec.id); });
@@ -70,7 +71,8 @@ RunOutcome run_container(Engine& engine, const ContainerSpec& spec) {
   auto resource = engine.resource();
   RootfsRequest request;
   request.container_id = spec.id;
-  request.external_lowers = {spec.rootfs};
+  request.layers = spec.image_layers;
+  if (!spec.rootfs.empty()) request.external_lowers = {spec.rootfs};
   RootfsPlan rootfs = storage->prepare_rootfs(request);
   ScopeExit release_rootfs([&] {
     try {

@@ -41,6 +41,8 @@ struct ContainerSpec {
   std::string user;
   std::optional<std::string> group;
 
+  std::string image;              // the image as named on the command line, "" with --rootfs
+  std::vector<std::string> image_layers;  // the image's diff_ids, lowest first
   std::filesystem::path rootfs;   // --rootfs: the read-only lower directory
   std::vector<VolumeSpec> volumes;
   std::vector<TmpfsSpec> tmpfs;

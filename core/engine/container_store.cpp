@@ -81,7 +81,7 @@ nlohmann::json ContainerRecord::to_json() const {
   return {{"id", id},           {"name", name},         {"state", to_string(state)},
           {"created", created}, {"started_at", started_at}, {"finished_at", finished_at},
           {"pid", pid},         {"exit_code", exit_code}, {"oom_killed", oom_killed},
-          {"command", command}, {"rootfs", rootfs},     {"hostname", hostname},
+          {"command", command}, {"rootfs", rootfs},     {"image", image},     {"hostname", hostname},
           {"cgroup", cgroup}};
 }
 
@@ -101,6 +101,7 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
   record.oom_killed = json.value("oom_killed", false);
   record.command = json.value("command", std::vector<std::string>{});
   record.rootfs = json.value("rootfs", "");
+  record.image = json.value("image", "");
   record.hostname = json.value("hostname", "");
   record.cgroup = json.value("cgroup", "");
   return record;

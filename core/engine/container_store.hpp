@@ -29,6 +29,7 @@ struct ContainerRecord {
   bool oom_killed = false;
   std::vector<std::string> command;
   std::string rootfs;
+  std::string image;
   std::string hostname;
   std::string cgroup;       // the resource driver's group path
 

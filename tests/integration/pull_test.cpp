@@ -121,5 +121,53 @@ TEST_F(PullTest, UnknownTagsBadNamesAndAStoppedRegistryAreClearErrors) {
   EXPECT_TRUE(index()["images"].empty());
 }
 
+// A busybox image: Entrypoint sh -c, a default Cmd, Env, WorkingDir and a named User; the second
+// layer deletes a file and makes /data opaque, which the container must see.
+BuiltImage push_busybox_image(RegistryFixture& registry, const fs::path& layout, const std::string& repo_tag) {
+  Layer base = {LayerEntry::directory("bin"), LayerEntry::file("bin/busybox", read_text("/bin/busybox"), 0755),
+                LayerEntry::directory("etc"),
+                LayerEntry::file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n"),
+                LayerEntry::file("etc/group", "root:x:0:\napp:x:1000:\n"), LayerEntry::file("etc/gone", "x\n"),
+                LayerEntry::directory("data"), LayerEntry::file("data/old", "old\n"),
+                LayerEntry::directory("work", 0777)};
+  for (const char* applet : {"sh", "echo", "id", "pwd", "ls", "test", "cat"}) {
+    base.push_back(LayerEntry::symlink(std::string("bin/") + applet, "busybox"));
+  }
+  Layer top = {LayerEntry::whiteout("etc/gone"), LayerEntry::opaque("data"), LayerEntry::file("data/new", "new\n")};
+  nlohmann::json config = {{"Entrypoint", {"/bin/sh", "-c"}},
+                           {"Cmd", {"echo $GREETING; pwd; id -u; ls /data; test -e /etc/gone || echo gone-hidden"}},
+                           {"Env", {"PATH=/bin", "GREETING=hi"}},
+                           {"WorkingDir", "/work"},
+                           {"User", "app"}};
+  OciImageBuilder builder(layout);
+  auto image = builder.add_image({base, top}, "amd64", "", config);
+  builder.tag(image, "latest");
+  registry.push(builder.dir(), repo_tag, "latest");
+  return image;
+}
+
+TEST_F(PullTest, RunPullsAMissingImageAndHonoursItsConfig) {
+  push_busybox_image(*registry_, layouts_.path() / "busybox", "busybox:1");
+  const std::string image = reference("busybox:1");
+  auto first = sandbox_->mcore({"run", "--rm", image});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(first.out, "hi\n/work\n1000\nnew\ngone-hidden\n");
+  EXPECT_NE(first.err.find("Unable to find image"), std::string::npos) << first.err;
+
+  // Now local: no pull; flags override Env, User and WorkingDir, arguments replace Cmd.
+  auto second = sandbox_->mcore({"run", "--rm", "-e", "GREETING=override", "-u", "0", "-w", "/", image,
+                                 "echo $GREETING; id -u; pwd"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, "override\n0\n/\n");
+  EXPECT_EQ(second.err, "");
+
+  auto entrypoint = sandbox_->mcore({"run", "--rm", "--entrypoint", "/bin/echo", image, "hello"});
+  EXPECT_EQ(entrypoint.out, "hello\n") << entrypoint.err;
+
+  auto never = sandbox_->mcore({"run", "--rm", "--pull=never", reference("busybox:2"), "true"});
+  EXPECT_EQ(never.exit_code, 125);
+  EXPECT_NE(never.err.find("not in the local store"), std::string::npos) << never.err;
+}
+
 }  // namespace
 }  // namespace mcore::test
