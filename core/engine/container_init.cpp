@@ -207,6 +207,13 @@ void remount_read_only(const Init& init, const char* target) {
 void apply_step(Init& init, const InitStep& step) {
   switch (step.kind) {
     case InitStepKind::mount_host:
+      // The driver's options may be relative to its directory. No need to chdir back: pivot_into_root
+      // chdir()s to the root before anything else uses the working directory.
+      if (step.working_directory != nullptr && ::chdir(step.working_directory) != 0) {
+        StepText text;
+        init.fail(text.add("chdir to ").add(step.working_directory).add(" for mount on ").add(step.target),
+                  errno);
+      }
       if (::mount(step.source, step.target, step.fstype, step.flags, step.data) != 0) {
         StepText text;
         init.fail(text.add("mount ").add(step.source).add(" on ").add(step.target), errno);

@@ -79,7 +79,10 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool c
                           .target = plan.keep(mount.target.string()),
                           .fstype = mount.fstype.empty() ? nullptr : plan.keep(mount.fstype),
                           .flags = mount.flags,
-                          .data = mount.data.empty() ? nullptr : plan.keep(mount.data)});
+                          .data = mount.data.empty() ? nullptr : plan.keep(mount.data),
+                          .working_directory = mount.working_directory.empty()
+                                                   ? nullptr
+                                                   : plan.keep(mount.working_directory.string())});
   }
   plan.rootfs = plan.keep(rootfs.rootfs.string());
 

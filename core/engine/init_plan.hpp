@@ -38,6 +38,7 @@ struct InitStep {
   bool read_only = false;        // bind_in_root: remount read-only afterwards
   mode_t mode = 0;               // mknod_in_root
   dev_t device = 0;              // mknod_in_root
+  const char* working_directory = nullptr;  // mount_host: chdir here first (relative paths in data)
 };
 
 struct InitPlan {

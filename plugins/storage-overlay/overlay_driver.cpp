@@ -45,10 +45,10 @@ void check_option_path(const fs::path& path, const std::string& what) {
 }
 
 // Turns the stack into overlay's option string: the one place that knows its syntax. mount(2) copies a
-// single page of options. Store layers appear as <root>/l/<6+ hex> (root length + 10 bytes each), so
-// the page holds about (4095 - 2 x container dir) / (root length + 10) layers: 128 with a root of up to
-// ~20 characters, ~100 with /var/lib/mcore/storage/overlay. Beyond that the engine would have to mount
-// with relative lower paths from a working directory, or with fsconfig "lowerdir+" (Linux 6.8).
+// single page of options, so paths in the store are relative to the root (the mount's working
+// directory): a layer takes 9 bytes ("l/<6 hex>:") whatever the root's length, and the page holds
+// about 430 layers next to a 64-character container id (overlay itself stacks at most 500). Only
+// external lowers (--rootfs) stay absolute. Beyond a page it would take fsconfig "lowerdir+" (Linux 6.8).
 std::string overlay_options(const std::vector<fs::path>& lowers_topmost_first, const fs::path& upper,
                             const fs::path& work, const std::vector<std::string>& extra_options) {
   std::string data = "lowerdir=";
@@ -67,7 +67,7 @@ std::string overlay_options(const std::vector<fs::path>& lowers_topmost_first, c
     throw Error("overlay options for " + std::to_string(lowers_topmost_first.size()) +
                     " lower directories take " + std::to_string(data.size()) + " bytes, more than the " +
                     std::to_string(limit) + " bytes mount(2) accepts",
-                0, "use an image with fewer layers, shorter --rootfs paths or a shorter storage root");
+                0, "use an image with fewer layers or shorter --rootfs paths");
   }
   return data;
 }
@@ -235,7 +235,7 @@ fs::path OverlayStorageDriver::layer_lower(const std::string& layer_id) const {
   const std::string hex = layer_hex(layer_id);
   const UniqueFd links = open_store_dir(links_dir());
   const std::string name = links.get() < 0 ? std::string() : find_short_link(links.get(), hex);
-  return name.empty() ? layers_dir() / hex / "diff" : links_dir() / name;
+  return name.empty() ? fs::path("layers") / hex / "diff" : fs::path("l") / name;
 }
 
 std::string OverlayStorageDriver::make_short_link(const std::string& hex) const {
@@ -367,7 +367,11 @@ RootfsPlan OverlayStorageDriver::prepare_rootfs(const RootfsRequest& request) {
   mount.source = "overlay";
   mount.target = plan.rootfs;
   mount.fstype = "overlay";
-  mount.data = overlay_options(lower_dirs(request), plan.upper_dir, work, mount_options_);
+  // Relative to the root, so the options' size does not grow with the root's length.
+  mount.working_directory = root_;
+  const fs::path relative_dir = fs::path("containers") / request.container_id;
+  mount.data = overlay_options(lower_dirs(request), relative_dir / "upper", relative_dir / "work",
+                               mount_options_);
 
   // The container directory (0700) is what keeps other users out of the writable layer.
   if (!make_dir(dir, S_IRWXU)) {
@@ -380,7 +384,8 @@ RootfsPlan OverlayStorageDriver::prepare_rootfs(const RootfsRequest& request) {
   make_dir(plan.rootfs, 0755);
 
   plan.mounts.push_back(std::move(mount));
-  logger_->debug("prepared rootfs of {}: {}", request.container_id, plan.mounts.back().data);
+  logger_->debug("prepared rootfs of {}: {} (in {})", request.container_id, plan.mounts.back().data,
+                 root_.string());
   return plan;
 }
 

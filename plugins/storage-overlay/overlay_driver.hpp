@@ -32,11 +32,12 @@ class OverlayStorageDriver final : public StorageDriver {
   std::filesystem::path containers_dir() const { return root_ / "containers"; }
   std::filesystem::path layers_dir() const { return root_ / "layers"; }
   std::filesystem::path links_dir() const { return root_ / "l"; }
-  // The directory overlay stacks for a stored layer: its short link when it has one.
+  // The directory overlay stacks for a stored layer, relative to root_: its short link when it has one.
   std::filesystem::path layer_lower(const std::string& layer_id) const;
   // Creates (or finds) the short link to layer `hex` and returns its name.
   std::string make_short_link(const std::string& hex) const;
-  // The request's lower directories, topmost first as overlay's lowerdir wants them.
+  // The request's lower directories, topmost first as overlay's lowerdir wants them: store layers
+  // relative to root_, external lowers absolute.
   std::vector<std::filesystem::path> lower_dirs(const RootfsRequest& request) const;
 
   std::filesystem::path root_;

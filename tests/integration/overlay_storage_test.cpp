@@ -101,6 +101,11 @@ int mount_plan_in_new_namespace(const mcore::RootfsPlan& plan) {
   if (::unshare(CLONE_NEWNS) != 0) return kUnshare;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kMakePrivate;
   for (const auto& m : plan.mounts) {
+    // Like the engine: the options may hold paths relative to the mount's working directory.
+    if (!m.working_directory.empty() && ::chdir(m.working_directory.c_str()) != 0) {
+      std::fprintf(stderr, "chdir %s: %s\n", m.working_directory.c_str(), std::strerror(errno));
+      return kMount;
+    }
     if (::mount(m.source.c_str(), m.target.c_str(), m.fstype.empty() ? nullptr : m.fstype.c_str(), m.flags,
                 m.data.c_str()) != 0) {
       std::fprintf(stderr, "mount %s: %s\n", m.data.c_str(), std::strerror(errno));

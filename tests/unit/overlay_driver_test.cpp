@@ -122,8 +122,10 @@ TEST_F(OverlayDriverTest, PlanIsOneOverlayMountWithTheTopmostLowerFirst) {
   EXPECT_EQ(mount.fstype, "overlay");
   EXPECT_EQ(mount.target, dir / "merged");
   EXPECT_EQ(mount.flags, 0ul);
+  // Paths in the store are relative to the working directory, external lowers stay absolute.
+  EXPECT_EQ(mount.working_directory, store());
   EXPECT_EQ(mount.data, "lowerdir=" + top.string() + ":" + middle.string() + ":" + bottom.string() +
-                            ",upperdir=" + (dir / "upper").string() + ",workdir=" + (dir / "work").string());
+                            ",upperdir=containers/c1/upper,workdir=containers/c1/work");
   EXPECT_EQ(plan.rootfs, dir / "merged");
   EXPECT_EQ(plan.upper_dir, dir / "upper");
 
@@ -144,6 +146,7 @@ TEST_F(OverlayDriverTest, PrepareAgainReturnsTheSamePlanAndKeepsTheWritableLayer
   ASSERT_EQ(second.mounts.size(), 1u);
   EXPECT_EQ(second.mounts[0].data, first.mounts[0].data);
   EXPECT_EQ(second.mounts[0].target, first.mounts[0].target);
+  EXPECT_EQ(second.mounts[0].working_directory, first.mounts[0].working_directory);
   EXPECT_EQ(second.rootfs, first.rootfs);
   EXPECT_EQ(second.upper_dir, first.upper_dir);
   EXPECT_EQ(read_text(second.upper_dir / "kept"), "written by the container");
@@ -315,9 +318,9 @@ TEST_F(OverlayDriverTest, ConfigRootAndMountOptionsShapeThePlan) {
   const auto plan = driver->prepare_rootfs(rootfs_request("c1", {make_lower("rootfs")}));
   EXPECT_EQ(plan.rootfs, custom / "containers" / "c1" / "merged");
   ASSERT_EQ(plan.mounts.size(), 1u);
+  EXPECT_EQ(plan.mounts[0].working_directory, custom);
   const std::string& data = plan.mounts[0].data;
-  EXPECT_TRUE(data.ends_with(",upperdir=" + plan.upper_dir.string() + ",workdir=" +
-                             (custom / "containers" / "c1" / "work").string() + ",metacopy=on,volatile"))
+  EXPECT_TRUE(data.ends_with(",upperdir=containers/c1/upper,workdir=containers/c1/work,metacopy=on,volatile"))
       << data;
   EXPECT_FALSE(fs::exists(store()));
 }

@@ -19,6 +19,10 @@ struct MountSpec {
   std::string fstype;          // "" for a bind mount
   unsigned long flags = 0;     // MS_* flags
   std::string data;            // file-system options ("lowerdir=...,upperdir=...")
+  // When set, the engine chdir()s here before mount(2), so `data` may hold relative paths: mount(2)
+  // copies only one page of options, too little for many absolute layer paths.
+  // (Appended while ABI 1.0 was unreleased; later fields must keep this layout.)
+  std::filesystem::path working_directory;
 };
 
 struct RootfsRequest {
