@@ -6,6 +6,10 @@ const std::vector<Verb>& all_verbs() {
   static const std::vector<Verb> verbs = {
       {"run", "Run a command in a new container", run_main},
       {"pull", "Download an image from a registry", pull_main},
+      {"images", "List images", images_main},
+      {"rmi", "Remove one or more images", rmi_main},
+      {"image", "Manage images (ls, prune)", image_main},
+      {"inspect", "Return low-level information on images", inspect_main},
       {"plugins", "List the driver plugins found and whether mcore can load them", plugins_main},
       {"info", "Show the configuration, the drivers in use and what the host supports", info_main},
       {"version", "Show the mcore version", version_main},

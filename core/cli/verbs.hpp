@@ -43,6 +43,10 @@ struct Verb {
 int run_main(CliContext& context, const std::vector<std::string>& args);
 int pull_main(CliContext& context, const std::vector<std::string>& args);
 int plugins_main(CliContext& context, const std::vector<std::string>& args);
+int images_main(CliContext& context, const std::vector<std::string>& args);
+int rmi_main(CliContext& context, const std::vector<std::string>& args);
+int image_main(CliContext& context, const std::vector<std::string>& args);
+int inspect_main(CliContext& context, const std::vector<std::string>& args);
 int info_main(CliContext& context, const std::vector<std::string>& args);
 int version_main(CliContext& context, const std::vector<std::string>& args);
 

@@ -1,0 +1,81 @@
+// mcore image SUBCOMMAND: prune (and ls, an alias of mcore images).
+#include <iostream>
+
+#include "cli/image_format.hpp"
+#include "cli/verb_options.hpp"
+#include "cli/verbs.hpp"
+#include "engine/image_gc.hpp"
+
+namespace mcore::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+bool confirmed(bool all) {
+  std::cout << (all ? "WARNING! This will remove all images without at least one container associated to them.\n"
+                    : "WARNING! This will remove all dangling images.\n")
+            << "Are you sure you want to continue? [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+int prune_main(CliContext& context, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("all,a", po::bool_switch(), "remove all images no container uses, not just dangling ones")
+    ("force,f", po::bool_switch(), "do not prompt for confirmation");
+  // clang-format on
+  auto parsed = parse_verb("image prune", "[OPTIONS]", "Remove unused images", options, args);
+  if (!parsed) return 0;
+  expect_no_arguments("image prune", *parsed);
+  const bool all = parsed->options["all"].as<bool>();
+  if (!parsed->options["force"].as<bool>() && !confirmed(all)) return 0;
+
+  engine::Engine& engine = context.engine();
+  engine::ImageStore store(engine.config().data_root);
+  const auto in_use = engine::images_in_use(store, engine.config().data_root);
+  std::vector<engine::ImageRecord> doomed;
+  for (const auto& image : store.list()) {
+    if (in_use.contains(image.id)) continue;
+    if (all || image.names.empty()) doomed.push_back(image);
+  }
+
+  std::vector<std::string> ids;
+  std::vector<std::string> lines;
+  for (const auto& image : doomed) {
+    for (const auto& name : image.names) lines.push_back("untagged: " + familiar(name));
+    ids.push_back(image.id);
+    lines.push_back("deleted: " + image.id);
+  }
+  // Runs even when no image goes: blobs a failed pull or an earlier removal left behind are freed too.
+  const auto report = engine::remove_images_and_collect(store, *engine.storage(), engine.config().data_root, ids);
+  for (const auto& layer : report.deleted_layers) lines.push_back("deleted: " + layer);
+
+  if (!lines.empty()) {
+    std::cout << "Deleted Images:\n";
+    for (const auto& line : lines) std::cout << line << '\n';
+    std::cout << '\n';
+  }
+  std::cout << "Total reclaimed space: " << human_size(static_cast<double>(report.reclaimed_bytes)) << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int image_main(CliContext& context, const std::vector<std::string>& args) {
+  const std::string usage = "Usage: mcore image COMMAND\n\n" + verb_summary("image") +
+                            "\n\nCommands:\n  ls     List images (same as mcore images)\n"
+                            "  prune  Remove unused images\n";
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << usage;
+    return 0;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "prune") return prune_main(context, rest);
+  if (args[0] == "ls" || args[0] == "list") return images_main(context, rest);
+  throw Error("unknown command \"mcore image " + args[0] + "\"", 0, "see 'mcore image --help'");
+}
+
+}  // namespace mcore::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Image removal and garbage collection shared by `mcore rmi` and `mcore image prune`: which images
+// containers use, and freeing the blobs and unpacked layers nothing references any more.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/image_store.hpp"
+#include "mcore/storage_driver.hpp"
+
+namespace mcore::engine {
+
+// Resolves what a user typed the way `mcore run` does: a stored name, repo digest or id (prefix) first,
+// then the normalised reference ("alpine" -> "docker.io/library/alpine:latest"). Throws Error on an
+// ambiguous id prefix; nullopt when nothing matches (or the text is no valid reference).
+std::optional<ImageRecord> resolve_image(const ImageStore& store, const std::string& name_or_id);
+
+struct ImageUser {
+  std::string container;  // the container's name (its id when unnamed)
+  bool running = false;
+};
+
+// Image id -> the containers whose records (<data_root>/containers/*/container.json) name that image.
+// Records whose image no longer resolves are skipped.
+std::map<std::string, std::vector<ImageUser>> images_in_use(const ImageStore& store,
+                                                            const std::filesystem::path& data_root);
+
+struct GcReport {
+  std::vector<std::string> deleted_layers;  // diff_ids removed from the storage driver
+  std::vector<std::string> deleted_blobs;
+  std::uint64_t reclaimed_bytes = 0;        // blob bytes freed (unpacked layer sizes are the driver's)
+};
+
+// Removes `image_ids` from the index, then deletes their layers that no remaining image lists and no
+// container's image used (computed before the removal, so `rmi -f` never pulls layers from under a
+// container), then every blob no image references. Callers must not run this concurrently with a pull:
+// a pull's blobs are unreferenced until its image is added. Throws Error.
+GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage,
+                                   const std::filesystem::path& data_root,
+                                   const std::vector<std::string>& image_ids);
+
+}  // namespace mcore::engine
