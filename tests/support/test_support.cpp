@@ -221,7 +221,8 @@ void remove_cgroup_dir(const fs::path& dir) {
 
 }  // namespace
 
-void remove_cgroup_tree(const std::string& relative_parent) {
+std::vector<std::filesystem::path> cgroup_parent_dirs(const std::string& relative_parent) {
+  std::vector<fs::path> dirs;
   std::ifstream self("/proc/self/cgroup");
   std::string line;
   while (std::getline(self, line)) {
@@ -241,10 +242,13 @@ void remove_cgroup_tree(const std::string& relative_parent) {
       std::string part;
       while (std::getline(parts, part, ',')) mounts.push_back(fs::path("/sys/fs/cgroup") / part);
     }
-    for (const auto& mount : mounts) {
-      remove_cgroup_dir(mount / fs::path(own).relative_path() / relative_parent);
-    }
+    for (const auto& mount : mounts) dirs.push_back(mount / fs::path(own).relative_path() / relative_parent);
   }
+  return dirs;
+}
+
+void remove_cgroup_tree(const std::string& relative_parent) {
+  for (const auto& dir : cgroup_parent_dirs(relative_parent)) remove_cgroup_dir(dir);
 }
 
 }  // namespace mcore::test

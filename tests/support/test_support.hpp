@@ -77,6 +77,10 @@ class McoreSandbox {
   std::filesystem::path config_file_;
 };
 
+// Where `relative_parent` (relative to this process's own cgroup) lives in every mounted hierarchy,
+// whether it exists or not.
+std::vector<std::filesystem::path> cgroup_parent_dirs(const std::string& relative_parent);
+
 // Removes `relative_parent` (a path relative to this process's own cgroup) and everything below it in
 // every mounted cgroup hierarchy, v1 and v2. Safe to call when nothing exists.
 void remove_cgroup_tree(const std::string& relative_parent);
