@@ -28,15 +28,11 @@
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using mcore::test::read_text;
 
 namespace {
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Every regular file below `dir` with its bytes, to prove a lower directory did not change.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {

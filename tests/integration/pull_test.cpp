@@ -13,13 +13,6 @@ namespace mcore::test {
 namespace {
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class PullTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -19,6 +19,7 @@
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using mcore::test::read_text;
 using mcore::test::LayerEntry;
 using mcore::test::RegistryAuth;
 using mcore::test::RegistryFixture;
@@ -32,11 +33,6 @@ class StringSink final : public mcore::ByteSink {
   }
   std::string data;
 };
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::string base64(const std::string& text) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -39,17 +39,11 @@
 
 namespace {
 namespace fs = std::filesystem;
+using mcore::test::read_text;
 using namespace std::chrono_literals;
 
 constexpr std::int64_t kMiB = 1024 * 1024;
 const char* const kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string trimmed(std::string text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();

@@ -23,13 +23,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kDockerDefaultCapEff = "00000000a80425fb";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string status_field(const std::string& status, const std::string& field) {
   std::istringstream lines(status);
   std::string line;

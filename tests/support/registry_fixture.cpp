@@ -26,11 +26,6 @@ namespace mcore::test {
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Starts argv in the background with stdout and stderr appended to `log`.
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   posix_spawn_file_actions_t actions;

@@ -67,6 +67,11 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ignored);
 }
 
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
                           const std::map<std::string, std::string>& extra_env) {
   int in_pipe[2], out_pipe[2], err_pipe[2];

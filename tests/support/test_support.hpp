@@ -39,6 +39,9 @@ struct CommandResult {
   std::string err;
 };
 
+// A whole file's bytes ("" when it cannot be read): tests compare it with what they expect.
+std::string read_text(const std::filesystem::path& path);
+
 // Runs argv (no shell) with `input` on stdin; collects stdout and stderr. Extra environment variables
 // are added to the test's own environment.
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = "",

@@ -20,6 +20,7 @@
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using mcore::test::read_text;
 
 namespace {
 
@@ -55,11 +56,6 @@ mcore::RootfsRequest rootfs_request(std::string id, std::vector<fs::path> lowers
 }
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 class OverlayDriverTest : public ::testing::Test {
  protected:

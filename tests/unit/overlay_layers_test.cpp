@@ -26,6 +26,7 @@
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using mcore::test::read_text;
 using mcore::test::make_tar;
 using mcore::test::StringSource;
 using mcore::test::tar_device;
@@ -48,11 +49,6 @@ std::string error_of(const std::function<void()>& action) {
     return error.what();
   }
   return "";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Every path below `dir`, relative, without following symlinks.
