@@ -467,20 +467,24 @@ TEST_F(RunTest, ForkLoopStopsAtPidsLimit) {
   EXPECT_EQ(result.out, "forked 7\n");
 }
 
-// Reads a knob of the running container's cgroup from the host while the container sleeps. Looks only
-// below the sandbox's parent: walking all of /sys/fs/cgroup is slow in the emulated v2 VM.
-std::string read_container_knob(const McoreSandbox& sandbox, const std::string& knob) {
+// Polls a knob of the running container's cgroup from the host while the container sleeps, until it
+// reads `expected` or 20 s pass; returns what it read last. Polling because the group exists a moment
+// before mcore writes its limits. Looks only below the sandbox's parent: walking all of /sys/fs/cgroup
+// is slow in the emulated v2 VM.
+std::string container_knob(const McoreSandbox& sandbox, const std::string& knob, const std::string& expected) {
   std::error_code error;
+  std::string seen = "not found";
   auto deadline = std::chrono::steady_clock::now() + 20s;
   while (std::chrono::steady_clock::now() < deadline) {
     for (const auto& parent : cgroup_parent_dirs(sandbox.cgroup_parent())) {
       for (const auto& group : fs::directory_iterator(parent, error)) {
-        if (fs::exists(group.path() / knob, error)) return read_text(group.path() / knob);
+        if (fs::exists(group.path() / knob, error)) seen = read_text(group.path() / knob);
+        if (seen == expected) return seen;
       }
     }
     std::this_thread::sleep_for(20ms);
   }
-  return "not found";
+  return seen;
 }
 
 TEST_F(RunTest, CpuLimitsAreWrittenToTheCgroup) {
@@ -489,13 +493,13 @@ TEST_F(RunTest, CpuLimitsAreWrittenToTheCgroup) {
     run({"--rm", "--cpus", "0.5", "--cpuset-cpus", "0", "--cpu-shares", "512"}, {"sleep", "5"});
   });
   if (v2) {
-    EXPECT_EQ(read_container_knob(*sandbox_, "cpu.max"), "50000 100000\n");
-    EXPECT_EQ(read_container_knob(*sandbox_, "cpuset.cpus"), "0\n");
-    EXPECT_EQ(read_container_knob(*sandbox_, "cpu.weight"), "20\n");
+    EXPECT_EQ(container_knob(*sandbox_, "cpu.max", "50000 100000\n"), "50000 100000\n");
+    EXPECT_EQ(container_knob(*sandbox_, "cpuset.cpus", "0\n"), "0\n");
+    EXPECT_EQ(container_knob(*sandbox_, "cpu.weight", "20\n"), "20\n");
   } else {
-    EXPECT_EQ(read_container_knob(*sandbox_, "cpu.cfs_quota_us"), "50000\n");
-    EXPECT_EQ(read_container_knob(*sandbox_, "cpuset.cpus"), "0\n");
-    EXPECT_EQ(read_container_knob(*sandbox_, "cpu.shares"), "512\n");
+    EXPECT_EQ(container_knob(*sandbox_, "cpu.cfs_quota_us", "50000\n"), "50000\n");
+    EXPECT_EQ(container_knob(*sandbox_, "cpuset.cpus", "0\n"), "0\n");
+    EXPECT_EQ(container_knob(*sandbox_, "cpu.shares", "512\n"), "512\n");
   }
   container.join();
   expect_nothing_left();
