@@ -33,7 +33,7 @@ std::optional<std::string> matched_name(const engine::ImageRecord& image, const 
 void remove_one(engine::Engine& engine, engine::ImageStore& store, const std::string& text, bool force) {
   const auto image = engine::resolve_image(store, text);
   if (!image) throw Error("No such image: " + text, 0, "'mcore images' lists the local images");
-  const auto in_use = engine::images_in_use(store, engine.config().data_root);
+  const auto in_use = engine::images_in_use(engine.config().data_root);
   const auto users_at = in_use.find(image->id);
   const std::vector<engine::ImageUser> users = users_at == in_use.end() ? std::vector<engine::ImageUser>{}
                                                                         : users_at->second;
@@ -61,8 +61,7 @@ void remove_one(engine::Engine& engine, engine::ImageStore& store, const std::st
                 0, "remove the container first, or use mcore rmi -f");
   }
 
-  // remove_image drops the names with the image; untagging first would hide the image from
-  // images_in_use and let the collector free the layers a (forced) container still needs.
+  // Forced or not, the collector keeps every layer a container record lists.
   for (const auto& each : image->names) std::cout << "Untagged: " << familiar(each) << '\n';
   for (const auto& repo_digest : image->repo_digests) std::cout << "Untagged: " << familiar(repo_digest) << '\n';
   const auto report =

@@ -76,14 +76,16 @@ std::filesystem::path checked_rootfs(const std::string& rootfs) {
   return std::filesystem::canonical(rootfs);
 }
 
-// The image named on the command line, pulled first when the --pull policy says so.
+// The image named on the command line, pulled first when the --pull policy says so. `image_hold` keeps
+// garbage collection from freeing the image until the container's record lists its layers.
 engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map& options, const std::string& name,
-                                engine::ContainerSpec& spec) {
+                                engine::ContainerSpec& spec, std::optional<engine::FileLock>& image_hold) {
   const std::string policy = options["pull"].as<std::string>();
   if (policy != "missing" && policy != "always" && policy != "never") {
     throw Error("invalid --pull \"" + policy + "\"", 0, "use missing, always or never");
   }
   engine::ImageStore store(engine.config().data_root);
+  image_hold.emplace(store.hold_for_writing());
   std::optional<engine::ImageRecord> image;
   std::optional<ImageReference> reference;
   // An id or id prefix names a local image; anything else is a reference.
@@ -103,12 +105,13 @@ engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map&
     throw Error("image " + name + " is not in the local store", 0, "pull it first, or use --pull=missing");
   }
   spec.image = name;
+  spec.image_id = image->id;
   spec.image_layers = image->layers;
   return engine::read_image_defaults(nlohmann::json::parse(store.read_blob(image->id)));
 }
 
 engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map& options,
-                                 std::vector<std::string> positionals) {
+                                 std::vector<std::string> positionals, std::optional<engine::FileLock>& image_hold) {
   engine::ContainerSpec spec;
   engine::ImageDefaults image;
   if (auto rootfs = text(options, "rootfs")) {
@@ -118,7 +121,7 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
     if (positionals.empty()) {
       throw Error("mcore run needs an image or --rootfs DIR", 0, "e.g. mcore run alpine sh, or mcore run --rootfs DIR sh");
     }
-    image = use_image(engine, options, positionals.front(), spec);
+    image = use_image(engine, options, positionals.front(), spec, image_hold);
     positionals.erase(positionals.begin());
   }
   spec.args = engine::container_command(image, text(options, "entrypoint"), positionals);
@@ -207,8 +210,9 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
   auto parsed = parse_verb("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]  or  [OPTIONS] --rootfs DIR COMMAND [ARG...]",
                            "Run a command in a new container", run_options(), args);
   if (!parsed) return 0;
-  engine::ContainerSpec spec = build_spec(context.engine(), parsed->options, parsed->positionals);
-  auto outcome = engine::run_container(context.engine(), spec);
+  std::optional<engine::FileLock> image_hold;
+  engine::ContainerSpec spec = build_spec(context.engine(), parsed->options, parsed->positionals, image_hold);
+  auto outcome = engine::run_container(context.engine(), spec, std::move(image_hold));
   if (outcome.failure) report_error(*outcome.failure);
   return outcome.exit_code;
 }

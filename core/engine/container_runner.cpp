@@ -50,7 +50,7 @@ RunOutcome start_failure(const ContainerSpec& spec, const InitFailure& failure) 
 
 }  // namespace
 
-RunOutcome run_container(Engine& engine, const ContainerSpec& spec) {
+RunOutcome run_container(Engine& engine, const ContainerSpec& spec, std::optional<FileLock> image_hold) {
   auto& log = *engine.logger();
   ContainerStore store(engine.config().data_root);
   store.reserve_name(spec.name, spec.id);
@@ -63,9 +63,12 @@ RunOutcome run_container(Engine& engine, const ContainerSpec& spec) {
   record.command = spec.args;
   record.rootfs = spec.rootfs.string();
   record.image = spec.image;
+  record.image_id = spec.image_id;
+  record.layers = spec.image_layers;
   record.hostname = spec.hostname;
   store.save(record);
   ScopeExit remove_record([&] { store.remove(spec.id); });
+  image_hold.reset();  // the record now keeps the image's layers from collection
 
   auto storage = engine.storage();
   auto resource = engine.resource();

@@ -5,6 +5,7 @@
 
 #include "engine/container_spec.hpp"
 #include "engine/engine.hpp"
+#include "engine/file_util.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -15,6 +16,8 @@ struct RunOutcome {
   std::optional<Error> failure;
 };
 
-RunOutcome run_container(Engine& engine, const ContainerSpec& spec);
+// `image_hold` is the image store held for writing since the image was resolved (see ImageStore); it is
+// released as soon as the container's record lists the image's layers.
+RunOutcome run_container(Engine& engine, const ContainerSpec& spec, std::optional<FileLock> image_hold = {});
 
 }  // namespace mcore::engine

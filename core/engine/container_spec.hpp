@@ -42,6 +42,7 @@ struct ContainerSpec {
   std::optional<std::string> group;
 
   std::string image;              // the image as named on the command line, "" with --rootfs
+  std::string image_id;           // its config digest
   std::vector<std::string> image_layers;  // the image's diff_ids, lowest first
   std::filesystem::path rootfs;   // --rootfs: the read-only lower directory
   std::vector<VolumeSpec> volumes;

@@ -81,8 +81,8 @@ nlohmann::json ContainerRecord::to_json() const {
   return {{"id", id},           {"name", name},         {"state", to_string(state)},
           {"created", created}, {"started_at", started_at}, {"finished_at", finished_at},
           {"pid", pid},         {"exit_code", exit_code}, {"oom_killed", oom_killed},
-          {"command", command}, {"rootfs", rootfs},     {"image", image},     {"hostname", hostname},
-          {"cgroup", cgroup}};
+          {"command", command}, {"rootfs", rootfs},     {"image", image},     {"image_id", image_id},
+          {"layers", layers},   {"hostname", hostname}, {"cgroup", cgroup}};
 }
 
 ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
@@ -102,6 +102,8 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
   record.command = json.value("command", std::vector<std::string>{});
   record.rootfs = json.value("rootfs", "");
   record.image = json.value("image", "");
+  record.image_id = json.value("image_id", "");
+  record.layers = json.value("layers", std::vector<std::string>{});
   record.hostname = json.value("hostname", "");
   record.cgroup = json.value("cgroup", "");
   return record;
@@ -142,6 +144,20 @@ std::optional<ContainerRecord> ContainerStore::load(const std::string& id) const
   std::error_code error;
   if (!fs::exists(file, error)) return std::nullopt;
   return ContainerRecord::from_json(nlohmann::json::parse(read_file(file)));
+}
+
+std::vector<ContainerRecord> ContainerStore::list() const {
+  std::vector<ContainerRecord> records;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(root_, error)) {
+    if (!fs::is_regular_file(entry.path() / "container.json")) continue;  // also skips names/
+    try {
+      if (auto record = load(entry.path().filename().string())) records.push_back(std::move(*record));
+    } catch (const std::exception&) {
+      continue;
+    }
+  }
+  return records;
 }
 
 void ContainerStore::remove(const std::string& id) noexcept {

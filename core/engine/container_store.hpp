@@ -29,7 +29,9 @@ struct ContainerRecord {
   bool oom_killed = false;
   std::vector<std::string> command;
   std::string rootfs;
-  std::string image;
+  std::string image;         // as the user named it ("alpine"), "" with --rootfs
+  std::string image_id;      // the image's config digest, so a later re-tag cannot hide the use
+  std::vector<std::string> layers;  // the image's diff_ids, lowest first: kept while this record exists
   std::string hostname;
   std::string cgroup;       // the resource driver's group path
 
@@ -55,6 +57,8 @@ class ContainerStore {
   // Writes the record (atomically; the container's directory is created when missing).
   void save(const ContainerRecord& record);
   std::optional<ContainerRecord> load(const std::string& id) const;
+  // Every readable record; damaged ones are skipped (they cannot be trusted to name anything).
+  std::vector<ContainerRecord> list() const;
   // Deletes the record and its directory. Idempotent.
   void remove(const std::string& id) noexcept;
 

@@ -98,12 +98,12 @@ void write_knob(const std::filesystem::path& path, std::string_view content) {
   }
 }
 
-FileLock::FileLock(const std::filesystem::path& path)
+FileLock::FileLock(const std::filesystem::path& path, Mode mode)
     : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
   if (!fd_) throw Error::from_errno("open lock file " + path.string());
   int result;
   do {
-    result = ::flock(fd_.get(), LOCK_EX);
+    result = ::flock(fd_.get(), mode == Mode::shared ? LOCK_SH : LOCK_EX);
   } while (result != 0 && errno == EINTR);
   if (result != 0) throw Error::from_errno("lock " + path.string());
 }

@@ -19,10 +19,12 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 // path and the value.
 void write_knob(const std::filesystem::path& path, std::string_view content);
 
-// An exclusive flock(2) on `path` (created if missing), held until destruction.
+// A flock(2) on `path` (created if missing), held until destruction: exclusive, or shared with other
+// shared holders.
 class FileLock {
  public:
-  explicit FileLock(const std::filesystem::path& path);
+  enum class Mode { exclusive, shared };
+  explicit FileLock(const std::filesystem::path& path, Mode mode = Mode::exclusive);
   FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&&) noexcept = default;
 

@@ -20,53 +20,32 @@ std::optional<ImageRecord> resolve_image(const ImageStore& store, const std::str
   }
 }
 
-std::map<std::string, std::vector<ImageUser>> images_in_use(const ImageStore& store, const fs::path& data_root) {
+std::map<std::string, std::vector<ImageUser>> images_in_use(const fs::path& data_root) {
   std::map<std::string, std::vector<ImageUser>> users;
-  const ContainerStore containers(data_root);
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(data_root / "containers", error)) {
-    if (!fs::is_regular_file(entry.path() / "container.json")) continue;  // also skips names/
-    std::optional<ContainerRecord> record;
-    try {
-      record = containers.load(entry.path().filename().string());
-    } catch (const std::exception&) {
-      continue;  // a damaged record names no image we could protect
-    }
-    if (!record || record->image.empty()) continue;
-    std::optional<ImageRecord> image;
-    try {
-      image = resolve_image(store, record->image);
-    } catch (const Error&) {
-      continue;
-    }
-    if (!image) continue;
-    users[image->id].push_back(
-        {record->name.empty() ? record->id : record->name, record->state == ContainerState::running});
+  for (const auto& record : ContainerStore(data_root).list()) {
+    if (record.image_id.empty()) continue;  // --rootfs
+    users[record.image_id].push_back(
+        {record.name.empty() ? record.id : record.name, record.state == ContainerState::running});
   }
   return users;
 }
 
 GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage, const fs::path& data_root,
                                    const std::vector<std::string>& image_ids) {
-  const std::vector<ImageRecord> before = store.list();
-  const auto in_use = images_in_use(store, data_root);
-
-  std::set<std::string> candidates;
-  std::set<std::string> keep;
-  for (const auto& image : before) {
-    const bool removing = std::find(image_ids.begin(), image_ids.end(), image.id) != image_ids.end();
-    auto& target = removing && !in_use.contains(image.id) ? candidates : keep;
-    target.insert(image.layers.begin(), image.layers.end());
-  }
+  const FileLock collecting = store.hold_for_collection();
   for (const auto& id : image_ids) store.remove_image(id);
-  // Re-read: an image pulled meanwhile may share a layer.
+  // Containers keep their layers even when their image is gone (rmi -f), until they are removed.
+  std::set<std::string> keep;
   for (const auto& image : store.list()) keep.insert(image.layers.begin(), image.layers.end());
+  for (const auto& container : ContainerStore(data_root).list()) {
+    keep.insert(container.layers.begin(), container.layers.end());
+  }
 
   GcReport report;
-  for (const auto& layer : candidates) {
-    if (keep.contains(layer)) continue;
-    storage.remove_layer(layer);
-    report.deleted_layers.push_back(layer);
+  for (const auto& layer : storage.list_layers()) {
+    if (keep.contains(layer.id)) continue;
+    storage.remove_layer(layer.id);
+    report.deleted_layers.push_back(layer.id);
   }
   for (const auto& blob : store.unreferenced_blobs()) {
     std::error_code error;

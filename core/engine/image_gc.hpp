@@ -23,10 +23,8 @@ struct ImageUser {
   bool running = false;
 };
 
-// Image id -> the containers whose records (<data_root>/containers/*/container.json) name that image.
-// Records whose image no longer resolves are skipped.
-std::map<std::string, std::vector<ImageUser>> images_in_use(const ImageStore& store,
-                                                            const std::filesystem::path& data_root);
+// Image id -> the containers whose records (<data_root>/containers/*/container.json) were made from it.
+std::map<std::string, std::vector<ImageUser>> images_in_use(const std::filesystem::path& data_root);
 
 struct GcReport {
   std::vector<std::string> deleted_layers;  // diff_ids removed from the storage driver
@@ -34,10 +32,10 @@ struct GcReport {
   std::uint64_t reclaimed_bytes = 0;        // blob bytes freed (unpacked layer sizes are the driver's)
 };
 
-// Removes `image_ids` from the index, then deletes their layers that no remaining image lists and no
-// container's image used (computed before the removal, so `rmi -f` never pulls layers from under a
-// container), then every blob no image references. Callers must not run this concurrently with a pull:
-// a pull's blobs are unreferenced until its image is added. Throws Error.
+// Under the store's collection hold: removes `image_ids` from the index, then deletes every layer that
+// no remaining image and no container record lists (so `rmi -f` never pulls layers from under a
+// container, and the container's removal frees them later), then every blob no image references.
+// Throws Error.
 GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage,
                                    const std::filesystem::path& data_root,
                                    const std::vector<std::string>& image_ids);

@@ -74,17 +74,19 @@ void replay_partial(const BlobWriter& blob, BytePipe& pipe) {
   if (left > 0) throw Error("read the partial download " + blob.partial_path().string());
 }
 
-// One layer: download into the store and unpack through the storage driver, concurrently.
-void pull_layer(ImageStore& store, RegistryDriver& registry, StorageDriver& storage,
+// One layer: download into the store and unpack through the storage driver, concurrently. Returns the
+// unpacked size.
+std::uint64_t pull_layer(ImageStore& store, RegistryDriver& registry, StorageDriver& storage,
                 const ImageReference& reference, const LayerBlob& layer, const std::string& diff_id,
                 PullObserver& observer) {
   BytePipe pipe;
   std::exception_ptr unpack_error;
+  std::uint64_t unpacked_size = 0;
   std::thread unpacker([&] {
     try {
       DecompressingSource decompressed(pipe);
       VerifyingSource verified(decompressed, diff_id, "layer " + layer.digest.substr(7, 12));
-      storage.apply_layer(diff_id, verified);
+      unpacked_size = storage.apply_layer(diff_id, verified).size_bytes;
     } catch (...) {
       unpack_error = std::current_exception();
       pipe.abandon();
@@ -118,6 +120,7 @@ void pull_layer(ImageStore& store, RegistryDriver& registry, StorageDriver& stor
     std::rethrow_exception(unpack_error);
   }
   observer.layer(layer.digest, LayerState::done, 0, 0);
+  return unpacked_size;
 }
 
 std::string fetch_config(ImageStore& store, RegistryDriver& registry, const ImageReference& reference,
@@ -159,6 +162,7 @@ ImageRecord pull_image(ImageStore& store, RegistryDriver& registry, StorageDrive
                        const ImageReference& reference, const PullOptions& options) {
   NullObserver silent;
   PullObserver& observer = options.observer != nullptr ? *options.observer : silent;
+  const FileLock writing = store.hold_for_writing();
 
   ResolvedManifest resolved = registry.resolve(reference, options.platform);
   ImageManifest manifest = parse_image_manifest(resolved.manifest_bytes);
@@ -168,9 +172,11 @@ ImageRecord pull_image(ImageStore& store, RegistryDriver& registry, StorageDrive
   std::vector<std::string> diff_ids = config_diff_ids(config, manifest.layers.size());
 
   // Layers already unpacked (shared with other images) are skipped; the rest go to a few workers.
+  std::vector<std::uint64_t> unpacked_sizes(manifest.layers.size(), 0);
   std::vector<std::size_t> missing;
   for (std::size_t i = 0; i < manifest.layers.size(); ++i) {
-    if (storage.has_layer(diff_ids[i])) {
+    if (const auto present = storage.find_layer(diff_ids[i])) {
+      unpacked_sizes[i] = present->size_bytes;
       observer.layer(manifest.layers[i].digest, LayerState::already_exists, 0, 0);
     } else {
       observer.layer(manifest.layers[i].digest, LayerState::waiting, 0, 0);
@@ -188,7 +194,8 @@ ImageRecord pull_image(ImageStore& store, RegistryDriver& registry, StorageDrive
       }
       std::size_t i = missing[slot];
       try {
-        pull_layer(store, registry, storage, reference, manifest.layers[i], diff_ids[i], observer);
+        unpacked_sizes[i] =
+            pull_layer(store, registry, storage, reference, manifest.layers[i], diff_ids[i], observer);
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();
@@ -214,7 +221,7 @@ ImageRecord pull_image(ImageStore& store, RegistryDriver& registry, StorageDrive
   record.repo_digests.push_back(reference.registry + "/" + reference.repository + "@" + resolved.manifest.digest);
   record.layers = diff_ids;
   record.created = config.value("created", "");
-  for (const auto& layer : manifest.layers) record.size += layer.size;
+  for (const auto size : unpacked_sizes) record.size += static_cast<std::int64_t>(size);
   store.add_image(record);
   return record;
 }

@@ -322,6 +322,10 @@ void ImageStore::remove_image(const std::string& id) {
   if (removed > 0) index.save(records);
 }
 
+FileLock ImageStore::hold_for_writing() const { return FileLock(root_ / "gc.lock", FileLock::Mode::shared); }
+
+FileLock ImageStore::hold_for_collection() const { return FileLock(root_ / "gc.lock", FileLock::Mode::exclusive); }
+
 std::vector<std::string> ImageStore::unreferenced_blobs() const {
   std::set<std::string> referenced;
   for (const auto& record : list()) {

@@ -5,6 +5,7 @@
 //   <data_root>/images/blobs/tmp/                 downloads in progress (resumable, never visible)
 //   <data_root>/images/index.json                 images: id, names, manifest, layers, config digest
 //   <data_root>/images/index.lock                 flock for every read-modify-write of the index
+//   <data_root>/images/gc.lock                    held shared by writers, exclusively by garbage collection
 //
 // A blob becomes visible under its digest only once every byte was hashed and matched; the index is
 // replaced atomically. Unpacked layers belong to the storage driver, keyed by diff_id.
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/digest.hpp"
+#include "engine/file_util.hpp"
 #include "engine/unique_fd.hpp"
 
 namespace mcore::engine {
@@ -88,9 +90,17 @@ class ImageStore {
   ImageRecord untag(const std::string& name);
   // Removes an image from the index (blobs stay until garbage-collected). Idempotent.
   void remove_image(const std::string& id);
-  // Blobs no image refers to (manifests, configs, layers), sorted, for rmi and prune. Not locked against
-  // a pull that has stored blobs but not yet added its image: callers must serialise prune with pulls.
+  // Blobs no image refers to (manifests, configs, layers), sorted, for rmi and prune. Only meaningful
+  // under hold_for_collection(): a pull's blobs are unreferenced until it adds its image.
   std::vector<std::string> unreferenced_blobs() const;
+
+  // Whatever stores blobs or layers before it adds the image (pull, load, import) or a container record
+  // naming an image's layers (run) holds the store for writing until it has done so; many may at once.
+  // Garbage collection holds it for collection, alone, so it never frees what a writer is about to
+  // reference. Blocks until granted. A process must not ask for collection while it holds for writing.
+  FileLock hold_for_writing() const;
+  FileLock hold_for_collection() const;
+
 
   const std::filesystem::path& root() const { return root_; }
 

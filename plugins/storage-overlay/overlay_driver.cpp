@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string_view>
@@ -31,6 +32,18 @@ void check_container_id(const std::string& id) {
   if (!plain) {
     throw Error("invalid container id \"" + id + "\"", 0,
                 "a container id must be a plain name: not empty, without '/', not '.' or '..'");
+  }
+}
+
+// Beside each layer's diff/: its unpacked size in decimal bytes, so `mcore images` need not walk trees.
+constexpr const char* kSizeFile = "size";
+
+void write_size_file(int layer_dir_fd, std::uint64_t size, const fs::path& path) {
+  const UniqueFd fd(::openat(layer_dir_fd, kSizeFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw Error::from_errno("create " + path.string());
+  const std::string text = std::to_string(size) + "\n";
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw Error::from_errno("write " + path.string());
   }
 }
 
@@ -254,15 +267,32 @@ std::string OverlayStorageDriver::make_short_link(const std::string& hex) const 
               "remove stale links from " + links_dir().string());
 }
 
-bool OverlayStorageDriver::has_layer(const std::string& layer_id) const {
-  if (!is_layer_id(layer_id)) return false;  // apply_layer never stored one
-  const fs::path diff = layers_dir() / layer_hex(layer_id) / "diff";
+std::optional<LayerInfo> OverlayStorageDriver::find_layer(const std::string& layer_id) const {
+  if (!is_layer_id(layer_id)) return std::nullopt;  // apply_layer never stored one
+  const fs::path layer = layers_dir() / layer_hex(layer_id);
   struct stat st {};
-  if (::lstat(diff.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return false;
-    throw Error::from_errno("stat " + diff.string());
+  if (::lstat((layer / "diff").c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw Error::from_errno("stat " + (layer / "diff").string());
   }
-  return S_ISDIR(st.st_mode);
+  if (!S_ISDIR(st.st_mode)) return std::nullopt;
+  LayerInfo info{.id = layer_id};
+  std::ifstream size_file(layer / kSizeFile);
+  size_file >> info.size_bytes;  // stays 0 when unreadable: the size is for display only
+  return info;
+}
+
+std::vector<LayerInfo> OverlayStorageDriver::list_layers() const {
+  std::vector<LayerInfo> layers;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(layers_dir(), error)) {
+    // Work directories of applies and removals in progress have other names, so they are skipped.
+    if (auto layer = find_layer("sha256:" + entry.path().filename().string())) layers.push_back(std::move(*layer));
+  }
+  if (error && error != std::errc::no_such_file_or_directory) {
+    throw Error("list layers in " + layers_dir().string(), error.value());
+  }
+  return layers;
 }
 
 LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSource& tar_stream) {
@@ -271,7 +301,7 @@ LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSou
     make_store_dir(root_, layers_dir());
     const UniqueFd layers = open_store_dir(layers_dir());
     if (layers.get() < 0) throw Error::from_errno("open " + layers_dir().string());
-    // Unpack privately, then rename into place: rename is atomic, so has_layer never sees half a layer.
+    // Unpack privately, then rename into place: rename is atomic, so find_layer never sees half a layer.
     const std::string work_name = temporary_name("apply");
     const fs::path work = layers_dir() / work_name;
     if (::mkdirat(layers.get(), work_name.c_str(), S_IRWXU) != 0) {
@@ -288,6 +318,7 @@ LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSou
     if (diff.get() < 0) throw Error::from_errno("open " + (work / "diff").string());
 
     LayerInfo info{.id = layer_id, .size_bytes = unpack_layer(tar_stream, diff.get(), work / "diff")};
+    write_size_file(work_fd.get(), info.size_bytes, work / kSizeFile);
     make_short_link(hex);
     if (::renameat2(layers.get(), work_name.c_str(), layers.get(), hex.c_str(), RENAME_NOREPLACE) == 0) {
       work_dir.dismiss();
@@ -312,7 +343,7 @@ void OverlayStorageDriver::remove_layer(const std::string& layer_id) {
       if (errno == ENOENT) return;
       throw Error::from_errno("open " + layers_dir().string());
     }
-    // Out of sight first, so has_layer turns false at once even if the deletion fails half-way.
+    // Out of sight first, so find_layer turns empty at once even if the deletion fails half-way.
     const std::string work_name = temporary_name("remove");
     const bool moved =
         ::renameat2(layers.get(), hex.c_str(), layers.get(), work_name.c_str(), RENAME_NOREPLACE) == 0;
@@ -347,7 +378,7 @@ std::vector<fs::path> OverlayStorageDriver::lower_dirs(const RootfsRequest& requ
     lowers.push_back(*it);
   }
   for (auto it = request.layers.rbegin(); it != request.layers.rend(); ++it) {
-    if (!has_layer(*it)) {
+    if (!find_layer(*it)) {
       throw Error("layer " + *it + " is not in the overlay layer store", 0, "pull the image again");
     }
     lowers.push_back(layer_lower(*it));

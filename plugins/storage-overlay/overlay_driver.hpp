@@ -24,7 +24,8 @@ class OverlayStorageDriver final : public StorageDriver {
   void release_rootfs(const std::string& container_id) override;
   std::vector<std::string> list_rootfs() const override;
 
-  bool has_layer(const std::string& layer_id) const override;
+  std::optional<LayerInfo> find_layer(const std::string& layer_id) const override;
+  std::vector<LayerInfo> list_layers() const override;
   LayerInfo apply_layer(const std::string& layer_id, ByteSource& tar_stream) override;
   void remove_layer(const std::string& layer_id) override;
 

@@ -25,7 +25,8 @@ namespace {
 }
 }  // namespace
 
-bool StorageDriver::has_layer(const std::string&) const { return false; }
+std::optional<LayerInfo> StorageDriver::find_layer(const std::string&) const { return std::nullopt; }
+std::vector<LayerInfo> StorageDriver::list_layers() const { return {}; }
 LayerInfo StorageDriver::apply_layer(const std::string&, ByteSource&) { unsupported("image layers"); }
 void StorageDriver::remove_layer(const std::string&) { unsupported("image layers"); }
 void StorageDriver::write_diff(const std::string&, ByteSink&) { unsupported("container diffs"); }

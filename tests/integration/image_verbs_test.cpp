@@ -60,6 +60,16 @@ class ImageVerbsTest : public ::testing::Test {
     return fs::exists(sandbox_->data_root() / "images/blobs/sha256" / digest.substr(7));
   }
 
+  // The one container record the sandbox holds.
+  fs::path only_container_dir() const {
+    std::vector<fs::path> dirs;
+    for (const auto& entry : fs::directory_iterator(sandbox_->data_root() / "containers")) {
+      if (fs::exists(entry.path() / "container.json")) dirs.push_back(entry.path());
+    }
+    EXPECT_EQ(dirs.size(), 1u);
+    return dirs.empty() ? fs::path() : dirs.front();
+  }
+
   std::vector<std::string> image_ids() const {
     auto listed = sandbox_->mcore({"images", "-q"});
     EXPECT_EQ(listed.exit_code, 0) << listed.err;
@@ -133,9 +143,50 @@ TEST_F(ImageVerbsTest, RmiRefusesAnImageAContainerUsesUnlessForced) {
   EXPECT_NE(forced.out.find("Deleted: " + image.config_digest), std::string::npos) << forced.out;
   EXPECT_TRUE(image_ids().empty());
   EXPECT_FALSE(blob_stored(image.config_digest));
-  // The stopped container still needs its layers.
+  // The stopped container still needs its layers, and its record says so even with the image gone.
   EXPECT_TRUE(layer_stored(image.layers[0].diff_id));
   EXPECT_TRUE(layer_stored(image.layers[1].diff_id));
+  const fs::path container_dir = only_container_dir();
+  const auto record = nlohmann::json::parse(read_text(container_dir / "container.json"));
+  EXPECT_EQ(record.value("image_id", ""), image.config_digest) << record.dump();
+  EXPECT_EQ(record.value("layers", std::vector<std::string>{}),
+            (std::vector<std::string>{image.layers[0].diff_id, image.layers[1].diff_id}));
+  auto pruned = sandbox_->mcore({"image", "prune", "-a", "-f"});
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_TRUE(layer_stored(image.layers[1].diff_id)) << "prune freed a layer a container lists";
+
+  // Once the container is gone (mcore rm arrives with the container lifecycle), prune frees them.
+  fs::remove_all(container_dir);
+  pruned = sandbox_->mcore({"image", "prune", "-a", "-f"});
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_FALSE(layer_stored(image.layers[0].diff_id));
+  EXPECT_FALSE(layer_stored(image.layers[1].diff_id));
+}
+
+TEST_F(ImageVerbsTest, ARetaggedNameStillProtectsTheImageAContainerUses) {
+  auto old_image = push("app:1", {LayerEntry::file("v", "old\n")});
+  auto ran = sandbox_->mcore({"run", "--name", "old-app", reference("app:1")});
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  auto new_image = push_and_pull("app:1", {LayerEntry::file("v", "new\n")});  // app:1 now names another image
+  ASSERT_NE(old_image.config_digest, new_image.config_digest);
+
+  auto refused = sandbox_->mcore({"rmi", old_image.config_digest});
+  EXPECT_EQ(refused.exit_code, 125) << refused.out;
+  EXPECT_NE(refused.err.find("container old-app uses image " + short_id(old_image.config_digest)),
+            std::string::npos)
+      << refused.err;
+}
+
+TEST_F(ImageVerbsTest, SizeIsTheUnpackedSizeOfTheLayers) {
+  const std::string payload(300000, 'x');  // compresses to almost nothing: a compressed size would show
+  auto image = push_and_pull("big:1", {LayerEntry::file("payload", payload)});
+  auto inspected = sandbox_->mcore({"inspect", reference("big:1")});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  const auto json = nlohmann::json::parse(inspected.out);
+  ASSERT_EQ(json.size(), 1u);
+  const auto busybox_size = static_cast<std::int64_t>(fs::file_size("/bin/busybox"));
+  EXPECT_EQ(json[0].value("Size", std::int64_t{0}), busybox_size + static_cast<std::int64_t>(payload.size()))
+      << "regular file bytes of both layers";
 }
 
 TEST_F(ImageVerbsTest, ImagePruneRemovesDanglingImages) {

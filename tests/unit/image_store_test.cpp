@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
 #include <functional>
 #include <set>
 #include <thread>
@@ -263,6 +266,27 @@ TEST(ImageStore, ReportsUnreferencedBlobs) {
 
   store.remove_image(config);
   EXPECT_EQ(store.unreferenced_blobs().size(), 6u);
+}
+
+TEST(ImageStore, CollectionWaitsForWritersAndWritersShare) {
+  test::TempDir dir;
+  const ImageStore store(dir.path());
+  std::optional<FileLock> pull = store.hold_for_writing();
+  std::optional<FileLock> load = store.hold_for_writing();  // a second writer is not blocked
+
+  std::atomic<bool> collecting{false};
+  std::thread collector([&] {
+    const FileLock gc = store.hold_for_collection();
+    collecting = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(collecting) << "collection started while two writers held the store";
+  pull.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(collecting) << "collection started while one writer still held the store";
+  load.reset();
+  collector.join();
+  EXPECT_TRUE(collecting);
 }
 
 TEST(ImageStore, ConcurrentAddsKeepAValidIndex) {

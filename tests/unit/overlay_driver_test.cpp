@@ -301,7 +301,7 @@ TEST_F(OverlayDriverTest, RefusesAStackLongerThanOneMountOptionPage) {
 
 TEST_F(OverlayDriverTest, ImageLayersNeedTheLayerStoreWhichIsNotThereYet) {
   auto driver = make_driver();
-  EXPECT_FALSE(driver->has_layer("sha256:0123"));
+  EXPECT_FALSE(driver->find_layer("sha256:0123"));
   auto request = rootfs_request("c1", {make_lower("rootfs")});
   request.layers = {"sha256:0123"};
   const auto error = expect_error([&] { driver->prepare_rootfs(request); });

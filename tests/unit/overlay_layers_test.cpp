@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -141,7 +142,7 @@ class OverlayLayersTest : public ::testing::Test {
     const std::string error = error_of([&] { apply(kLayerA, entries); });
     EXPECT_NE(error.find("entry \"" + entry + "\""), std::string::npos)
         << "expected a refusal naming entry \"" << entry << "\", got \"" << error << "\"";
-    EXPECT_FALSE(driver_->has_layer(kLayerA));
+    EXPECT_FALSE(driver_->find_layer(kLayerA));
     const std::set<std::string> expected = {"data", "data/storage", "data/storage/overlay",
                                             "data/storage/overlay/layers"};
     EXPECT_EQ(tree(dir_.path()), expected) << "something was left behind for entry \"" << entry << "\"";
@@ -203,7 +204,7 @@ TEST_F(OverlayLayersTest, RefusesPathsThroughFilesAndTruncatedArchives) {
   StringSource source(truncated);
   const std::string error = error_of([&] { driver_->apply_layer(kLayerA, source); });
   EXPECT_NE(error.find("apply layer " + kLayerA), std::string::npos) << error;
-  EXPECT_FALSE(driver_->has_layer(kLayerA));
+  EXPECT_FALSE(driver_->find_layer(kLayerA));
   EXPECT_EQ(tree(store() / "layers"), std::set<std::string>{});
 }
 
@@ -217,9 +218,11 @@ TEST_F(OverlayLayersTest, UnpacksFilesDirectoriesLinksModesTimesAndUserXattrs) {
   const auto info = apply(kLayerA, {tar_dir("./"), dir, tar_file("etc/conf", "a=1\n", 0600), script,
                                     tar_symlink("bin/sh", "/bin/tool"), tar_hardlink("bin/tool2", "bin/tool"),
                                     fifo, tar_file("etc/conf", "a=2\n")});
-  ASSERT_TRUE(driver_->has_layer(kLayerA));
+  const auto found = driver_->find_layer(kLayerA);
+  ASSERT_TRUE(found);
   EXPECT_EQ(info.id, kLayerA);
   EXPECT_EQ(info.size_bytes, 4u + 10u + 4u);
+  EXPECT_EQ(found->size_bytes, info.size_bytes) << "find_layer reports the size apply_layer measured";
   const fs::path root = diff(kLayerA);
   EXPECT_EQ(read_text(root / "etc/conf"), "a=2\n") << "the later entry wins";
   struct stat st {};
@@ -291,7 +294,7 @@ TEST_F(OverlayLayersTest, ConcurrentAppliesOfOneLayerKeepOneCopy) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(errors[0], "");
   EXPECT_EQ(errors[1], "");
-  EXPECT_TRUE(driver_->has_layer(kLayerA));
+  EXPECT_TRUE(driver_->find_layer(kLayerA));
   std::set<std::string> top;
   for (const auto& entry : fs::directory_iterator(store() / "layers")) top.insert(entry.path().filename());
   EXPECT_EQ(top, std::set<std::string>{kLayerA.substr(7)});
@@ -302,11 +305,26 @@ TEST_F(OverlayLayersTest, RemoveIsIdempotentAndLeavesNothing) {
   driver_->remove_layer(kLayerA);  // nothing stored yet
   apply(kLayerA, {tar_dir("d", 0), tar_file("d/f", "x", 0)});
   driver_->remove_layer(kLayerA);
-  EXPECT_FALSE(driver_->has_layer(kLayerA));
+  EXPECT_FALSE(driver_->find_layer(kLayerA));
   EXPECT_EQ(tree(store() / "layers"), std::set<std::string>{});
   EXPECT_EQ(tree(store() / "l"), std::set<std::string>{});
   driver_->remove_layer(kLayerA);
   EXPECT_NE(error_of([&] { driver_->remove_layer("sha256:../../x"); }), "");
+}
+
+TEST_F(OverlayLayersTest, ListsCompleteLayersWithTheirSizes) {
+  EXPECT_TRUE(driver_->list_layers().empty());
+  apply(kLayerA, {tar_file("a", "12345")});
+  apply(kLayerB, {tar_file("b", "123"), tar_file("c", "4")});
+  const fs::path in_progress = store() / "layers" / "tmp-apply-0123456789abcdef";  // a concurrent apply
+  fs::create_directories(in_progress / "diff");
+  std::map<std::string, std::uint64_t> listed;
+  for (const auto& layer : driver_->list_layers()) listed[layer.id] = layer.size_bytes;
+  EXPECT_EQ(listed, (std::map<std::string, std::uint64_t>{{kLayerA, 5}, {kLayerB, 4}}));
+  driver_->remove_layer(kLayerA);
+  ASSERT_EQ(driver_->list_layers().size(), 1u);
+  EXPECT_EQ(driver_->list_layers()[0].id, kLayerB);
+  fs::remove_all(in_progress);
 }
 
 TEST_F(OverlayLayersTest, RootfsStacksLayersThroughShortLinksTopmostFirst) {

@@ -4,6 +4,7 @@
 // so the dangerous syscalls stay in one audited place and nothing stays mounted after a crash.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,11 +63,15 @@ class StorageDriver : public Driver {
 
   // --- Layer store. Optional: the defaults throw Error(ENOTSUP). -------------------------------------
 
-  // True when the layer has been applied completely and verified.
-  virtual bool has_layer(const std::string& layer_id) const;
+  // The layer's id and unpacked size once it has been applied completely and verified; nullopt while it
+  // is missing or half-applied.
+  virtual std::optional<LayerInfo> find_layer(const std::string& layer_id) const;
+
+  // Every complete layer, for garbage collection.
+  virtual std::vector<LayerInfo> list_layers() const;
 
   // Unpacks an uncompressed tar stream as layer `layer_id` (a diff_id), converting whiteouts. The layer
-  // becomes visible to has_layer only after the whole stream succeeded; on any failure nothing of it
+  // becomes visible to find_layer only after the whole stream succeeded; on any failure nothing of it
   // remains. Refuses entries escaping the layer. Safe to call concurrently for different ids.
   virtual LayerInfo apply_layer(const std::string& layer_id, ByteSource& tar_stream);
 
