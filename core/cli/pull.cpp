@@ -1,4 +1,6 @@
 // mcore pull: an image from its registry into the store, with per-layer progress.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/pull_progress.hpp"
@@ -26,7 +28,7 @@ int pull_main(CliContext& context, const std::vector<std::string>& args) {
                           ? parse_platform(parsed->options["platform"].as<std::string>())
                           : engine::host_platform();
   const bool quiet = parsed->options["quiet"].as<bool>();
-  pull_with_progress(context.engine(), reference, platform, quiet ? nullptr : &std::cout);
+  pull_with_progress(context.engine(), reference, platform, quiet ? nullptr : &std::cout, STDOUT_FILENO);
   std::cout << to_string(reference) << '\n';
   return 0;
 }

@@ -1,24 +1,19 @@
 #include "cli/pull_progress.hpp"
 
-#include "mcore/error.hpp"
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
+#include <string_view>
+
+#include "cli/terminal_progress.hpp"
+#include "mcore/error.hpp"
 
 namespace mcore::cli {
 namespace {
-
-const char* state_text(engine::LayerState state) {
-  switch (state) {
-    case engine::LayerState::waiting: return "Waiting";
-    case engine::LayerState::downloading: return "Downloading";
-    case engine::LayerState::extracting: return "Extracting";
-    case engine::LayerState::done: return "Pull complete";
-    case engine::LayerState::already_exists: return "Already exists";
-  }
-  return "";
-}
 
 // Plain lines, one per state change of a layer (Docker's non-terminal output). Byte counts only
 // matter on a terminal, so downloading is reported once per layer.
@@ -27,17 +22,29 @@ class LineProgress final : public engine::PullObserver {
   explicit LineProgress(std::ostream& out) : out_(out) {}
   void layer(const std::string& digest, engine::LayerState state, std::uint64_t, std::uint64_t) override {
     std::lock_guard lock(mutex_);
-    auto& last = last_[digest];
-    if (last == state_text(state)) return;
-    last = state_text(state);
-    out_ << digest.substr(7, 12) << ": " << last << std::endl;
+    const auto [last, added] = last_.try_emplace(digest, state);
+    if (!added && last->second == state) return;
+    last->second = state;
+    out_ << short_layer_id(digest) << ": " << layer_state_text(state) << std::endl;
   }
 
  private:
   std::ostream& out_;
   std::mutex mutex_;
-  std::map<std::string, std::string> last_;
+  std::map<std::string, engine::LayerState> last_;
 };
+
+// The width of the terminal on `fd`, or 0 when `fd` is not one that can draw bars (a pipe, a file,
+// TERM=dumb).
+std::size_t terminal_columns(int fd) {
+  if (::isatty(fd) != 1) return 0;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return 0;
+  winsize size{};
+  // A terminal that does not know its size (a fresh pty) is treated as the classic 80 columns.
+  if (::ioctl(fd, TIOCGWINSZ, &size) != 0 || size.ws_col == 0) return 80;
+  return size.ws_col;
+}
 
 }  // namespace
 
@@ -55,18 +62,30 @@ Platform parse_platform(const std::string& text) {
 }
 
 engine::ImageRecord pull_with_progress(engine::Engine& engine, const ImageReference& reference,
-                                       const Platform& platform, std::ostream* progress) {
+                                       const Platform& platform, std::ostream* progress, int progress_fd) {
   engine::PullOptions options;
   options.platform = platform;
   std::optional<LineProgress> lines;
+  std::optional<TerminalProgress> bars;
   if (progress != nullptr) {
-    lines.emplace(*progress);
-    options.observer = &*lines;
+    if (const auto columns = terminal_columns(progress_fd); columns > 0) {
+      options.observer = &bars.emplace(*progress, columns);
+    } else {
+      options.observer = &lines.emplace(*progress);
+    }
     *progress << (reference.tag.empty() ? reference.digest : reference.tag) << ": Pulling from "
               << reference.repository << std::endl;
   }
   engine::ImageStore store(engine.config().data_root);
-  auto record = engine::pull_image(store, *engine.registry(), *engine.storage(), reference, options);
+  engine::ImageRecord record;
+  try {
+    record = engine::pull_image(store, *engine.registry(), *engine.storage(), reference, options);
+  } catch (...) {
+    // The bars as they stood when the pull failed, so the error line follows a true picture.
+    if (bars) bars->finish();
+    throw;
+  }
+  if (bars) bars->finish();
   if (progress != nullptr) {
     *progress << "Digest: " << record.manifest_digest << '\n'
               << "Status: Downloaded newer image for " << familiar_name(reference) << std::endl;

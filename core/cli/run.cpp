@@ -99,7 +99,7 @@ engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map&
     if (!image) std::cerr << "Unable to find image '" << familiar_name(*reference) << "' locally" << std::endl;
     Platform platform = options.count("platform") ? parse_platform(options["platform"].as<std::string>())
                                                   : engine::host_platform();
-    image = pull_with_progress(engine, *reference, platform, &std::cerr);
+    image = pull_with_progress(engine, *reference, platform, &std::cerr, STDERR_FILENO);
   }
   if (!image) {
     throw Error("image " + name + " is not in the local store", 0, "pull it first, or use --pull=missing");
