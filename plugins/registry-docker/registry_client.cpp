@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <exception>
 #include <thread>
 
@@ -90,6 +91,26 @@ bool is_retriable(CURLcode code) {
     case CURLE_SSL_CONNECT_ERROR: return true;
     default: return false;
   }
+}
+
+// A wait a server announced (Retry-After, RateLimit-Reset) in words: "in 30 s" for delta-seconds,
+// "at 2024-05-01 12:00:00 UTC" for what can only be a Unix time, "at <value>" for an HTTP-date.
+std::string describe_wait(const std::string& value) {
+  const bool digits =
+      !value.empty() && value.size() <= 18 &&
+      std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (!digits) return "at " + value;
+  const auto seconds = std::stoll(value);
+  constexpr long long kYear2001 = 1'000'000'000;  // no server asks to wait 31 years
+  if (seconds < kYear2001) return "in " + value + " s";
+  const auto when = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  char text[32];
+  if (::gmtime_r(&when, &utc) == nullptr ||
+      std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc) == 0) {
+    return "at " + value;
+  }
+  return std::string("at ") + text;
 }
 
 // A network-level failure of one exchange; retried when `code` says so.
@@ -424,9 +445,9 @@ void RegistryClient::throw_http_error(const HttpResponse& response, const std::s
   if (response.status == 429) {
     std::string when;
     if (const auto reset = response.header("ratelimit-reset"); !reset.empty())
-      when = "; the limit resets at " + reset;
+      when = "; the limit resets " + describe_wait(reset);
     if (const auto retry = response.header("retry-after"); !retry.empty())
-      when += "; retry after " + retry + " s";
+      when += "; retry " + describe_wait(retry);
     throw Error(
         "registry " + options_.registry + " rate-limited the request (HTTP 429 Too Many Requests)" + when, 0,
         "wait, log in for a higher limit, or configure registry.mirrors");

@@ -209,6 +209,32 @@ LoopbackHttpServer::LoopbackHttpServer(const fs::path& root) : log_dir_("mcore-h
 
 LoopbackHttpServer::~LoopbackHttpServer() { kill_and_wait(pid_); }
 
+FakeRegistry::FakeRegistry(const nlohmann::json& script) : dir_("mcore-fake-registry") {
+  port_ = free_loopback_port();
+  host_ = "127.0.0.1:" + std::to_string(port_);
+  const auto script_file = dir_.path() / "script.json";
+  std::ofstream(script_file) << script.dump();
+  const auto log = dir_.path() / "fake-registry.log";
+  pid_ = spawn({"/usr/bin/python3", std::string(MCORE_SOURCE_DIR) + "/tests/support/fake_registry.py",
+                std::to_string(port_), script_file.string()},
+               log);
+  try {
+    wait_for_http(port_, "/_requests", pid_, log, "the fake registry");
+  } catch (...) {
+    kill_and_wait(pid_);
+    throw;
+  }
+}
+
+FakeRegistry::~FakeRegistry() { kill_and_wait(pid_); }
+
+nlohmann::json FakeRegistry::requests() const {
+  const auto answer = http_get_loopback(port_, "/_requests");
+  const auto body = answer.find("\r\n\r\n");
+  if (body == std::string::npos) throw std::runtime_error("the fake registry on " + host_ + " did not answer");
+  return nlohmann::json::parse(answer.substr(body + 4));
+}
+
 int RegistryFixture::tokens_issued() const {
   const auto answer = http_get_loopback(token_port_, "/count");
   const auto body = answer.find("\r\n\r\n");

@@ -72,6 +72,28 @@ class LoopbackHttpServer {
   pid_t pid_ = -1;
 };
 
+// A scripted HTTP server on 127.0.0.1 (fake_registry.py) for what a real registry will not do on demand:
+// fixed answers per path (HTTP 429, redirects), optional Basic auth, and a record of every request's
+// headers. `script` is fake_registry.py's JSON script. Stopped on destruction.
+class FakeRegistry {
+ public:
+  explicit FakeRegistry(const nlohmann::json& script);
+  ~FakeRegistry();
+  FakeRegistry(const FakeRegistry&) = delete;
+  FakeRegistry& operator=(const FakeRegistry&) = delete;
+  // "127.0.0.1:<port>".
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  // The requests answered so far, oldest first: [{"method", "path", "headers": {lowercase name: value}}].
+  nlohmann::json requests() const;
+
+ private:
+  TempDir dir_;
+  std::string host_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 int free_loopback_port();
 
