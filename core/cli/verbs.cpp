@@ -6,6 +6,8 @@ const std::vector<Verb>& all_verbs() {
   static const std::vector<Verb> verbs = {
       {"run", "Run a command in a new container", run_main},
       {"pull", "Download an image from a registry", pull_main},
+      {"login", "Log in to a registry", login_main},
+      {"logout", "Log out from a registry", logout_main},
       {"images", "List images", images_main},
       {"rmi", "Remove one or more images", rmi_main},
       {"image", "Manage images (ls, prune)", image_main},

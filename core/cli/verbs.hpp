@@ -42,6 +42,8 @@ struct Verb {
 
 int run_main(CliContext& context, const std::vector<std::string>& args);
 int pull_main(CliContext& context, const std::vector<std::string>& args);
+int login_main(CliContext& context, const std::vector<std::string>& args);
+int logout_main(CliContext& context, const std::vector<std::string>& args);
 int plugins_main(CliContext& context, const std::vector<std::string>& args);
 int images_main(CliContext& context, const std::vector<std::string>& args);
 int rmi_main(CliContext& context, const std::vector<std::string>& args);

@@ -1,9 +1,5 @@
 #include "docker_config.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "credential_store.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::registry {
@@ -40,6 +37,15 @@ bool is_docker_hub(std::string_view host) {
 }
 
 }  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int length =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(length));
+  return out;
+}
 
 std::string auth_key(std::string_view registry_or_url) {
   std::string_view text = registry_or_url;
@@ -109,10 +115,20 @@ std::filesystem::path default_docker_config_path() {
   return std::filesystem::path(home && *home ? home : "/root") / ".docker" / "config.json";
 }
 
+std::string docker_server_address(std::string_view registry_or_url) {
+  auto key = auth_key(registry_or_url);
+  // Docker Hub keeps its legacy URL in files and helpers.
+  return key == "docker.io" ? "https://index.docker.io/v1/" : key;
+}
+
+std::string credential_helper_for(const DockerConfig& config, std::string_view registry_or_url) {
+  const auto helper = config.cred_helpers.find(auth_key(registry_or_url));
+  return helper != config.cred_helpers.end() ? helper->second : config.creds_store;
+}
+
 std::optional<Credentials> find_credentials(const DockerConfig& config, const std::string& registry) {
   const auto key = auth_key(registry);
-  // Helpers know Docker Hub by its legacy URL.
-  const std::string server = key == "docker.io" ? "https://index.docker.io/v1/" : key;
+  const auto server = docker_server_address(key);
   if (const auto helper = config.cred_helpers.find(key); helper != config.cred_helpers.end()) {
     return run_credential_helper(helper->second, server);
   }
@@ -121,70 +137,6 @@ std::optional<Credentials> find_credentials(const DockerConfig& config, const st
   }
   if (const auto it = config.auths.find(key); it != config.auths.end()) return it->second;
   return std::nullopt;
-}
-
-std::optional<Credentials> run_credential_helper(const std::string& helper, const std::string& server) {
-  const std::string program = "docker-credential-" + helper;
-  int in_pipe[2];
-  int out_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0) throw Error::from_errno("pipe for " + program);
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
-    ::close(in_pipe[0]);
-    ::close(in_pipe[1]);
-    throw Error::from_errno("pipe for " + program);
-  }
-  const pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1]}) ::close(fd);
-    throw Error::from_errno("fork for " + program);
-  }
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    const char* argv[] = {program.c_str(), "get", nullptr};
-    execvp(argv[0], const_cast<char* const*>(argv));
-    _exit(127);
-  }
-  ::close(in_pipe[0]);
-  ::close(out_pipe[1]);
-  // The request is one short line: it fits the pipe buffer, so writing before reading cannot block.
-  const std::string request = server + "\n";
-  [[maybe_unused]] auto written = ::write(in_pipe[1], request.data(), request.size());
-  ::close(in_pipe[1]);
-  std::string output;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(out_pipe[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out_pipe[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-    throw Error("credential helper " + program + " was not found", 0,
-                "install it, or remove it from credHelpers/credsStore in the Docker config");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    // Helpers answer "credentials not found in native keychain" with a failure status.
-    if (output.find("credentials not found") != std::string::npos) return std::nullopt;
-    throw Error("credential helper " + program + " failed for " + server + ": " + output);
-  }
-  const auto document = json::parse(output, nullptr, false);
-  if (document.is_discarded() || !document.is_object()) {
-    throw Error("credential helper " + program + " answered something that is not JSON");
-  }
-  Credentials credentials;
-  const auto username = document.value("Username", std::string());
-  const auto secret = document.value("Secret", std::string());
-  // Docker's convention: the user name "<token>" means the secret is an identity token.
-  if (username == "<token>") {
-    credentials.identity_token = secret;
-  } else {
-    credentials.username = username;
-    credentials.password = secret;
-  }
-  return credentials;
 }
 
 }  // namespace mcore::registry

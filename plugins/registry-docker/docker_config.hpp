@@ -32,11 +32,18 @@ std::filesystem::path default_docker_config_path();
 // lose their scheme and path ("https://host:5000/v2/" → "host:5000").
 std::string auth_key(std::string_view registry_or_url);
 
+// The name Docker files `registry`'s credentials under, in `auths` and with credential helpers:
+// "https://index.docker.io/v1/" for Docker Hub, else auth_key's "host[:port]".
+std::string docker_server_address(std::string_view registry_or_url);
+
+// The credential helper `registry` uses: its credHelpers entry, else credsStore; "" for `auths`.
+std::string credential_helper_for(const DockerConfig& config, std::string_view registry_or_url);
+
 // The credentials for `registry`: its credential helper, else credsStore, else `auths`; nullopt when
 // there are none. Runs docker-credential-<helper> get.
 std::optional<Credentials> find_credentials(const DockerConfig& config, const std::string& registry);
 
-// Runs `docker-credential-<helper> get` with `server` on stdin; nullopt when it knows no credentials.
-std::optional<Credentials> run_credential_helper(const std::string& helper, const std::string& server);
+// Standard padded base64, as `auth` values and Basic authorization use it.
+std::string base64_encode(std::string_view bytes);
 
 }  // namespace mcore::registry

@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 
+#include "credential_store.hpp"
 #include "docker_config.hpp"
 #include "manifest.hpp"
 #include "mcore/config_section.hpp"
@@ -26,6 +27,16 @@ std::string host_without_port(const std::string& registry) {
 
 std::string pull_scope(const ImageReference& reference) {
   return "repository:" + reference.repository + ":pull";
+}
+
+// "docker.io" or "host[:port]" of what users pass to login and logout, URLs included.
+std::string registry_of(const std::string& server) {
+  auto registry = auth_key(server);
+  if (registry.empty()) {
+    throw Error("\"" + server + "\" is not a registry", 0,
+                "name one as host[:port], e.g. docker.io or localhost:5000");
+  }
+  return registry;
 }
 
 Platform host_platform() {
@@ -94,6 +105,15 @@ DockerRegistryDriver::DockerRegistryDriver(const HostContext& context)
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+std::filesystem::path DockerRegistryDriver::docker_config_file() const {
+  return auth_file_.empty() ? default_docker_config_path() : std::filesystem::path(auth_file_);
+}
+
+void DockerRegistryDriver::forget_clients(const std::string& registry) {
+  std::lock_guard lock(mutex_);
+  for (const auto& url : endpoints(registry)) clients_.erase(url);
+}
+
 std::vector<std::string> DockerRegistryDriver::endpoints(const std::string& registry) const {
   if (registry == "docker.io") {
     auto urls = mirrors_;
@@ -111,8 +131,7 @@ RegistryClient& DockerRegistryDriver::client(const std::string& registry, const 
   std::lock_guard lock(mutex_);
   auto& slot = clients_[base_url];
   if (!slot) {
-    const auto config = load_docker_config(auth_file_.empty() ? default_docker_config_path()
-                                                              : std::filesystem::path(auth_file_));
+    const auto config = load_docker_config(docker_config_file());
     ClientOptions options;
     options.registry = registry;
     options.base_url = base_url;
@@ -250,7 +269,10 @@ void DockerRegistryDriver::fetch_blob(const ImageReference& reference, const Con
   }
 }
 
-void DockerRegistryDriver::login(const std::string& registry, const Credentials& credentials) {
+void DockerRegistryDriver::login(const std::string& server, const Credentials& credentials) {
+  const auto registry = registry_of(server);
+  if (credentials.identity_token.empty() && (credentials.username.empty() || credentials.password.empty()))
+    throw Error("logging in to " + registry + " needs a user name and a password");
   ClientOptions options;
   options.registry = registry;
   options.base_url = endpoints(registry).back();  // the registry itself, never a mirror
@@ -259,11 +281,21 @@ void DockerRegistryDriver::login(const std::string& registry, const Credentials&
   options.retry_delay = std::chrono::milliseconds(retry_delay_ms_);
   options.logger = logger_;
   RegistryClient client(std::move(options));
+  // Like `docker login`: /v2/ with the credentials, through the token server when it sends a challenge.
   const auto response = client.get("/v2/", {}, "");
   if (response.status != 200) {
     throw Error("registry " + registry + " answered HTTP " + std::to_string(response.status) +
                 " to the login check");
   }
+  save_credentials(docker_config_file(), registry, credentials);
+  forget_clients(registry);
+}
+
+bool DockerRegistryDriver::logout(const std::string& server) {
+  const auto registry = registry_of(server);
+  const bool erased = erase_credentials(docker_config_file(), registry);
+  forget_clients(registry);
+  return erased;
 }
 
 }  // namespace mcore::registry

@@ -1,6 +1,7 @@
 #pragma once
 // The "docker" registry driver: Docker Registry HTTP API v2 / OCI distribution over libcurl. Config keys
 // are listed in README.md.
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@ class DockerRegistryDriver final : public RegistryDriver {
   void fetch_blob(const ImageReference& reference, const ContentDescriptor& blob, std::uint64_t offset,
                   ByteSink& sink) override;
   void login(const std::string& registry, const Credentials& credentials) override;
+  bool logout(const std::string& registry) override;
 
  private:
   struct FetchedManifest {
@@ -33,6 +35,10 @@ class DockerRegistryDriver final : public RegistryDriver {
     std::string bytes;
   };
 
+  // `auth_file`, else Docker's own default.
+  std::filesystem::path docker_config_file() const;
+  // Drops the cached clients of `registry`, whose credentials changed.
+  void forget_clients(const std::string& registry);
   // Base URLs to try for `registry`, in order: Docker Hub's mirrors before Docker Hub itself.
   std::vector<std::string> endpoints(const std::string& registry) const;
   RegistryClient& client(const std::string& registry, const std::string& base_url);

@@ -8,9 +8,9 @@
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "auth_challenge.hpp"
+#include "docker_config.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::registry {
@@ -22,15 +22,6 @@ constexpr int kMaxRedirects = 10;
 std::string lower(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-std::string base64_encode(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(length));
-  return out;
 }
 
 std::string url_escape(const std::string& text) {

@@ -269,10 +269,11 @@ TEST_F(RegistryPullTest, BasicAuthWithDockerConfig) {
   const auto reference = ref(registry, "test/private", "v1");
   mcore::ResolvedManifest resolved;
   EXPECT_NO_THROW(resolved = driver->resolve(reference, kAmd64));
-  unsetenv("DOCKER_CONFIG");
   EXPECT_EQ(resolved.manifest.digest, image.manifest_digest);
   fetch_all_verified(*driver, reference, resolved);
+  // login saves to the same default file: DOCKER_CONFIG must still keep it out of the real ~/.docker.
   EXPECT_NO_THROW(driver->login(registry.host(), {options.username, options.password, ""}));
+  unsetenv("DOCKER_CONFIG");
 }
 
 TEST_F(RegistryPullTest, BasicAuthWrongOrMissingCredentials) {

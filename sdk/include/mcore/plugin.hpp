@@ -6,7 +6,8 @@
 // method's signature, or changes a struct that crosses the boundary. A minor version may only append
 // virtual methods at the end of an interface or append the descriptor's trailing fields; the engine calls
 // an appended method only on plugins whose abi_minor says they have it. The loader refuses a plugin with
-// another major or with a newer minor than the engine's.
+// another major or with a newer minor than the engine's. Until the SDK's first release (0.1.0 is not
+// released) methods may still be appended to interfaces within 1.0, as RegistryDriver::logout was.
 #include <cstdint>
 #include <memory>
 #include <string_view>

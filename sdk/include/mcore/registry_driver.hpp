@@ -57,8 +57,14 @@ class RegistryDriver : public Driver {
   virtual void fetch_blob(const ImageReference& reference, const ContentDescriptor& blob,
                           std::uint64_t offset, ByteSink& sink) = 0;
 
-  // Checks `credentials` against `registry`; throws Error when they are rejected.
+  // Checks `credentials` against `registry` ("docker.io", "host:port" or a URL naming one), then saves
+  // them where this driver reads credentials from. Throws Error when they are rejected or cannot be
+  // saved; nothing is saved then.
   virtual void login(const std::string& registry, const Credentials& credentials) = 0;
+
+  // Forgets the credentials saved for `registry`; returns false when there were none. Contacts no
+  // registry. Throws Error when they cannot be removed.
+  virtual bool logout(const std::string& registry) = 0;
 };
 
 }  // namespace mcore

@@ -1,0 +1,360 @@
+#include "credential_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_config.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::registry {
+
+namespace {
+
+namespace fs = std::filesystem;
+// Keeps the user's key order when the file is rewritten.
+using ordered_json = nlohmann::ordered_json;
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+  explicit Pipe(const std::string& what) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error::from_errno("pipe for " + what);
+    read.reset(fds[0]);
+    write.reset(fds[1]);
+  }
+};
+
+// Blocks SIGPIPE while writing to a helper that may exit without reading, and drops the SIGPIPE the
+// write raised, so a careless helper cannot kill mcore.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+  ~SigpipeBlock() {
+    if (!was_pending_) {
+      const timespec zero{};
+      while (sigtimedwait(&set_, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
+// Writes all of `content`, retrying short writes and EINTR; false with errno set on failure.
+bool write_all(int fd, std::string_view content) {
+  while (!content.empty()) {
+    const ssize_t written = ::write(fd, content.data(), content.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    content.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+std::string trimmed(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+struct HelperAnswer {
+  bool succeeded = false;  // exited 0
+  std::string output;      // its stdout, where helpers also put their error messages
+};
+
+// Runs `docker-credential-<helper> <action>` with `input` on stdin. Its stderr is discarded as Docker
+// does, so that a failing helper still gives one line. Throws Error when the program is missing.
+HelperAnswer run_helper(const std::string& helper, const char* action, const std::string& input) {
+  const std::string program = "docker-credential-" + helper;
+  Pipe to_helper(program);
+  Pipe from_helper(program);
+  UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  const char* argv[] = {program.c_str(), action, nullptr};
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error::from_errno("fork for " + program);
+  if (pid == 0) {
+    ::dup2(to_helper.read.get(), 0);
+    ::dup2(from_helper.write.get(), 1);
+    if (null) ::dup2(null.get(), 2);
+    ::execvp(argv[0], const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  to_helper.read.reset();
+  from_helper.write.reset();
+  {
+    // Requests are a line or a small JSON document: they fit the pipe buffer, so writing everything
+    // before reading cannot block. A helper that exits early shows in its status, not here.
+    SigpipeBlock block;
+    write_all(to_helper.write.get(), input);
+  }
+  to_helper.write.reset();
+  HelperAnswer answer;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(from_helper.read.get(), buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) answer.output.append(buffer, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    throw Error("credential helper " + program + " was not found", 0,
+                "install it, or remove it from credHelpers/credsStore in the Docker config");
+  }
+  answer.succeeded = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return answer;
+}
+
+// Helpers answer an unknown server with a failure whose message says so.
+bool says_not_found(const HelperAnswer& answer) {
+  return answer.output.find("credentials not found") != std::string::npos;
+}
+
+[[noreturn]] void throw_helper_failure(const std::string& helper, const std::string& doing,
+                                       const HelperAnswer& answer) {
+  const auto detail = trimmed(answer.output);
+  throw Error("credential helper docker-credential-" + helper + " failed to " + doing +
+              (detail.empty() ? "" : ": " + detail));
+}
+
+std::optional<std::string> read_if_exists(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error::from_errno("read " + path.string());
+  }
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw Error::from_errno("read " + path.string());
+    }
+    if (got == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+// Docker writes through a symlinked config.json to its target; so does mcore.
+fs::path write_target(const fs::path& path) {
+  std::error_code error;
+  if (!fs::is_symlink(path, error)) return path;
+  const auto target = fs::read_symlink(path, error);
+  if (error) return path;
+  return target.is_absolute() ? target : path.parent_path() / target;
+}
+
+// Creates `dir` and its missing parents with mode 0700: they will hold credentials.
+void make_private_directories(const fs::path& dir) {
+  if (dir.empty() || fs::is_directory(dir)) return;
+  make_private_directories(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return;
+    throw Error::from_errno("create directory " + dir.string());
+  }
+  // The umask may have taken bits from 0700; it must not leave more.
+  if (::chmod(dir.c_str(), 0700) != 0) throw Error::from_errno("chmod " + dir.string());
+}
+
+// Removes a temporary file unless it was renamed into place.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+  ~TempFileGuard() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  void commit() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+// Replaces `path` by a file with `content` and mode 0600 through a temporary file in the same directory
+// (fsync, rename), so readers see the old file or the new one. An existing file's owner is kept.
+void write_private_file(const fs::path& path, std::string_view content) {
+  const std::string what = "write " + path.string();
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  make_private_directories(path.parent_path());
+  struct stat existing {};
+  const bool exists = ::stat(path.c_str(), &existing) == 0;
+  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd) throw Error::from_errno(what + ": create a temporary file in " + dir.string());
+  TempFileGuard guard(temp);
+  if (::fchmod(fd.get(), 0600) != 0) throw Error::from_errno(what + ": chmod " + temp);
+  // Root rewriting a user's file leaves it the user's.
+  if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
+      ::fchown(fd.get(), existing.st_uid, existing.st_gid) != 0) {
+    // Not permitted: the file becomes the caller's, as any rewrite by the caller would.
+  }
+  if (!write_all(fd.get(), content)) throw Error::from_errno(what + ": write " + temp);
+  if (::fsync(fd.get()) != 0) throw Error::from_errno(what + ": fsync " + temp);
+  // close() can report a deferred write error (NFS); check it before the rename publishes the file.
+  if (::close(fd.release()) != 0) throw Error::from_errno(what + ": close " + temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) throw Error::from_errno(what + ": rename " + temp);
+  guard.commit();
+  if (UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir_fd) ::fsync(dir_fd.get());
+}
+
+// The config file's text and its document; both empty when it does not exist. Throws Error naming the
+// file when it is not a valid Docker config.
+struct ConfigFile {
+  fs::path path;
+  bool exists = false;
+  DockerConfig config;
+  ordered_json document = ordered_json::object();
+};
+
+ConfigFile read_config_file(const fs::path& config_file) {
+  ConfigFile file;
+  file.path = write_target(config_file);
+  const auto text = read_if_exists(file.path);
+  if (!text) return file;
+  file.exists = true;
+  file.config = parse_docker_config(*text, file.path.string());  // throws on malformed files
+  file.document = ordered_json::parse(*text);
+  return file;
+}
+
+// The `auths` object of `file`, created when missing.
+ordered_json& auths_of(ConfigFile& file) {
+  auto& auths = file.document["auths"];
+  if (auths.is_null()) auths = ordered_json::object();
+  if (!auths.is_object()) {
+    throw Error(file.path.string() + ": \"auths\" is not an object", 0, "fix or remove the file");
+  }
+  return auths;
+}
+
+// Removes every entry of `auths` that names `registry`, however spelled; returns how many there were.
+std::size_t remove_entries(ordered_json& auths, const std::string& registry) {
+  const auto key = auth_key(registry);
+  std::size_t removed = 0;
+  for (auto it = auths.begin(); it != auths.end();) {
+    if (auth_key(it.key()) == key) {
+      it = auths.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+std::string formatted(const ordered_json& document) { return document.dump(1, '\t') + "\n"; }
+
+}  // namespace
+
+void save_credentials(const fs::path& config_file, const std::string& registry,
+                      const Credentials& credentials) {
+  if (credentials.identity_token.empty() && credentials.username.find(':') != std::string::npos) {
+    throw Error("the user name \"" + credentials.username + "\" contains ':'", 0,
+                "registries cannot tell such a name from its password; use another user name");
+  }
+  auto file = read_config_file(config_file);
+  const auto server = docker_server_address(registry);
+  auto entry = ordered_json::object();
+  if (const auto helper = credential_helper_for(file.config, registry); !helper.empty()) {
+    const bool token = !credentials.identity_token.empty();
+    const ordered_json request = {{"ServerURL", server},
+                                  {"Username", token ? "<token>" : credentials.username},
+                                  {"Secret", token ? credentials.identity_token : credentials.password}};
+    const auto answer = run_helper(helper, "store", request.dump() + "\n");
+    if (!answer.succeeded) throw_helper_failure(helper, "store the credentials for " + server, answer);
+  } else if (!credentials.identity_token.empty()) {
+    entry["identitytoken"] = credentials.identity_token;
+  } else {
+    entry["auth"] = base64_encode(credentials.username + ":" + credentials.password);
+  }
+  auto& auths = auths_of(file);
+  remove_entries(auths, registry);
+  auths[server] = entry;
+  write_private_file(file.path, formatted(file.document));
+}
+
+bool erase_credentials(const fs::path& config_file, const std::string& registry) {
+  auto file = read_config_file(config_file);
+  if (!file.exists || !file.document.contains("auths")) return false;
+  auto& auths = auths_of(file);
+  if (remove_entries(auths, registry) == 0) return false;
+  if (const auto helper = credential_helper_for(file.config, registry); !helper.empty()) {
+    const auto server = docker_server_address(registry);
+    const auto answer = run_helper(helper, "erase", server + "\n");
+    if (!answer.succeeded && !says_not_found(answer))
+      throw_helper_failure(helper, "erase the credentials for " + server, answer);
+  }
+  write_private_file(file.path, formatted(file.document));
+  return true;
+}
+
+std::optional<Credentials> run_credential_helper(const std::string& helper, const std::string& server) {
+  const auto answer = run_helper(helper, "get", server + "\n");
+  if (!answer.succeeded) {
+    if (says_not_found(answer)) return std::nullopt;
+    throw_helper_failure(helper, "find the credentials for " + server, answer);
+  }
+  const auto document = nlohmann::json::parse(answer.output, nullptr, false);
+  if (document.is_discarded() || !document.is_object()) {
+    throw Error("credential helper docker-credential-" + helper + " answered something that is not JSON");
+  }
+  Credentials credentials;
+  const auto username = document.value("Username", std::string());
+  const auto secret = document.value("Secret", std::string());
+  // Docker's convention: the user name "<token>" means the secret is an identity token.
+  if (username == "<token>") {
+    credentials.identity_token = secret;
+  } else {
+    credentials.username = username;
+    credentials.password = secret;
+  }
+  return credentials;
+}
+
+}  // namespace mcore::registry
