@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/image_format.hpp"
+#include "cli/image_names.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/image_gc.hpp"
@@ -17,17 +18,6 @@ std::string users_text(const std::vector<engine::ImageUser>& users) {
   std::string text;
   for (const auto& user : users) text += (text.empty() ? "" : ", ") + user.container;
   return text;
-}
-
-// The stored name `text` denotes, if it is a name of `image` (as typed or normalised).
-std::optional<std::string> matched_name(const engine::ImageRecord& image, const std::string& text) {
-  if (std::find(image.names.begin(), image.names.end(), text) != image.names.end()) return text;
-  try {
-    const std::string normalised = to_string(parse_image_reference(text));
-    if (std::find(image.names.begin(), image.names.end(), normalised) != image.names.end()) return normalised;
-  } catch (const Error&) {
-  }
-  return std::nullopt;
 }
 
 void remove_one(engine::Engine& engine, engine::ImageStore& store, const std::string& text, bool force) {

@@ -9,7 +9,7 @@
 
 #include "engine/byte_pipe.hpp"
 #include "engine/image_manifest.hpp"
-#include "engine/layer_stream.hpp"
+#include "engine/layer_blob.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -84,9 +84,7 @@ std::uint64_t pull_layer(ImageStore& store, RegistryDriver& registry, StorageDri
   std::uint64_t unpacked_size = 0;
   std::thread unpacker([&] {
     try {
-      DecompressingSource decompressed(pipe);
-      VerifyingSource verified(decompressed, diff_id, "layer " + layer.digest.substr(7, 12));
-      unpacked_size = storage.apply_layer(diff_id, verified).size_bytes;
+      unpacked_size = apply_layer_stream(storage, pipe, diff_id, "layer " + layer.digest.substr(7, 12)).size_bytes;
     } catch (...) {
       unpack_error = std::current_exception();
       pipe.abandon();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>  // renameat2
 #include <set>
 #include <system_error>
 
@@ -242,6 +243,38 @@ BlobWriter ImageStore::begin_blob(const std::string& digest) {
 void ImageStore::remove_blob(const std::string& digest) {
   const fs::path path = blob_path(digest);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw Error::from_errno("remove blob " + path.string());
+}
+
+ImageStore::AddedBlob ImageStore::add_blob(ByteSource& content) {
+  std::string temp = (root_ / "blobs" / "tmp" / "add-XXXXXX").string();
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd) throw Error::from_errno("create a temporary blob in " + (root_ / "blobs" / "tmp").string());
+  struct RemoveTemp {
+    const std::string& path;
+    ~RemoveTemp() { ::unlink(path.c_str()); }  // after a successful rename, ENOENT: harmless
+  } remove_temp{temp};
+  if (::fchmod(fd.get(), 0644) != 0) throw Error::from_errno("chmod " + temp);
+
+  Sha256 hash;
+  AddedBlob added;
+  std::vector<std::byte> buffer(std::size_t{1} << 17);
+  for (std::size_t got; (got = content.read(buffer)) != 0;) {
+    const auto bytes = std::span<const std::byte>(buffer).first(got);
+    write_all(fd.get(), bytes, temp);
+    hash.update(bytes);
+    added.size += got;
+  }
+  added.digest = hash.finish();
+  if (::fsync(fd.get()) != 0) throw Error::from_errno("fsync " + temp);
+  fd.reset();
+  // RENAME_NOREPLACE tells apart a blob this call created from one that was there (or raced in).
+  const fs::path final_path = blob_path(added.digest);
+  if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) == 0) {
+    added.created = true;
+  } else if (errno != EEXIST) {
+    throw Error::from_errno("publish blob " + added.digest + ": rename " + temp);
+  }
+  return added;
 }
 
 void ImageStore::add_image(const ImageRecord& record) {

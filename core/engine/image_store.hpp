@@ -20,6 +20,7 @@
 #include "engine/digest.hpp"
 #include "engine/file_util.hpp"
 #include "engine/unique_fd.hpp"
+#include "mcore/io.hpp"
 
 namespace mcore::engine {
 
@@ -101,6 +102,15 @@ class ImageStore {
   FileLock hold_for_writing() const;
   FileLock hold_for_collection() const;
 
+  // Stores a blob whose digest is known only at its end (a member of an image archive, an imported
+  // layer): all of `content` is hashed while written to a temporary file, then published under its
+  // digest unless that blob exists already. Throws Error; nothing of it remains on failure.
+  struct AddedBlob {
+    std::string digest;
+    std::uint64_t size = 0;
+    bool created = false;  // false when the store already had it
+  };
+  AddedBlob add_blob(ByteSource& content);
 
   const std::filesystem::path& root() const { return root_; }
 
