@@ -8,7 +8,7 @@
 #include <string>
 
 #include "engine/init_plan.hpp"
-#include "engine/unique_fd.hpp"
+#include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
 

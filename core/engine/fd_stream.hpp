@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/unique_fd.hpp"
+#include "mcore/unique_fd.hpp"
 #include "mcore/io.hpp"
 
 namespace mcore::engine {

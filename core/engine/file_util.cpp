@@ -12,38 +12,6 @@
 
 namespace mcore::engine {
 
-namespace {
-
-// Writes all of `content`, retrying short writes and EINTR; false with errno set on failure.
-bool write_all(int fd, std::string_view content) {
-  while (!content.empty()) {
-    const ssize_t written = ::write(fd, content.data(), content.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    content.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
-
-// Removes a temporary file unless it was renamed into place.
-class TempFileGuard {
- public:
-  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
-  TempFileGuard(const TempFileGuard&) = delete;
-  TempFileGuard& operator=(const TempFileGuard&) = delete;
-  ~TempFileGuard() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  void commit() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
-
 std::string read_file(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw Error::from_errno("open " + path.string());
@@ -60,22 +28,6 @@ std::string read_file(const std::filesystem::path& path) {
     content.append(buffer, static_cast<std::size_t>(got));
   }
   return content;
-}
-
-void write_file_atomic(const std::filesystem::path& path, std::string_view content, int mode) {
-  const std::string what = "write " + path.string();
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
-  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
-  if (!fd) throw Error::from_errno(what + ": create temporary file in " + dir.string());
-  TempFileGuard guard(temp);
-  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) throw Error::from_errno(what + ": chmod " + temp);
-  if (!write_all(fd.get(), content)) throw Error::from_errno(what + ": write " + temp);
-  if (::fsync(fd.get()) != 0) throw Error::from_errno(what + ": fsync " + temp);
-  // close() can report a deferred write error (NFS); check it before the rename publishes the file.
-  if (::close(fd.release()) != 0) throw Error::from_errno(what + ": close " + temp);
-  if (::rename(temp.c_str(), path.c_str()) != 0) throw Error::from_errno(what + ": rename " + temp);
-  guard.commit();
 }
 
 void write_knob(const std::filesystem::path& path, std::string_view content) {

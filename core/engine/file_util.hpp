@@ -1,19 +1,17 @@
 #pragma once
-// Small file helpers every part of the engine uses: whole-file reads, crash-safe writes, and locks.
+// Small file helpers every part of the engine uses: whole-file reads, knob writes and locks. Crash-safe
+// writes are the SDK's (mcore/atomic_file.hpp), shared with the drivers.
 #include <filesystem>
 #include <string>
 #include <string_view>
 
-#include "engine/unique_fd.hpp"
+#include "mcore/atomic_file.hpp"
+#include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
 
 // Reads a whole file; throws Error naming the path.
 std::string read_file(const std::filesystem::path& path);
-
-// Writes `content` to a temporary file beside `path`, fsyncs it and renames it over `path`, so a crash
-// leaves either the old or the new file, never a torn one. Throws Error naming the path.
-void write_file_atomic(const std::filesystem::path& path, std::string_view content, int mode = 0644);
 
 // Writes `content` to an existing file (a cgroup or proc knob) in one write(2). Throws Error naming the
 // path and the value.

@@ -19,7 +19,7 @@
 
 #include "engine/digest.hpp"
 #include "engine/file_util.hpp"
-#include "engine/unique_fd.hpp"
+#include "mcore/unique_fd.hpp"
 #include "mcore/io.hpp"
 
 namespace mcore::engine {

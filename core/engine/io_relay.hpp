@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "engine/container_process.hpp"
-#include "engine/unique_fd.hpp"
+#include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
 

@@ -57,7 +57,7 @@ SeccompProgram cached_default_seccomp(const std::filesystem::path& state_root, C
   try {
     write_file_atomic(file, {reinterpret_cast<const char*>(program.instructions.data()),
                              program.instructions.size() * sizeof(sock_filter)},
-                      0600);
+                      {.mode = 0600});
   } catch (const Error&) {
     // A read-only state root only costs the next start a compile.
   }

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "engine/file_util.hpp"
-#include "engine/unique_fd.hpp"
+#include "mcore/unique_fd.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {

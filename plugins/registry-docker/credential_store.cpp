@@ -14,7 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_config.hpp"
+#include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
+#include "mcore/unique_fd.hpp"
 
 namespace mcore::registry {
 
@@ -23,24 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 // Keeps the user's key order when the file is rewritten.
 using ordered_json = nlohmann::ordered_json;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 struct Pipe {
   UniqueFd read;
@@ -81,19 +66,6 @@ class SigpipeBlock {
   sigset_t old_{};
   bool was_pending_ = false;
 };
-
-// Writes all of `content`, retrying short writes and EINTR; false with errno set on failure.
-bool write_all(int fd, std::string_view content) {
-  while (!content.empty()) {
-    const ssize_t written = ::write(fd, content.data(), content.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    content.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
 
 std::string trimmed(std::string text) {
   const auto first = text.find_first_not_of(" \t\r\n");
@@ -201,46 +173,11 @@ void make_private_directories(const fs::path& dir) {
   if (::chmod(dir.c_str(), 0700) != 0) throw Error::from_errno("chmod " + dir.string());
 }
 
-// Removes a temporary file unless it was renamed into place.
-class TempFileGuard {
- public:
-  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
-  TempFileGuard(const TempFileGuard&) = delete;
-  TempFileGuard& operator=(const TempFileGuard&) = delete;
-  ~TempFileGuard() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  void commit() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
-// Replaces `path` by a file with `content` and mode 0600 through a temporary file in the same directory
-// (fsync, rename), so readers see the old file or the new one. An existing file's owner is kept.
+// Replaces `path` by a file with `content` and mode 0600, atomically and durably; an existing file's
+// owner is kept.
 void write_private_file(const fs::path& path, std::string_view content) {
-  const std::string what = "write " + path.string();
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   make_private_directories(path.parent_path());
-  struct stat existing {};
-  const bool exists = ::stat(path.c_str(), &existing) == 0;
-  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
-  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
-  if (!fd) throw Error::from_errno(what + ": create a temporary file in " + dir.string());
-  TempFileGuard guard(temp);
-  if (::fchmod(fd.get(), 0600) != 0) throw Error::from_errno(what + ": chmod " + temp);
-  // Root rewriting a user's file leaves it the user's.
-  if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
-      ::fchown(fd.get(), existing.st_uid, existing.st_gid) != 0) {
-    // Not permitted: the file becomes the caller's, as any rewrite by the caller would.
-  }
-  if (!write_all(fd.get(), content)) throw Error::from_errno(what + ": write " + temp);
-  if (::fsync(fd.get()) != 0) throw Error::from_errno(what + ": fsync " + temp);
-  // close() can report a deferred write error (NFS); check it before the rename publishes the file.
-  if (::close(fd.release()) != 0) throw Error::from_errno(what + ": close " + temp);
-  if (::rename(temp.c_str(), path.c_str()) != 0) throw Error::from_errno(what + ": rename " + temp);
-  guard.commit();
-  if (UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir_fd) ::fsync(dir_fd.get());
+  write_file_atomic(path, content, {.mode = 0600, .keep_owner = true, .sync_directory = true});
 }
 
 // The config file's text and its document; both empty when it does not exist. Throws Error naming the

@@ -15,11 +15,6 @@
 namespace mcore::overlay {
 namespace fs = std::filesystem;
 
-void UniqueFd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 namespace {
 
 struct DirCloser {

@@ -6,30 +6,9 @@
 #include <filesystem>
 #include <string>
 
+#include "mcore/unique_fd.hpp"
+
 namespace mcore::overlay {
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const noexcept { return fd_; }
-  int release() noexcept {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) noexcept;
-
- private:
-  int fd_;
-};
 
 // A directory's type, mode and device, without following a symlink. Throws Error.
 struct statx stat_dir(int fd, const std::filesystem::path& shown);

@@ -45,7 +45,7 @@ TEST(FileUtil, AtomicWriteReplacesTheFileAndLeavesNothingElse) {
   test::TempDir dir;
   const auto file = dir.path() / "state.json";
   write_file_atomic(file, "old");
-  write_file_atomic(file, "new", 0600);
+  write_file_atomic(file, "new", {.mode = 0600});
   EXPECT_EQ(read_file(file), "new");
   struct stat info {};
   ASSERT_EQ(::stat(file.c_str(), &info), 0);

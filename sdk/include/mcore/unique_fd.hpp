@@ -1,10 +1,10 @@
 #pragma once
-// Owns a file descriptor; closes it exactly once.
+// Owns a file descriptor; closes it exactly once. For drivers as much as for the engine.
 #include <unistd.h>
 
 #include <utility>
 
-namespace mcore::engine {
+namespace mcore {
 
 class UniqueFd {
  public:
@@ -31,4 +31,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace mcore::engine
+}  // namespace mcore
