@@ -52,19 +52,6 @@ CommandResult run_on_pty(const std::vector<std::string>& argv, unsigned short co
   return result;
 }
 
-// Bytes gzip cannot shrink, so the download takes more than one write.
-std::string noise(std::size_t size) {
-  std::string bytes(size, '\0');
-  std::uint32_t state = 2463534242u;
-  for (auto& c : bytes) {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    c = static_cast<char>(state);
-  }
-  return bytes;
-}
-
 TEST(PullProgressTest, ATerminalGetsBarsRedrawnInPlaceAPipeGetsPlainLines) {
   MCORE_REQUIRE_ROOT();
   RegistryFixture registry;
@@ -72,7 +59,7 @@ TEST(PullProgressTest, ATerminalGetsBarsRedrawnInPlaceAPipeGetsPlainLines) {
   TempDir layouts("mcore-layouts");
   OciImageBuilder builder(layouts.path() / "app");
   const auto image =
-      builder.add_image({{LayerEntry::file("small", "x\n")}, {LayerEntry::file("big", noise(3'000'000))}});
+      builder.add_image({{LayerEntry::file("small", "x\n")}, {LayerEntry::file("big", incompressible_bytes(3'000'000))}});
   builder.tag(image, "latest");
   registry.push(builder.dir(), "app:1", "latest");
   const std::string reference = registry.host() + "/app:1";

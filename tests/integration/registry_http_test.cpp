@@ -20,6 +20,7 @@
 
 namespace fs = std::filesystem;
 using mcore::test::FakeRegistry;
+using mcore::test::incompressible_bytes;
 
 namespace {
 
@@ -30,19 +31,6 @@ class StringSink final : public mcore::ByteSink {
   }
   std::string data;
 };
-
-// Bytes of every value, NULs included, so a blob that arrives intact proves a binary-safe path.
-std::string noise(std::size_t size) {
-  std::string bytes(size, '\0');
-  std::uint32_t state = 2463534242u;
-  for (auto& c : bytes) {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    c = static_cast<char>(state);
-  }
-  return bytes;
-}
 
 const mcore::Platform kAmd64{"linux", "amd64", ""};
 const std::string kUser = "mcore";
@@ -182,7 +170,7 @@ TEST_F(RegistryHttpTest, RateLimitedPullExitsWithOneClearLine) {
 // --- Redirects ------------------------------------------------------------------------------------------
 
 TEST_F(RegistryHttpTest, RedirectToAnotherPortDropsAuthorization) {
-  const auto blob = noise(300000);
+  const auto blob = incompressible_bytes(300000);
   const std::string blob_path = "/v2/test/app/blobs/" + mcore::test::sha256_hex_digest(blob);
   // Like a registry that hands blobs to object storage with a signed URL.
   FakeRegistry storage(
@@ -210,7 +198,7 @@ TEST_F(RegistryHttpTest, RedirectToAnotherPortDropsAuthorization) {
 }
 
 TEST_F(RegistryHttpTest, RedirectToAnotherHostNameOnTheSamePortDropsAuthorization) {
-  const auto blob = noise(5000);
+  const auto blob = incompressible_bytes(5000);
   const std::string blob_path = "/v2/test/app/blobs/" + mcore::test::sha256_hex_digest(blob);
   // "localhost" reaches the same server as "127.0.0.1" but is another host to the client.
   FakeRegistry registry(nlohmann::json{
@@ -230,7 +218,7 @@ TEST_F(RegistryHttpTest, RedirectToAnotherHostNameOnTheSamePortDropsAuthorizatio
 }
 
 TEST_F(RegistryHttpTest, RedirectOnTheSameHostKeepsAuthorization) {
-  const auto blob = noise(5000);
+  const auto blob = incompressible_bytes(5000);
   const std::string blob_path = "/v2/test/app/blobs/" + mcore::test::sha256_hex_digest(blob);
   // A relative Location stays on the registry, which wants the credentials there too.
   FakeRegistry registry(

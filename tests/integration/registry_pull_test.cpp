@@ -19,6 +19,7 @@
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using mcore::test::incompressible_bytes;
 using mcore::test::read_text;
 using mcore::test::LayerEntry;
 using mcore::test::RegistryAuth;
@@ -49,24 +50,11 @@ std::string base64(const std::string& text) {
   return out;
 }
 
-// Bytes gzip cannot shrink, so blobs are big enough to resume in the middle.
-std::string noise(std::size_t size) {
-  std::string bytes(size, '\0');
-  std::uint32_t state = 2463534242u;
-  for (auto& c : bytes) {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    c = static_cast<char>(state);
-  }
-  return bytes;
-}
-
 // The test's two-layer image: a file, a directory, a symlink, then a whiteout over the first file.
 std::vector<mcore::test::Layer> two_layers(const std::string& marker) {
   return {{LayerEntry::directory("etc"), LayerEntry::file("etc/marker", marker),
            LayerEntry::file("etc/gone", "x"), LayerEntry::symlink("etc/link", "marker")},
-          {LayerEntry::whiteout("etc/gone"), LayerEntry::file("bin/tool", noise(200000), 0755)}};
+          {LayerEntry::whiteout("etc/gone"), LayerEntry::file("bin/tool", incompressible_bytes(200000), 0755)}};
 }
 
 class RegistryPullTest : public ::testing::Test {

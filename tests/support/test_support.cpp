@@ -15,6 +15,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
+#include "mcore/error.hpp"
+
 extern char** environ;
 
 namespace mcore::test {
@@ -70,6 +74,28 @@ TempDir::~TempDir() {
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected an mcore::Error";
+  return "";
+}
+
+std::string incompressible_bytes(std::size_t size) {
+  std::string bytes(size, '\0');
+  std::uint32_t state = 2463534242u;  // xorshift32
+  for (auto& c : bytes) {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    c = static_cast<char>(state);
+  }
+  return bytes;
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,

@@ -2,6 +2,7 @@
 // Shared by the tests: temporary directories, running commands and mcore against private roots, and a
 // busybox root filesystem built from Debian's busybox-static.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +42,13 @@ struct CommandResult {
 
 // A whole file's bytes ("" when it cannot be read): tests compare it with what they expect.
 std::string read_text(const std::filesystem::path& path);
+
+// The message of the mcore::Error that `action` throws; a test failure and "" when it throws none.
+std::string error_of(const std::function<void()>& action);
+
+// `size` bytes gzip cannot shrink, every byte value (NULs too) included: blobs stay as big as asked, so
+// downloads span many writes and can be cut or resumed mid-way, and an intact copy proves binary safety.
+std::string incompressible_bytes(std::size_t size);
 
 // Runs argv (no shell) with `input` on stdin; collects stdout and stderr. Extra environment variables
 // are added to the test's own environment.

@@ -16,16 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::IsSubstring;
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return "";
-}
+using test::error_of;
 
 TEST(FileUtil, ReadsWholeFilesIncludingProcFiles) {
   test::TempDir dir;

@@ -24,16 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::StringSource;
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return "";
-}
+using test::error_of;
 
 std::span<const std::byte> bytes_of(std::string_view text) {
   return std::as_bytes(std::span(text.data(), text.size()));
