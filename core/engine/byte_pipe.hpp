@@ -1,6 +1,9 @@
 #pragma once
 // A bounded in-memory pipe between two threads of a pull: the download writes into it while the
-// unpacker reads from it, so a layer is hashed, decompressed and unpacked in one pass as it arrives.
+// unpacker reads from it (and the decompressor's output to the unpacker), so a layer is hashed,
+// decompressed and unpacked in one pass as it arrives. A blocked side is woken only once a quarter of
+// the pipe is free (writer) or filled (reader), or the stream ends: the threads trade large pieces
+// instead of a wake-up per small write.
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -29,10 +32,14 @@ class BytePipe final : public ByteSink, public ByteSource {
 
  private:
   std::mutex mutex_;
-  std::condition_variable changed_;
+  std::condition_variable readable_;
+  std::condition_variable writable_;
   std::vector<std::byte> ring_;
   std::size_t head_ = 0;  // next byte to read
   std::size_t size_ = 0;  // bytes buffered
+  // What a blocked side waits for (0: it is not blocked): bytes buffered (reader), bytes free (writer).
+  std::size_t reader_wants_ = 0;
+  std::size_t writer_wants_ = 0;
   bool closed_ = false;
   bool abandoned_ = false;
   std::exception_ptr error_;

@@ -17,8 +17,11 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +92,20 @@ struct ArchiveFree {
               "the layer is not a valid tar archive or it is truncated");
 }
 
+// The process's umask, from /proc (umask(2) cannot read it without changing it for every thread);
+// nullopt when unknown.
+std::optional<mode_t> current_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!line.starts_with("Umask:")) continue;
+    char* end = nullptr;
+    const unsigned long mask = std::strtoul(line.c_str() + 6, &end, 8);
+    if (end != line.c_str() + 6 && mask <= 0777) return static_cast<mode_t>(mask);
+  }
+  return std::nullopt;
+}
+
 class Unpacker {
  public:
   Unpacker(archive* reader, const ReadContext& context, int root_fd, fs::path shown)
@@ -96,7 +113,17 @@ class Unpacker {
         context_(context),
         root_fd_(root_fd),
         shown_(std::move(shown)),
-        privileged_(::geteuid() == 0) {}
+        uid_(::geteuid()),
+        gid_(::getegid()) {
+    // Directory modes are set at the end (finish), so only a set-group-id root can make what we create
+    // inherit another group, and only the root's default ACL can stand in for the umask below it.
+    struct stat st {};
+    inherits_group_ = ::fstat(root_fd_, &st) != 0 || (st.st_mode & S_ISGID) != 0;
+    if (::fgetxattr(root_fd_, "system.posix_acl_default", nullptr, 0) < 0 &&
+        (errno == ENODATA || errno == EOPNOTSUPP)) {
+      umask_ = current_umask();
+    }
+  }
 
   void unpack(archive_entry* entry) {
     const char* raw_name = archive_entry_pathname(entry);
@@ -217,8 +244,11 @@ class Unpacker {
     }
     if (S_ISDIR(st.st_mode)) {
       if (keep_directory) return true;
-      cached_fd_.reset();  // it may be this directory or one below it
-      cached_path_.clear();
+      // The cached parent may be this directory or one below it (never `parent`, which stays open).
+      if (cached_path_ == relative || cached_path_.starts_with(relative + "/")) {
+        cached_fd_.reset();
+        cached_path_.clear();
+      }
       remove_tree_at(parent, name, shown_ / relative);
       return false;
     }
@@ -226,13 +256,32 @@ class Unpacker {
     return false;
   }
 
+  // Runs `create`, a *at(2) call; when the name is taken (by an earlier entry of this layer), clears it
+  // and runs `create` once more. Trying first saves a stat per entry: names are almost always new.
+  template <class Create>
+  int create_replacing(int parent, const std::string& name, const std::string& relative, Create create) {
+    int rc = create();
+    if (rc < 0 && errno == EEXIST) {
+      clear_entry(parent, name, relative, false);
+      rc = create();
+    }
+    return rc;
+  }
+
+  // Whether what we create already has the entry's owner (true for nearly every entry when root unpacks).
+  bool owned_as_created(archive_entry* entry) const {
+    return !inherits_group_ && static_cast<uid_t>(archive_entry_uid(entry)) == uid_ &&
+           static_cast<gid_t>(archive_entry_gid(entry)) == gid_;
+  }
+
   void set_owner(int fd, const char* name, archive_entry* entry, const std::string& relative) {
+    if (owned_as_created(entry)) return;
     const auto uid = static_cast<uid_t>(archive_entry_uid(entry));
     const auto gid = static_cast<gid_t>(archive_entry_gid(entry));
     const int rc =
         name == nullptr ? ::fchown(fd, uid, gid) : ::fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
     // Without root the files stay ours, as with an unprivileged tar -x.
-    if (rc != 0 && !(errno == EPERM && !privileged_)) throw Error::from_errno("chown " + shown(relative));
+    if (rc != 0 && !(errno == EPERM && uid_ != 0)) throw Error::from_errno("chown " + shown(relative));
   }
 
   void set_xattrs(int fd, archive_entry* entry, const std::string& relative) {
@@ -265,9 +314,17 @@ class Unpacker {
   }
 
   void write_file(int parent, const std::string& name, const std::string& relative, archive_entry* entry) {
-    clear_entry(parent, name, relative, false);
-    UniqueFd fd(::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    const mode_t mode = archive_entry_perm(entry);
+    // Created with its final mode unless the umask would mask it or a chown (which clears set-id bits)
+    // must come first.
+    const bool final_mode =
+        owned_as_created(entry) && (mode & ~mode_t{0777}) == 0 && umask_ && (mode & *umask_) == 0;
+    UniqueFd fd(create_replacing(parent, name, relative, [&] {
+      return ::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      final_mode ? mode : 0600);
+    }));
     if (fd.get() < 0) throw Error::from_errno("create " + shown(relative));
+    la_int64_t end = 0;  // of the data written
     for (;;) {
       const void* block = nullptr;
       std::size_t size = 0;
@@ -278,6 +335,7 @@ class Unpacker {
         archive_failed(reader_, context_, "read " + relative + " from the layer archive");
       }
       const auto* bytes = static_cast<const char*>(block);
+      end = std::max(end, offset + static_cast<la_int64_t>(size));
       while (size > 0) {  // offsets leave holes for sparse files
         const ssize_t written = ::pwrite(fd.get(), bytes, size, offset);
         if (written < 0) {
@@ -290,24 +348,29 @@ class Unpacker {
       }
     }
     const la_int64_t size = archive_entry_size(entry);
-    if (archive_entry_size_is_set(entry) != 0 && ::ftruncate(fd.get(), size) != 0) {  // a trailing hole
-      throw Error::from_errno("truncate " + shown(relative));
+    if (archive_entry_size_is_set(entry) != 0 && size != end && ::ftruncate(fd.get(), size) != 0) {
+      throw Error::from_errno("truncate " + shown(relative));  // a trailing hole
     }
     bytes_ += static_cast<std::uint64_t>(size);
     // chown clears set-id bits and file capabilities, so it goes first.
     set_owner(fd.get(), nullptr, entry, relative);
     set_xattrs(fd.get(), entry, relative);
-    if (::fchmod(fd.get(), archive_entry_perm(entry)) != 0) {
-      throw Error::from_errno("chmod " + shown(relative));
-    }
+    if (!final_mode && ::fchmod(fd.get(), mode) != 0) throw Error::from_errno("chmod " + shown(relative));
     const auto times = times_of(entry);
     if (::futimens(fd.get(), times.data()) != 0) throw Error::from_errno("set times of " + shown(relative));
   }
 
   void make_directory(int parent, const std::string& name, const std::string& relative,
                       archive_entry* entry) {
-    if (!clear_entry(parent, name, relative, true) && ::mkdirat(parent, name.c_str(), 0700) != 0) {
+    // A directory listed twice is kept; anything else in the way is replaced.
+    if (::mkdirat(parent, name.c_str(), 0700) != 0 &&
+        (errno != EEXIST ||
+         (!clear_entry(parent, name, relative, true) && ::mkdirat(parent, name.c_str(), 0700) != 0))) {
       throw Error::from_errno("create directory " + shown(relative));
+    }
+    if (owned_as_created(entry) && archive_entry_xattr_count(entry) == 0) {  // only mode and times, later
+      deferred_dirs_.push_back({relative, archive_entry_perm(entry), times_of(entry)});
+      return;
     }
     UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) throw Error::from_errno("open " + shown(relative));
@@ -323,9 +386,9 @@ class Unpacker {
   void make_symlink(int parent, const std::string& name, const std::string& relative, archive_entry* entry) {
     const char* target = archive_entry_symlink(entry);
     if (target == nullptr) refuse("is a symlink without a target");
-    clear_entry(parent, name, relative, false);
     // Any target is fine: the link is stored, never followed while unpacking.
-    if (::symlinkat(target, parent, name.c_str()) != 0) {
+    if (create_replacing(parent, name, relative, [&] { return ::symlinkat(target, parent, name.c_str()); }) !=
+        0) {
       throw Error::from_errno("create symlink " + shown(relative));
     }
     set_owner(parent, name.c_str(), entry, relative);
@@ -333,8 +396,8 @@ class Unpacker {
   }
 
   void make_fifo(int parent, const std::string& name, const std::string& relative, archive_entry* entry) {
-    clear_entry(parent, name, relative, false);
-    if (::mknodat(parent, name.c_str(), S_IFIFO | 0600, 0) != 0) {
+    if (create_replacing(parent, name, relative,
+                         [&] { return ::mknodat(parent, name.c_str(), S_IFIFO | 0600, 0); }) != 0) {
       throw Error::from_errno("create fifo " + shown(relative));
     }
     set_owner(parent, name.c_str(), entry, relative);
@@ -348,8 +411,8 @@ class Unpacker {
   // Overlay's whiteout: a 0:0 character device named like the file it deletes.
   void make_whiteout(int parent, const std::string& name, archive_entry* entry, const std::string& dir) {
     const std::string relative = dir.empty() ? name : dir + "/" + name;
-    clear_entry(parent, name, relative, false);
-    if (::mknodat(parent, name.c_str(), S_IFCHR, ::makedev(0, 0)) != 0) {
+    if (create_replacing(parent, name, relative,
+                         [&] { return ::mknodat(parent, name.c_str(), S_IFCHR, ::makedev(0, 0)); }) != 0) {
       throw Error::from_errno("create whiteout " + shown(relative),
                               "unpacking layers with whiteouts needs root (CAP_MKNOD)");
     }
@@ -378,9 +441,10 @@ class Unpacker {
       refuse_lookup(target_relative);
     }
     if (S_ISDIR(st.st_mode)) refuse(std::string("is a hardlink to the directory \"") + target + "\"");
-    clear_entry(parent, name, relative, false);
     // Flags 0: a symlink target is linked itself, never followed.
-    if (::linkat(target_dir.get(), target_parts.back().c_str(), parent, name.c_str(), 0) != 0) {
+    if (create_replacing(parent, name, relative, [&] {
+          return ::linkat(target_dir.get(), target_parts.back().c_str(), parent, name.c_str(), 0);
+        }) != 0) {
       throw Error::from_errno("create hardlink " + shown(relative));
     }
   }
@@ -389,7 +453,10 @@ class Unpacker {
   const ReadContext& context_;
   int root_fd_;
   fs::path shown_;
-  bool privileged_;
+  uid_t uid_;
+  gid_t gid_;
+  std::optional<mode_t> umask_;  // nullopt: creation modes are unpredictable, chmod every file
+  bool inherits_group_ = true;
   UniqueFd cached_fd_;
   std::string cached_path_;
   std::vector<DeferredDir> deferred_dirs_;
