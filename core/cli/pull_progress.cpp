@@ -65,6 +65,7 @@ engine::ImageRecord pull_with_progress(engine::Engine& engine, const ImageRefere
                                        const Platform& platform, std::ostream* progress, int progress_fd) {
   engine::PullOptions options;
   options.platform = platform;
+  options.parallel_layers = engine.config().max_concurrent_downloads;
   std::optional<LineProgress> lines;
   std::optional<TerminalProgress> bars;
   if (progress != nullptr) {

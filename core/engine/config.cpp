@@ -23,8 +23,8 @@ constexpr Role kRoles[] = {{DriverKind::storage, "overlay"},
                            {DriverKind::registry, "docker"}};
 
 constexpr std::string_view kTopLevelKeys =
-    "data_root, state_root, log_level, plugin_dirs, drivers, plugin_paths, storage, network, resource, "
-    "registry";
+    "data_root, state_root, log_level, max_concurrent_downloads, plugin_dirs, drivers, plugin_paths, "
+    "storage, network, resource, registry";
 constexpr std::string_view kRoleKeys = "storage, network, resource, registry";
 
 std::string role_name(DriverKind kind) { return std::string(to_string(kind)); }
@@ -100,6 +100,14 @@ Config parse_document(const nlohmann::json& document) {
   if (auto value = root.get_string("state_root")) config.state_root = absolute_path(*value, "state_root");
   // Checked against spdlog's levels by the Engine, together with --log-level.
   if (auto value = root.get_string("log_level")) config.log_level = *value;
+  if (auto value = root.get_int("max_concurrent_downloads")) {
+    constexpr std::int64_t kMaxDownloads = 64;
+    if (*value < 1 || *value > kMaxDownloads) {
+      throw Error("max_concurrent_downloads: " + std::to_string(*value) + " is out of range",
+                  0, "use a number from 1 to " + std::to_string(kMaxDownloads) + " (the default is 3)");
+    }
+    config.max_concurrent_downloads = static_cast<unsigned>(*value);
+  }
   if (auto dirs = root.get_string_list("plugin_dirs")) {
     for (std::size_t i = 0; i < dirs->size(); ++i) {
       config.plugin_dirs.push_back(absolute_path((*dirs)[i], "plugin_dirs[" + std::to_string(i) + "]"));
@@ -140,6 +148,7 @@ nlohmann::json Config::to_json() const {
   out["data_root"] = data_root.string();
   out["state_root"] = state_root.string();
   out["log_level"] = log_level;
+  out["max_concurrent_downloads"] = max_concurrent_downloads;
   out["plugin_dirs"] = nlohmann::json::array();
   for (const auto& dir : plugin_dirs) out["plugin_dirs"].push_back(dir.string());
   out["drivers"] = nlohmann::json::object();

@@ -3,6 +3,7 @@
 //
 //   {
 //     "data_root": "/var/lib/mcore", "state_root": "/run/mcore", "log_level": "warn",
+//     "max_concurrent_downloads": 3,
 //     "plugin_dirs": ["/opt/mcore/plugins"],
 //     "drivers": {"storage": "overlay", "resource": "auto", "network": "bridge", "registry": "docker"},
 //     "plugin_paths": {"resource": "/opt/acme/mcore-resource-acme.so"},
@@ -28,6 +29,8 @@ struct Config {
   std::filesystem::path data_root = "/var/lib/mcore";
   std::filesystem::path state_root = "/run/mcore";
   std::string log_level = "warn";
+  // Layers a pull downloads at once (Docker's daemon.json key and default).
+  unsigned max_concurrent_downloads = 3;
   std::vector<std::filesystem::path> plugin_dirs;
   // Role -> driver name. Defaults: storage overlay, resource auto, network bridge, registry docker.
   std::map<DriverKind, std::string> drivers;

@@ -41,6 +41,7 @@ TEST(Config, EmptyDocumentGivesTheDefaults) {
   EXPECT_EQ(config.data_root, "/var/lib/mcore");
   EXPECT_EQ(config.state_root, "/run/mcore");
   EXPECT_EQ(config.log_level, "warn");
+  EXPECT_EQ(config.max_concurrent_downloads, 3u);
   EXPECT_TRUE(config.plugin_dirs.empty());
   EXPECT_TRUE(config.plugin_paths.empty());
   EXPECT_EQ(config.drivers.at(DriverKind::storage), "overlay");
@@ -56,6 +57,7 @@ TEST(Config, ReadsEveryKey) {
       {"data_root", "/srv/mcore"},
       {"state_root", "/run/m"},
       {"log_level", "debug"},
+      {"max_concurrent_downloads", 5},
       {"plugin_dirs", {"/opt/a", "/opt/b"}},
       {"drivers", {{"storage", "vfs"}, {"resource", "cgroup-v2"}}},
       {"plugin_paths", {{"network", "/opt/acme/mcore-network-acme.so"}}},
@@ -66,6 +68,7 @@ TEST(Config, ReadsEveryKey) {
   EXPECT_EQ(config.data_root, "/srv/mcore");
   EXPECT_EQ(config.state_root, "/run/m");
   EXPECT_EQ(config.log_level, "debug");
+  EXPECT_EQ(config.max_concurrent_downloads, 5u);
   EXPECT_EQ(config.plugin_dirs, (std::vector<std::filesystem::path>{"/opt/a", "/opt/b"}));
   EXPECT_EQ(config.drivers.at(DriverKind::storage), "vfs");
   EXPECT_EQ(config.drivers.at(DriverKind::resource), "cgroup-v2");
@@ -109,6 +112,15 @@ TEST(Config, WrongTypesAreNamed) {
                       parse_error({{"storage", {1, 2}}}));
   EXPECT_PRED_FORMAT2(IsSubstring, "expected a JSON object at the top level, found array",
                       parse_error(json::array()));
+}
+
+TEST(Config, ConcurrentDownloadsMustBeInRange) {
+  for (const int bad : {0, -1, 65}) {
+    EXPECT_PRED_FORMAT2(IsSubstring, "cfg.json: max_concurrent_downloads: " + std::to_string(bad) + " is out of range",
+                        parse_error({{"max_concurrent_downloads", bad}}));
+  }
+  EXPECT_PRED_FORMAT2(IsSubstring, "max_concurrent_downloads", parse_error({{"max_concurrent_downloads", "3"}}));
+  EXPECT_EQ(parse_config({{"max_concurrent_downloads", 64}}, "cfg.json").max_concurrent_downloads, 64u);
 }
 
 TEST(Config, PathsMustBeAbsolute) {
