@@ -60,12 +60,7 @@ RunOutcome run_container(Engine& engine, const ContainerSpec& spec, std::optiona
   record.id = spec.id;
   record.name = spec.name;
   record.created = now_rfc3339();
-  record.command = spec.args;
-  record.rootfs = spec.rootfs.string();
-  record.image = spec.image;
-  record.image_id = spec.image_id;
-  record.layers = spec.image_layers;
-  record.hostname = spec.hostname;
+  record.spec = spec;
   store.save(record);
   ScopeExit remove_record([&] { store.remove(spec.id); });
   image_hold.reset();  // the record now keeps the image's layers from collection

@@ -1,8 +1,10 @@
 #pragma once
 // Everything `mcore run` decided about one container, before any of it exists. The CLI fills it from
-// flags (and, later, from the image config); the runner turns it into storage, a cgroup and a process.
+// flags and the image config; the container's record keeps it (container_spec_json.hpp), so that
+// `mcore start`, restart policies, exec, inspect and commit all see what `run` decided.
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,6 +30,21 @@ struct TmpfsSpec {
 enum class NetworkMode { none, host };
 
 enum class SeccompMode { default_profile, unconfined, file };
+
+// --restart: what the supervisor does when the command exits. A container stopped with `mcore stop`
+// (or kill/rm) is never restarted; without a daemon, `always` and `unless-stopped` behave alike.
+struct RestartPolicy {
+  enum class Kind { no, on_failure, always, unless_stopped };
+  Kind kind = Kind::no;
+  int max_retries = 0;  // on-failure:N; 0 means no limit
+};
+
+// --log-opt for the json-file log: rotate when the current file would pass max_size bytes, keeping
+// max_files files in all (the current one included).
+struct LogOptions {
+  std::uint64_t max_size = 0;  // 0: never rotate
+  unsigned max_files = 1;
+};
 
 struct ContainerSpec {
   std::string id;        // 64 hex digits
@@ -60,6 +77,12 @@ struct ContainerSpec {
   bool tty = false;
   bool interactive = false;
   bool remove_on_exit = false;
+  bool detach = false;            // -d: print the id and leave the container to its supervisor
+
+  RestartPolicy restart;
+  LogOptions log;
+  int stop_signal = 15;           // SIGTERM; the image's StopSignal when it sets one
+  int stop_timeout = 10;          // seconds `mcore stop` waits before SIGKILL
 
   ResourceLimits limits;
 };

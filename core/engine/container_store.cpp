@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "engine/container_spec_json.hpp"
 #include "engine/file_util.hpp"
 #include "mcore/error.hpp"
 
@@ -42,9 +43,20 @@ const char* to_string(ContainerState state) {
   switch (state) {
     case ContainerState::created: return "created";
     case ContainerState::running: return "running";
+    case ContainerState::paused: return "paused";
+    case ContainerState::restarting: return "restarting";
     case ContainerState::exited: return "exited";
+    case ContainerState::dead: return "dead";
   }
-  return "unknown";
+  return "dead";
+}
+
+ContainerState container_state_from_string(const std::string& text) {
+  for (auto state : {ContainerState::created, ContainerState::running, ContainerState::paused,
+                     ContainerState::restarting, ContainerState::exited}) {
+    if (text == to_string(state)) return state;
+  }
+  return ContainerState::dead;
 }
 
 std::string new_container_id() {
@@ -78,33 +90,39 @@ std::string now_rfc3339() {
 }
 
 nlohmann::json ContainerRecord::to_json() const {
-  return {{"id", id},           {"name", name},         {"state", to_string(state)},
-          {"created", created}, {"started_at", started_at}, {"finished_at", finished_at},
-          {"pid", pid},         {"exit_code", exit_code}, {"oom_killed", oom_killed},
-          {"command", command}, {"rootfs", rootfs},     {"image", image},     {"image_id", image_id},
-          {"layers", layers},   {"hostname", hostname}, {"cgroup", cgroup}};
+  return {{"id", id},
+          {"name", name},
+          {"spec", spec_to_json(spec)},
+          {"state", to_string(state)},
+          {"created", created},
+          {"started_at", started_at},
+          {"finished_at", finished_at},
+          {"pid", pid},
+          {"exit_code", exit_code},
+          {"oom_killed", oom_killed},
+          {"error", error},
+          {"restart_count", restart_count},
+          {"stop_requested", stop_requested},
+          {"cgroup", cgroup}};
 }
 
 ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
   ContainerRecord record;
   record.id = json.value("id", "");
   record.name = json.value("name", "");
-  std::string state = json.value("state", "created");
-  record.state = state == "running" ? ContainerState::running
-                 : state == "exited" ? ContainerState::exited
-                                     : ContainerState::created;
+  record.spec = spec_from_json(json.value("spec", nlohmann::json::object()));
+  record.spec.id = record.id;
+  record.spec.name = record.name;
+  record.state = container_state_from_string(json.value("state", "created"));
   record.created = json.value("created", "");
   record.started_at = json.value("started_at", "");
   record.finished_at = json.value("finished_at", "");
   record.pid = json.value("pid", 0);
   record.exit_code = json.value("exit_code", 0);
   record.oom_killed = json.value("oom_killed", false);
-  record.command = json.value("command", std::vector<std::string>{});
-  record.rootfs = json.value("rootfs", "");
-  record.image = json.value("image", "");
-  record.image_id = json.value("image_id", "");
-  record.layers = json.value("layers", std::vector<std::string>{});
-  record.hostname = json.value("hostname", "");
+  record.error = json.value("error", "");
+  record.restart_count = json.value("restart_count", 0);
+  record.stop_requested = json.value("stop_requested", false);
   record.cgroup = json.value("cgroup", "");
   return record;
 }
@@ -112,6 +130,16 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
 ContainerStore::ContainerStore(fs::path data_root) : root_(std::move(data_root) / "containers") {}
 
 fs::path ContainerStore::container_dir(const std::string& id) const { return root_ / id; }
+
+fs::path ContainerStore::log_path(const std::string& id) const { return container_dir(id) / "container.log"; }
+
+FileLock ContainerStore::lock(const std::string& id) const {
+  fs::path locks = root_ / "locks";
+  std::error_code error;
+  fs::create_directories(locks, error);
+  if (error) throw Error("create " + locks.string(), error.value());
+  return FileLock(locks / id);
+}
 
 void ContainerStore::reserve_name(const std::string& name, const std::string& id) {
   fs::path names = root_ / "names";
@@ -163,6 +191,8 @@ std::vector<ContainerRecord> ContainerStore::list() const {
 void ContainerStore::remove(const std::string& id) noexcept {
   std::error_code error;
   fs::remove_all(container_dir(id), error);
+  // Last: a command waiting for this lock wakes up, re-reads and finds no record.
+  fs::remove(root_ / "locks" / id, error);
 }
 
 }  // namespace mcore::engine

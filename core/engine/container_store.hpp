@@ -1,7 +1,7 @@
 #pragma once
-// Container records on disk: <data_root>/containers/<id>/container.json, written atomically, and the
+// Container records on disk: <data_root>/containers/<id>/container.json, written atomically, the
 // name index <data_root>/containers/names/<name> -> <id>, a symlink whose creation is the atomic
-// "is this name free" check.
+// "is this name free" check, and per-container locks <data_root>/containers/locks/<id>.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -12,27 +12,33 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/container_spec.hpp"
+#include "engine/file_util.hpp"
+
 namespace mcore::engine {
 
-enum class ContainerState { created, running, exited };
+// Docker's State.Status values mcore uses. `running`, `paused` and `restarting` are only true while the
+// container's supervisor lives: read them through observe_container() (container_liveness.hpp).
+enum class ContainerState { created, running, paused, restarting, exited, dead };
 const char* to_string(ContainerState state);
+ContainerState container_state_from_string(const std::string& text);  // unknown text -> dead
 
+// One container: what `run` decided (spec) and what happened since. Written only under the
+// container's lock (ContainerStore::lock), always atomically.
 struct ContainerRecord {
   std::string id;
   std::string name;
+  ContainerSpec spec;
   ContainerState state = ContainerState::created;
   std::string created;      // RFC 3339, UTC
   std::string started_at;
   std::string finished_at;
-  pid_t pid = 0;            // host pid while running; never used to signal (pidfds are)
+  pid_t pid = 0;            // host pid of the init while running, for display; never signalled (pidfds are)
   int exit_code = 0;
   bool oom_killed = false;
-  std::vector<std::string> command;
-  std::string rootfs;
-  std::string image;         // as the user named it ("alpine"), "" with --rootfs
-  std::string image_id;      // the image's config digest, so a later re-tag cannot hide the use
-  std::vector<std::string> layers;  // the image's diff_ids, lowest first: kept while this record exists
-  std::string hostname;
+  std::string error;        // why the last start failed ("" when it did not)
+  int restart_count = 0;    // restarts by the restart policy since the last `start`
+  bool stop_requested = false;  // stop/kill/rm asked for the exit: the restart policy does not apply
   std::string cgroup;       // the resource driver's group path
 
   nlohmann::json to_json() const;
@@ -54,6 +60,10 @@ class ContainerStore {
   void reserve_name(const std::string& name, const std::string& id);
   void release_name(const std::string& name, const std::string& id) noexcept;
 
+  // Serialises commands on one container (start, stop, rm, the supervisor's exit handling...). Take it
+  // before reading a record you will write back; re-read after taking it.
+  FileLock lock(const std::string& id) const;
+
   // Writes the record (atomically; the container's directory is created when missing).
   void save(const ContainerRecord& record);
   std::optional<ContainerRecord> load(const std::string& id) const;
@@ -63,6 +73,8 @@ class ContainerStore {
   void remove(const std::string& id) noexcept;
 
   std::filesystem::path container_dir(const std::string& id) const;
+  // The json-file log: <container_dir>/container.log, rotated to container.log.1, .2 ...
+  std::filesystem::path log_path(const std::string& id) const;
 
  private:
   std::filesystem::path root_;

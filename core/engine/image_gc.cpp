@@ -23,8 +23,8 @@ std::optional<ImageRecord> resolve_image(const ImageStore& store, const std::str
 std::map<std::string, std::vector<ImageUser>> images_in_use(const fs::path& data_root) {
   std::map<std::string, std::vector<ImageUser>> users;
   for (const auto& record : ContainerStore(data_root).list()) {
-    if (record.image_id.empty()) continue;  // --rootfs
-    users[record.image_id].push_back(
+    if (record.spec.image_id.empty()) continue;  // --rootfs
+    users[record.spec.image_id].push_back(
         {record.name.empty() ? record.id : record.name, record.state == ContainerState::running});
   }
   return users;
@@ -38,7 +38,7 @@ GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage, co
   std::set<std::string> keep;
   for (const auto& image : store.list()) keep.insert(image.layers.begin(), image.layers.end());
   for (const auto& container : ContainerStore(data_root).list()) {
-    keep.insert(container.layers.begin(), container.layers.end());
+    keep.insert(container.spec.image_layers.begin(), container.spec.image_layers.end());
   }
 
   GcReport report;

@@ -148,8 +148,8 @@ TEST_F(ImageVerbsTest, RmiRefusesAnImageAContainerUsesUnlessForced) {
   EXPECT_TRUE(layer_stored(image.layers[1].diff_id));
   const fs::path container_dir = only_container_dir();
   const auto record = nlohmann::json::parse(read_text(container_dir / "container.json"));
-  EXPECT_EQ(record.value("image_id", ""), image.config_digest) << record.dump();
-  EXPECT_EQ(record.value("layers", std::vector<std::string>{}),
+  EXPECT_EQ(record["spec"].value("image_id", ""), image.config_digest) << record.dump();
+  EXPECT_EQ(record["spec"].value("image_layers", std::vector<std::string>{}),
             (std::vector<std::string>{image.layers[0].diff_id, image.layers[1].diff_id}));
   auto pruned = sandbox_->mcore({"image", "prune", "-a", "-f"});
   ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
