@@ -6,6 +6,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
+#include "engine/container_control.hpp"
 #include "mcore/error.hpp"
 
 namespace {
@@ -35,7 +36,9 @@ void print_help(const po::options_description& options) {
          "A container runtime with storage, network, resource and registry drivers loaded from plugins\n\n"
          "Commands:\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& verb : all_verbs()) rows.push_back({verb.name, verb.summary});
+  for (const auto& verb : all_verbs()) {
+    if (verb.name[0] != '_') rows.push_back({verb.name, verb.summary});  // "__exited" is mcore's own
+  }
   mcore::cli::print_table(std::cout, rows, "  ");
   std::cout << '\n' << options << "\nRun 'mcore COMMAND --help' for more information on a command.\n";
 }
@@ -74,6 +77,12 @@ int run_cli(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   try {
     return run_cli({argv + 1, argv + argc});
+  } catch (const mcore::cli::VerbError& error) {
+    mcore::cli::report_error(error);
+    return error.exit_code();
+  } catch (const mcore::engine::ContainerRefusal& error) {
+    mcore::cli::report_error(error);
+    return mcore::cli::kExitRefused;
   } catch (const mcore::Error& error) {
     mcore::cli::report_error(error);
   } catch (const std::exception& error) {

@@ -1,13 +1,18 @@
 // mcore run: Docker's flags -> a ContainerSpec -> the container runner.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <iostream>
 
 #include "cli/pull_progress.hpp"
 #include "cli/run_options.hpp"
+#include "cli/signal_names.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_runner.hpp"
+#include "engine/container_control.hpp"
+#include "engine/io_relay.hpp"
+#include "engine/container_log.hpp"
+#include "engine/container_spec_json.hpp"
 #include "engine/container_store.hpp"
 #include "engine/image_config.hpp"
 #include "mcore/error.hpp"
@@ -27,6 +32,12 @@ po::options_description run_options() {
     ("entrypoint", po::value<std::string>(), "override the image's entrypoint (\"\" clears it)")
     ("name", po::value<std::string>(), "assign a name to the container")
     ("rm", po::bool_switch(), "remove the container when it exits")
+    ("detach,d", po::bool_switch(), "run in the background and print the container ID")
+    ("restart", po::value<std::string>()->default_value("no"), "restart policy: no, on-failure[:N], always, unless-stopped")
+    ("log-driver", po::value<std::string>(), "logging driver (json-file)")
+    ("log-opt", po::value<std::vector<std::string>>()->composing(), "log option: max-size=SIZE, max-file=N")
+    ("stop-signal", po::value<std::string>(), "signal that stops the container (default SIGTERM)")
+    ("stop-timeout", po::value<int>(), "seconds to wait for the stop signal before SIGKILL (default 10)")
     ("interactive,i", po::bool_switch(), "keep stdin open")
     ("tty,t", po::bool_switch(), "allocate a pseudo-terminal")
     ("env,e", po::value<std::vector<std::string>>()->composing(), "set an environment variable (KEY=VALUE or KEY)")
@@ -140,6 +151,19 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
   spec.tty = options["tty"].as<bool>();
   spec.interactive = options["interactive"].as<bool>();
   spec.remove_on_exit = options["rm"].as<bool>();
+  spec.detach = options["detach"].as<bool>();
+  spec.restart = engine::parse_restart_policy(options["restart"].as<std::string>());
+  if (spec.remove_on_exit && spec.restart.kind != engine::RestartPolicy::Kind::no) {
+    throw Error("conflicting options: --restart and --rm", 0, "a container removed on exit cannot be restarted");
+  }
+  if (auto driver = text(options, "log-driver")) engine::check_log_driver(*driver);
+  spec.log = engine::parse_log_options(list<std::string>(options, "log-opt"));
+  if (auto signal = text(options, "stop-signal")) {
+    spec.stop_signal = parse_signal(*signal);
+  } else if (image.stop_signal) {
+    spec.stop_signal = parse_signal(*image.stop_signal);
+  }
+  if (options.count("stop-timeout")) spec.stop_timeout = options["stop-timeout"].as<int>();
   spec.read_only_rootfs = options["read-only"].as<bool>();
   spec.privileged = options["privileged"].as<bool>();
 
@@ -210,11 +234,41 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
   auto parsed = parse_verb("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]  or  [OPTIONS] --rootfs DIR COMMAND [ARG...]",
                            "Run a command in a new container", run_options(), args);
   if (!parsed) return 0;
+  auto& engine = context.engine();
   std::optional<engine::FileLock> image_hold;
-  engine::ContainerSpec spec = build_spec(context.engine(), parsed->options, parsed->positionals, image_hold);
-  auto outcome = engine::run_container(context.engine(), spec, std::move(image_hold));
-  if (outcome.failure) report_error(*outcome.failure);
-  return outcome.exit_code;
+  engine::ContainerSpec spec = build_spec(engine, parsed->options, parsed->positionals, image_hold);
+  engine::create_container(engine, spec);
+  image_hold.reset();  // the record now keeps the image's layers from collection
+
+  // Blocked from before the launch, so that no signal meant for the container is lost.
+  std::optional<engine::ForwardedSignals> signals;
+  int ends[2] = {-1, -1};
+  if (!spec.detach) {
+    signals.emplace();
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0) {
+      throw Error::from_errno("create the attach socket");
+    }
+  }
+  UniqueFd ours(ends[0]);
+  UniqueFd theirs(ends[1]);
+  engine::LaunchReport report = engine::launch_container(engine, spec.id, theirs.get());
+  theirs.reset();
+  if (report.failure) {
+    if (spec.remove_on_exit) engine::remove_container(engine, spec.id, true);
+    report_error(*report.failure);
+    return report.exit_code;
+  }
+  if (spec.detach) {
+    std::cout << spec.id << std::endl;
+    return 0;
+  }
+  std::optional<engine::RawTerminal> raw;
+  if (spec.tty && spec.interactive) raw.emplace(STDIN_FILENO);
+  auto exit_code = engine::relay_attached(
+      ours.get(), *signals, {.forward_stdin = spec.interactive, .tty = spec.tty, .init_pidfd = report.init_pidfd.get()});
+  if (exit_code) return *exit_code;
+  // The supervisor died before it could tell: what the record says now is the truth.
+  return engine::wait_container(engine, spec.id);
 }
 
 }  // namespace mcore::cli

@@ -16,6 +16,20 @@ inline constexpr int kExitMcoreFailure = 125;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
 
+// Docker's CLI exits 1 when the daemon refuses a request (no such container, a container in the wrong
+// state); mcore does the same for those errors and keeps 125 for its own failures.
+inline constexpr int kExitRefused = 1;
+
+// An Error that main() reports like any other but with its own exit code.
+class VerbError : public Error {
+ public:
+  VerbError(Error error, int exit_code) : Error(std::move(error)), exit_code_(exit_code) {}
+  int exit_code() const noexcept { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
 // What every verb gets: the global options and the engine, created on first use so that `version`
 // and `--help` work without a config.
 class CliContext {
@@ -41,6 +55,22 @@ struct Verb {
 };
 
 int run_main(CliContext& context, const std::vector<std::string>& args);
+int exec_main(CliContext& context, const std::vector<std::string>& args);
+int ps_main(CliContext& context, const std::vector<std::string>& args);
+int rename_main(CliContext& context, const std::vector<std::string>& args);
+int stats_main(CliContext& context, const std::vector<std::string>& args);
+int top_main(CliContext& context, const std::vector<std::string>& args);
+int start_main(CliContext& context, const std::vector<std::string>& args);
+int stop_main(CliContext& context, const std::vector<std::string>& args);
+int restart_main(CliContext& context, const std::vector<std::string>& args);
+int kill_main(CliContext& context, const std::vector<std::string>& args);
+int rm_main(CliContext& context, const std::vector<std::string>& args);
+int pause_main(CliContext& context, const std::vector<std::string>& args);
+int unpause_main(CliContext& context, const std::vector<std::string>& args);
+int wait_main(CliContext& context, const std::vector<std::string>& args);
+int logs_main(CliContext& context, const std::vector<std::string>& args);
+int container_prune_main(CliContext& context, const std::vector<std::string>& args);
+int exited_main(CliContext& context, const std::vector<std::string>& args);
 int pull_main(CliContext& context, const std::vector<std::string>& args);
 int login_main(CliContext& context, const std::vector<std::string>& args);
 int logout_main(CliContext& context, const std::vector<std::string>& args);
@@ -48,6 +78,7 @@ int plugins_main(CliContext& context, const std::vector<std::string>& args);
 int images_main(CliContext& context, const std::vector<std::string>& args);
 int rmi_main(CliContext& context, const std::vector<std::string>& args);
 int import_main(CliContext& context, const std::vector<std::string>& args);
+int commit_main(CliContext& context, const std::vector<std::string>& args);
 int save_main(CliContext& context, const std::vector<std::string>& args);
 int load_main(CliContext& context, const std::vector<std::string>& args);
 int image_main(CliContext& context, const std::vector<std::string>& args);

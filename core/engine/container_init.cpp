@@ -1,69 +1,30 @@
 #include "engine/container_init.hpp"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <poll.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
 
-#include "engine/init_protocol.hpp"
-#include "engine/user_lookup.hpp"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+#include "engine/container_child.hpp"
 
 namespace mcore::engine {
 namespace {
 
-// A fixed-size string builder for step names: no allocation between clone and execve.
-class StepText {
- public:
-  StepText& add(const char* text) {
-    for (; text != nullptr && *text != '\0' && length_ + 1 < sizeof buffer_; ++text) buffer_[length_++] = *text;
-    buffer_[length_] = '\0';
-    return *this;
-  }
-  const char* c_str() const { return buffer_; }
-
- private:
-  char buffer_[240] = {};
-  std::size_t length_ = 0;
-};
-
-struct Init {
-  InitPlan& plan;
+// The init is a container child that also holds the new root open while it assembles it.
+struct Init : ContainerChild {
   int root_fd = -1;
-
-  [[noreturn]] void fail(const StepText& step, int error_number) const {
-    InitMessage message{};
-    message.kind = InitMessageKind::failure;
-    message.error_number = error_number;
-    std::memcpy(message.step, step.c_str(), sizeof message.step - 1);
-    ::send(plan.sync_fd, &message, sizeof message, MSG_NOSIGNAL);
-    ::_exit(125);
-  }
-  [[noreturn]] void fail(const char* step, const char* target = nullptr) const {
-    int saved = errno;
-    StepText text;
-    text.add(step);
-    if (target != nullptr) text.add(" /").add(target);
-    fail(text, saved);
-  }
 };
 
 // "/proc/self/fd/<fd>": mounting onto an fd path acts on exactly the object openat2 resolved.
@@ -305,186 +266,19 @@ void pivot_into_root(const Init& init) {
   if (::chdir("/") != 0) init.fail("chdir /");
 }
 
-void send_pty_master(const Init& init, int master) {
-  InitMessage message{};
-  message.kind = InitMessageKind::pty_master;
-  iovec data{&message, sizeof message};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr header{};
-  header.msg_iov = &data;
-  header.msg_iovlen = 1;
-  header.msg_control = control;
-  header.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &master, sizeof master);
-  if (::sendmsg(init.plan.sync_fd, &header, MSG_NOSIGNAL) < 0) init.fail("send the terminal to mcore");
-}
-
-// Opens a terminal in the container's own devpts (so `tty` names /dev/pts/0), makes it the controlling
-// terminal and stdio, and hands the master to mcore.
-void set_up_terminal(const Init& init) {
-  int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) init.fail("open /dev/ptmx");
-  int unlock = 0;
-  unsigned number = 0;
-  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0 || ::ioctl(master, TIOCGPTN, &number) != 0) {
-    init.fail("unlock the terminal");
-  }
-  char path[32] = "/dev/pts/";
-  char digits[12];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + number % 10);
-    number /= 10;
-  } while (number > 0);
-  int at = 9;
-  while (n > 0) path[at++] = digits[--n];
-  path[at] = '\0';
-  int slave = ::open(path, O_RDWR | O_NOCTTY);
-  if (slave < 0) init.fail("open the terminal", path + 1);
-  send_pty_master(init, master);
-  ::close(master);
-  if (::ioctl(slave, TIOCSCTTY, 0) != 0) init.fail("make the terminal controlling");
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::dup2(slave, fd) < 0) init.fail("attach the terminal");
-  }
-  if (slave > 2) ::close(slave);
-}
-
-void wait_for_go(const Init& init) {
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(init.plan.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  // mcore died or gave up: never run the command unplaced.
-  if (n != 1 || go != kInitGo) ::_exit(125);
-}
-
-// Reads a small file of the container (passwd, group) into `buffer`, NUL-terminated; nullptr when the
-// file does not exist. Longer files are cut at the buffer's size.
-const char* read_container_file(const Init& init, const char* path, char* buffer, std::size_t size) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return nullptr;
-    init.fail("open", path + 1);
-  }
-  std::size_t used = 0;
-  while (used + 1 < size) {
-    ssize_t n = ::read(fd, buffer + used, size - 1 - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  buffer[used] = '\0';
-  return buffer;
-}
-
-// -u resolved against the container's own files, as runc does; fills in HOME when it was not given.
-ResolvedUser resolve_credentials(Init& init) {
-  static char passwd[1 << 18];
-  static char groups[1 << 18];
-  const char* passwd_text = read_container_file(init, "/etc/passwd", passwd, sizeof passwd);
-  const char* group_text = read_container_file(init, "/etc/group", groups, sizeof groups);
-  ResolvedUser user;
-  switch (resolve_user(passwd_text, group_text, init.plan.user, init.plan.group, user)) {
-    case UserLookupResult::ok:
-      break;
-    case UserLookupResult::user_not_found: {
-      StepText text;
-      init.fail(text.add("unable to find user ").add(init.plan.user).add(": no matching entries in passwd file"), 0);
-    }
-    case UserLookupResult::group_not_found: {
-      StepText text;
-      init.fail(text.add("unable to find group ").add(init.plan.group).add(": no matching entries in group file"), 0);
-    }
-  }
-  if (init.plan.home_slot >= 0) {
-    static char home[sizeof user.home + 5] = "HOME=";
-    std::memcpy(home + 5, user.home, sizeof user.home);
-    init.plan.envp[static_cast<std::size_t>(init.plan.home_slot)] = home;
-  }
-  return user;
-}
-
-void drop_privileges(const Init& init, const ResolvedUser& user) {
-  const InitPlan& plan = init.plan;
-  if (int rc = drop_bounding_set(plan.capabilities); rc != 0) {
-    errno = rc;
-    init.fail("drop capabilities from the bounding set");
-  }
-  if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) init.fail("set no_new_privs");
-  // Without no_new_privs the kernel only accepts a filter from a CAP_SYS_ADMIN holder: load it while
-  // still fully privileged. Docker's profile allows every call made after this point.
-  if (int rc = install_seccomp(plan.seccomp); rc != 0) {
-    errno = rc;
-    init.fail("load the seccomp profile");
-  }
-  if (::setgroups(user.additional_count, user.additional_gids) != 0) init.fail("setgroups");
-  if (::setresgid(user.gid, user.gid, user.gid) != 0) init.fail("setgid");
-  if (user.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) init.fail("keep capabilities");
-  if (::setresuid(user.uid, user.uid, user.uid) != 0) init.fail("setuid");
-  if (int rc = set_process_capabilities(plan.capabilities); rc != 0) {
-    errno = rc;
-    init.fail("set capabilities");
-  }
-}
-
-void reset_signals() {
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int signal = 1; signal < NSIG; ++signal) {
-    if (signal != SIGKILL && signal != SIGSTOP) ::signal(signal, SIG_DFL);
-  }
-}
-
-// execvpe's search, done here because glibc's may allocate: the first hit in PATH wins; EACCES on one
-// candidate is remembered but the search goes on, as the shell does.
-[[noreturn]] void exec_command(const Init& init) {
-  const InitPlan& plan = init.plan;
-  const char* name = plan.argv[0];
-  if (std::strchr(name, '/') != nullptr) {
-    ::execve(name, plan.argv.data(), plan.envp.data());
-    StepText text;
-    init.fail(text.add(kExecStep), errno);
-  }
-  const char* path = plan.path_env != nullptr ? plan.path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  int error = ENOENT;
-  char candidate[PATH_MAX];
-  std::size_t name_length = std::strlen(name);
-  while (true) {
-    const char* end = std::strchr(path, ':');
-    std::size_t dir_length = end != nullptr ? static_cast<std::size_t>(end - path) : std::strlen(path);
-    if (dir_length + name_length + 2 <= sizeof candidate) {
-      std::memcpy(candidate, path, dir_length);
-      std::size_t at = dir_length;
-      if (at == 0) candidate[at++] = '.';
-      candidate[at++] = '/';
-      std::memcpy(candidate + at, name, name_length + 1);
-      ::execve(candidate, plan.argv.data(), plan.envp.data());
-      if (errno == EACCES) {
-        error = EACCES;
-      } else if (errno != ENOENT && errno != ENOTDIR) {
-        error = errno;
-        break;
-      }
-    }
-    if (end == nullptr) break;
-    path = end + 1;
-  }
-  StepText text;
-  init.fail(text.add(kExecStep), error);
+// The container lives exactly as long as its supervisor, so that a free supervisor lock proves nothing
+// of it runs. Set last: a change of credentials clears the parent-death signal. The supervisor holds
+// its end of the sync socket until the exec, so a hang-up here means it died before the prctl.
+void die_with_supervisor(const Init& init) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) init.fail("set the parent-death signal");
+  pollfd peer{init.plan.sync_fd, POLLRDHUP, 0};
+  if (::poll(&peer, 1, 0) == 1 && (peer.revents & (POLLHUP | POLLRDHUP)) != 0) ::_exit(125);
 }
 
 }  // namespace
 
 void run_container_init(InitPlan& plan) noexcept {
-  Init init{plan};
+  Init init{{plan}};
   ::umask(0);
   // Nothing we mount may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) init.fail("make mounts private");
@@ -502,14 +296,7 @@ void run_container_init(InitPlan& plan) noexcept {
   ::close(init.root_fd);
   const ResolvedUser user = resolve_credentials(init);
 
-  if (::setsid() < 0) init.fail("setsid");
-  if (plan.tty) {
-    set_up_terminal(init);
-  } else if (plan.stdin_null) {
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || ::dup2(null, 0) < 0) init.fail("open /dev/null for stdin");
-    ::close(null);
-  }
+  attach_stdio(init);
   if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) init.fail("sethostname");
 
   wait_for_go(init);
@@ -520,8 +307,7 @@ void run_container_init(InitPlan& plan) noexcept {
   drop_privileges(init, user);
   ::umask(022);
   reset_signals();
-  // Only stdio and the close-on-exec sync socket may survive into the command.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  die_with_supervisor(init);
   exec_command(init);
 }
 

@@ -6,8 +6,8 @@
 
 namespace mcore::engine {
 
-// The id of the container `reference` names. Throws Error "no such container: X" (errno ENOENT) or
-// "X is ambiguous: it matches N containers (id1, id2 ...)" (errno EINVAL), each with a hint.
+// The id of the container `reference` names. Throws Error "no such container: X" or
+// "... is ambiguous: it matches N containers (id1, id2 ...)", each with a hint.
 std::string resolve_container_id(const ContainerStore& store, const std::string& reference);
 
 }  // namespace mcore::engine

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "engine/container_init.hpp"
+#include "engine/fd_passing.hpp"
 #include "engine/init_protocol.hpp"
 #include "mcore/error.hpp"
 
@@ -20,28 +21,11 @@ namespace {
 
 // Receives one message; returns false at end of file. A passed descriptor lands in `passed_fd`.
 bool receive(int fd, InitMessage& message, UniqueFd* passed_fd) {
-  iovec data{&message, sizeof message};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr header{};
-  header.msg_iov = &data;
-  header.msg_iovlen = 1;
-  header.msg_control = control;
-  header.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(fd, &header, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = receive_message(fd, &message, sizeof message, passed_fd);
   if (n < 0) throw Error::from_errno("read from the container init");
   if (n == 0) return false;
   if (static_cast<std::size_t>(n) != sizeof message) throw Error("short message from the container init");
   message.step[sizeof message.step - 1] = '\0';
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS && passed_fd != nullptr) {
-      int passed;
-      std::memcpy(&passed, CMSG_DATA(cmsg), sizeof passed);
-      passed_fd->reset(passed);
-    }
-  }
   return true;
 }
 
@@ -49,29 +33,42 @@ InitFailure to_failure(const InitMessage& message) { return {message.step, messa
 
 }  // namespace
 
-ContainerProcess ContainerProcess::start(InitPlan& plan, unsigned long namespace_flags) {
+ContainerProcess ContainerProcess::spawn(unsigned long clone_flags, ChildMain child_main, void* context) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     throw Error::from_errno("create the sync socket");
   }
   UniqueFd parent_end(pair[0]);
   UniqueFd child_end(pair[1]);
-  plan.sync_fd = child_end.get();
 
   int pidfd = -1;
   clone_args args{};
-  args.flags = namespace_flags | CLONE_PIDFD;
+  args.flags = clone_flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   // clone3 without a stack behaves like fork: the child continues on a copy of this stack.
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) throw Error::from_errno("clone the container init", "check that this kernel allows new namespaces");
+  if (pid < 0) {
+    if (clone_flags == 0) throw Error::from_errno("fork a process into the container");
+    throw Error::from_errno("clone the container init", "check that this kernel allows new namespaces");
+  }
   if (pid == 0) {
     // The child must not hold mcore's end, or it would never see end-of-file if mcore dies.
     ::close(parent_end.release());
-    run_container_init(plan);
+    child_main(context, child_end.get());
   }
   return ContainerProcess(static_cast<pid_t>(pid), UniqueFd(pidfd), std::move(parent_end));
+}
+
+ContainerProcess ContainerProcess::start(InitPlan& plan, unsigned long namespace_flags) {
+  return spawn(
+      namespace_flags,
+      [](void* context, int sync_fd) noexcept {
+        auto& plan = *static_cast<InitPlan*>(context);
+        plan.sync_fd = sync_fd;
+        run_container_init(plan);
+      },
+      &plan);
 }
 
 ContainerProcess::~ContainerProcess() {

@@ -20,8 +20,14 @@ struct InitFailure {
 class ContainerProcess {
  public:
   // Clones the init with `namespace_flags` (CLONE_NEW*) and runs run_container_init(plan) in it. The
-  // plan's sync_fd is filled in here. Throws Error when the clone fails.
+  // child's copy of the plan gets its sync_fd. Throws Error when the clone fails.
   static ContainerProcess start(InitPlan& plan, unsigned long namespace_flags);
+
+  // Clones a child with `clone_flags` (0, or CLONE_NEW* flags) that runs `child_main(context, sync_fd)`
+  // with its end of a new sync socket; child_main must never return. For processes that join an
+  // existing container (`mcore exec`). Throws Error when the clone fails.
+  using ChildMain = void (*)(void* context, int sync_fd) noexcept;
+  static ContainerProcess spawn(unsigned long clone_flags, ChildMain child_main, void* context);
 
   ContainerProcess(ContainerProcess&&) noexcept = default;
   ContainerProcess& operator=(ContainerProcess&&) = delete;
@@ -46,6 +52,10 @@ class ContainerProcess {
 
   // Waits for the process to exit; returns its exit code Docker-style (the code, or 128+signal).
   int wait();
+
+  // Lets the process outlive this handle, unwaited for (`mcore exec -d`): when mcore exits it is
+  // reparented like any orphan; it still dies with its container's PID namespace.
+  void disown() noexcept { reaped_ = true; }
 
  private:
   ContainerProcess(pid_t pid, UniqueFd pidfd, UniqueFd sync) : pid_(pid), pidfd_(std::move(pidfd)), sync_(std::move(sync)) {}

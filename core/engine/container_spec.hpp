@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/capabilities.hpp"
+#include "engine/log_options.hpp"
 #include "mcore/resource_driver.hpp"
 
 namespace mcore::engine {
@@ -39,12 +40,6 @@ struct RestartPolicy {
   int max_retries = 0;  // on-failure:N; 0 means no limit
 };
 
-// --log-opt for the json-file log: rotate when the current file would pass max_size bytes, keeping
-// max_files files in all (the current one included).
-struct LogOptions {
-  std::uint64_t max_size = 0;  // 0: never rotate
-  unsigned max_files = 1;
-};
 
 struct ContainerSpec {
   std::string id;        // 64 hex digits

@@ -1,6 +1,7 @@
 #include "engine/container_store.hpp"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -78,17 +79,6 @@ std::string generate_container_name() {
   return std::string(kAdjectives[picks[0] % kAdjectives.size()]) + "_" + kNames[picks[1] % kNames.size()];
 }
 
-std::string now_rfc3339() {
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  ::gmtime_r(&now.tv_sec, &utc);
-  char text[64];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + n, sizeof text - n, ".%09ldZ", now.tv_nsec);
-  return text;
-}
-
 nlohmann::json ContainerRecord::to_json() const {
   return {{"id", id},
           {"name", name},
@@ -127,6 +117,15 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
   return record;
 }
 
+namespace {
+
+// Where a new record is written before its directory is renamed into place.
+constexpr const char* kStagingPrefix = ".new-";
+// Held shared by every creation, exclusively by remove_abandoned(): what that sees staged was abandoned.
+constexpr const char* kCreationLock = ".creating";
+
+}  // namespace
+
 ContainerStore::ContainerStore(fs::path data_root) : root_(std::move(data_root) / "containers") {}
 
 fs::path ContainerStore::container_dir(const std::string& id) const { return root_ / id; }
@@ -134,11 +133,9 @@ fs::path ContainerStore::container_dir(const std::string& id) const { return roo
 fs::path ContainerStore::log_path(const std::string& id) const { return container_dir(id) / "container.log"; }
 
 FileLock ContainerStore::lock(const std::string& id) const {
-  fs::path locks = root_ / "locks";
-  std::error_code error;
-  fs::create_directories(locks, error);
-  if (error) throw Error("create " + locks.string(), error.value());
-  return FileLock(locks / id);
+  // The container's own directory is its lock: it goes with the record, so removal leaves no lock file
+  // behind, and a command that waited through a removal holds a deleted directory and finds no record.
+  return FileLock::on_existing(container_dir(id));
 }
 
 void ContainerStore::reserve_name(const std::string& name, const std::string& id) {
@@ -159,12 +156,54 @@ void ContainerStore::release_name(const std::string& name, const std::string& id
   if (fs::read_symlink(link, error).string() == id) fs::remove(link, error);
 }
 
-void ContainerStore::save(const ContainerRecord& record) {
-  fs::path dir = container_dir(record.id);
+void ContainerStore::create(const ContainerRecord& record) {
+  const fs::path staging = root_ / (kStagingPrefix + record.id);
   std::error_code error;
-  fs::create_directories(dir, error);
-  if (error) throw Error("create " + dir.string(), error.value());
-  write_file_atomic(dir / "container.json", record.to_json().dump());
+  fs::create_directories(root_, error);
+  if (error) throw Error("create " + root_.string(), error.value());
+  FileLock creating(root_ / kCreationLock, FileLock::Mode::shared);
+  if (::mkdir(staging.c_str(), 0755) != 0) throw Error::from_errno("create " + staging.string());
+  try {
+    reserve_name(record.name, record.id);
+    try {
+      write_file_atomic(staging / "container.json", record.to_json().dump());
+      if (::rename(staging.c_str(), container_dir(record.id).c_str()) != 0) {
+        throw Error::from_errno("rename " + staging.string() + " to " + container_dir(record.id).string());
+      }
+    } catch (...) {
+      release_name(record.name, record.id);
+      throw;
+    }
+  } catch (...) {
+    fs::remove_all(staging, error);
+    throw;
+  }
+}
+
+std::vector<std::string> ContainerStore::remove_abandoned() {
+  std::vector<std::string> removed;
+  std::error_code error;
+  if (!fs::exists(root_, error)) return removed;
+  FileLock no_creations(root_ / kCreationLock);
+  const std::string prefix = kStagingPrefix;
+  for (const auto& entry : fs::directory_iterator(root_, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    fs::remove_all(entry.path(), error);
+    removed.push_back("unfinished record of " + name.substr(prefix.size(), 12));
+  }
+  for (const auto& link : fs::directory_iterator(root_ / "names", error)) {
+    const std::string id = fs::read_symlink(link.path(), error).string();
+    if (fs::exists(container_dir(id) / "container.json")) continue;
+    fs::remove(link.path(), error);
+    removed.push_back("name " + link.path().filename().string());
+  }
+  return removed;
+}
+
+void ContainerStore::save(const ContainerRecord& record) {
+  // Never creates the directory: a record removed meanwhile stays removed.
+  write_file_atomic(container_dir(record.id) / "container.json", record.to_json().dump());
 }
 
 std::optional<ContainerRecord> ContainerStore::load(const std::string& id) const {
@@ -178,6 +217,7 @@ std::vector<ContainerRecord> ContainerStore::list() const {
   std::vector<ContainerRecord> records;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(root_, error)) {
+    if (entry.path().filename().string().rfind('.', 0) == 0) continue;  // a record being created
     if (!fs::is_regular_file(entry.path() / "container.json")) continue;  // also skips names/
     try {
       if (auto record = load(entry.path().filename().string())) records.push_back(std::move(*record));
@@ -191,8 +231,6 @@ std::vector<ContainerRecord> ContainerStore::list() const {
 void ContainerStore::remove(const std::string& id) noexcept {
   std::error_code error;
   fs::remove_all(container_dir(id), error);
-  // Last: a command waiting for this lock wakes up, re-reads and finds no record.
-  fs::remove(root_ / "locks" / id, error);
 }
 
 }  // namespace mcore::engine

@@ -1,7 +1,8 @@
 #pragma once
 // Container records on disk: <data_root>/containers/<id>/container.json, written atomically, the
 // name index <data_root>/containers/names/<name> -> <id>, a symlink whose creation is the atomic
-// "is this name free" check, and per-container locks <data_root>/containers/locks/<id>.
+// "is this name free" check. A flock on the container's directory serialises commands on it. New
+// records are staged in containers/.new-<id> and renamed into place.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "engine/container_spec.hpp"
 #include "engine/file_util.hpp"
+#include "engine/rfc3339.hpp"
 
 namespace mcore::engine {
 
@@ -49,8 +51,6 @@ struct ContainerRecord {
 std::string new_container_id();
 // Docker-style "adjective_name".
 std::string generate_container_name();
-// Current time as RFC 3339 with nanoseconds, UTC.
-std::string now_rfc3339();
 
 class ContainerStore {
  public:
@@ -61,11 +61,17 @@ class ContainerStore {
   void release_name(const std::string& name, const std::string& id) noexcept;
 
   // Serialises commands on one container (start, stop, rm, the supervisor's exit handling...). Take it
-  // before reading a record you will write back; re-read after taking it.
+  // before reading a record you will write back; re-read after taking it. Holds nothing when the
+  // container has no directory (nothing to serialise: the re-read finds no record).
   FileLock lock(const std::string& id) const;
 
-  // Writes the record (atomically; the container's directory is created when missing).
+  // Creates a new container's directory with its record and claims its name, all or nothing: a crash
+  // leaves at most what remove_abandoned() removes. Throws Error when the name is taken.
+  void create(const ContainerRecord& record);
+  // Writes an existing container's record atomically.
   void save(const ContainerRecord& record);
+  // Removes what crashed creations left (staging directories, names without a record) and says what.
+  std::vector<std::string> remove_abandoned();
   std::optional<ContainerRecord> load(const std::string& id) const;
   // Every readable record; damaged ones are skipped (they cannot be trusted to name anything).
   std::vector<ContainerRecord> list() const;

@@ -74,7 +74,8 @@ std::vector<fs::path> plugin_search_dirs(const GlobalOptions& options, const Con
 }  // namespace
 
 Engine::Engine(const GlobalOptions& options)
-    : config_(effective_config(options)),
+    : options_(options),
+      config_(effective_config(options)),
       logger_(make_logger(config_.log_level)),
       loader_(plugin_search_dirs(options, config_)) {}
 

@@ -33,6 +33,8 @@ class Engine {
   ~Engine();
 
   const Config& config() const { return config_; }
+  // As given on the command line: handed on to the commands mcore starts for itself.
+  const GlobalOptions& global_options() const { return options_; }
   const std::shared_ptr<spdlog::logger>& logger() const { return logger_; }
   const PluginLoader& plugins() const { return loader_; }
   const HostFacts& host();
@@ -50,6 +52,7 @@ class Engine {
   template <class Interface>
   std::shared_ptr<Interface> driver(DriverKind kind, std::shared_ptr<Interface>& slot);
 
+  GlobalOptions options_;
   Config config_;
   std::shared_ptr<spdlog::logger> logger_;
   PluginLoader loader_;

@@ -51,7 +51,15 @@ void write_knob(const std::filesystem::path& path, std::string_view content) {
 }
 
 FileLock::FileLock(const std::filesystem::path& path, Mode mode)
-    : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    : FileLock(UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)), path, mode) {}
+
+FileLock FileLock::on_existing(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return FileLock();
+  return FileLock(std::move(fd), path, Mode::exclusive);
+}
+
+FileLock::FileLock(UniqueFd fd, const std::filesystem::path& path, Mode mode) : fd_(std::move(fd)) {
   if (!fd_) throw Error::from_errno("open lock file " + path.string());
   int result;
   do {

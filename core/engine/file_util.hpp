@@ -23,10 +23,17 @@ class FileLock {
  public:
   enum class Mode { exclusive, shared };
   explicit FileLock(const std::filesystem::path& path, Mode mode = Mode::exclusive);
+  // An exclusive lock on an existing file or directory, never creating one; holds nothing when `path`
+  // does not exist.
+  static FileLock on_existing(const std::filesystem::path& path);
   FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&&) noexcept = default;
+  // Unlocks early (idempotent).
+  void release() { fd_.reset(); }
 
  private:
+  FileLock() = default;
+  FileLock(UniqueFd fd, const std::filesystem::path& path, Mode mode);
   UniqueFd fd_;
 };
 

@@ -35,6 +35,7 @@ ImageDefaults read_image_defaults(const nlohmann::json& image_config) {
   defaults.env = string_list(*config, "Env");
   defaults.working_dir = text(*config, "WorkingDir");
   defaults.user = text(*config, "User");
+  if (std::string signal = text(*config, "StopSignal"); !signal.empty()) defaults.stop_signal = signal;
   return defaults;
 }
 

@@ -15,6 +15,7 @@ struct ImageDefaults {
   std::vector<std::string> env;  // KEY=VALUE
   std::string working_dir;       // "" when unset
   std::string user;              // "" when unset
+  std::optional<std::string> stop_signal;  // "SIGQUIT", as the image wrote it
 };
 
 // Reads the "config" object of an OCI/Docker image config; missing fields stay empty. Throws Error on

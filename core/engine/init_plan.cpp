@@ -110,6 +110,11 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool c
   if (spec.read_only_rootfs) plan.steps.push_back({.kind = InitStepKind::remount_root_ro});
 
   plan.hostname = plan.keep(spec.hostname);
+  build_process_plan(spec, plan);
+  plan.new_cgroup_namespace = cgroup_namespace;
+}
+
+void build_process_plan(const ContainerSpec& spec, InitPlan& plan) {
   plan.working_dir = plan.keep(spec.working_dir);
   for (const auto& arg : spec.args) plan.argv.push_back(const_cast<char*>(plan.keep(arg)));
   plan.argv.push_back(nullptr);
@@ -133,7 +138,6 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool c
   plan.no_new_privileges = spec.no_new_privileges;
   plan.tty = spec.tty;
   plan.stdin_null = !spec.interactive;
-  plan.new_cgroup_namespace = cgroup_namespace;
 }
 
 }  // namespace mcore::engine

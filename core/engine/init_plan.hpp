@@ -57,6 +57,7 @@ struct InitPlan {
   SeccompProgram seccomp;
   bool tty = false;
   bool stdin_null = false;        // give the command /dev/null as stdin (no -i)
+  int stdio[3] = {-1, -1, -1};    // descriptors dup'ed onto 0, 1, 2 (the supervisor's pipes); -1 keeps it
   bool new_cgroup_namespace = false;
   int sync_fd = -1;               // the child's end of the sync socket
 
@@ -72,5 +73,10 @@ struct InitPlan {
 // them), volumes, tmpfs mounts, and the process settings.
 void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool cgroup_namespace,
                      InitPlan& plan);
+
+// The process part of a plan, shared by the init and `mcore exec`'s processes: command, environment
+// (HOME left for the child to fill in from passwd unless given), working directory, user,
+// capabilities, no_new_privs, terminal and stdin. The seccomp program is the caller's to set.
+void build_process_plan(const ContainerSpec& spec, InitPlan& plan);
 
 }  // namespace mcore::engine

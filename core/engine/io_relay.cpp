@@ -7,9 +7,15 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
+
 #include <array>
 #include <cerrno>
+#include <cstring>
+#include <optional>
 
+#include "engine/fd_passing.hpp"
+#include "engine/supervisor_protocol.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -45,14 +51,18 @@ void write_all(int fd, const char* data, std::size_t size) {
   }
 }
 
-// Copies what is readable now; returns false at end of file or on error (EIO: the PTY's other side closed).
-bool copy_available(int from, int to) {
-  char buffer[16384];
-  ssize_t n = ::read(from, buffer, sizeof buffer);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) return false;
-  write_all(to, buffer, static_cast<std::size_t>(n));
-  return true;
+void send_frame(int socket, FrameKind kind, const void* data, std::size_t size) {
+  char frame[kMaxFrame];
+  frame[0] = static_cast<char>(kind);
+  std::memcpy(frame + 1, data, size);
+  send_message(socket, frame, size + 1);
+}
+
+void send_window_size(int socket) {
+  winsize size{};
+  if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &size) != 0 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return;
+  WindowSize window{size.ws_row, size.ws_col};
+  send_frame(socket, FrameKind::resize, &window, sizeof window);
 }
 
 }  // namespace
@@ -81,24 +91,17 @@ RawTerminal::~RawTerminal() {
   if (active_) ::tcsetattr(fd_, TCSADRAIN, &saved_);
 }
 
-void copy_window_size(int pty_master) {
-  winsize size{};
-  if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &size) != 0 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return;
-  ::ioctl(pty_master, TIOCSWINSZ, &size);
-}
-
-int relay_until_exit(ContainerProcess& process, const ForwardedSignals& signals, const RelayOptions& options) {
+std::optional<int> relay_attached(int supervisor_socket, const ForwardedSignals& signals, const AttachOptions& options) {
   UniqueFd signal_fd(::signalfd(-1, &signals.set(), SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd) throw Error::from_errno("create a signalfd");
-  int master = options.pty_master;
   int input = options.forward_stdin ? STDIN_FILENO : -1;
-  if (master >= 0) ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+  if (options.tty) send_window_size(supervisor_socket);
 
-  enum { kExit, kSignal, kMaster, kInput };
-  bool exited = false;
-  while (!exited) {
-    std::array<pollfd, 4> fds{pollfd{process.pidfd(), POLLIN, 0}, pollfd{signal_fd.get(), POLLIN, 0},
-                              pollfd{master, POLLIN, 0}, pollfd{input, POLLIN, 0}};
+  std::optional<int> exit_code;
+  enum { kSupervisor, kSignal, kInput };
+  for (;;) {
+    std::array<pollfd, 3> fds{pollfd{supervisor_socket, POLLIN, 0}, pollfd{signal_fd.get(), POLLIN, 0},
+                              pollfd{input, POLLIN, 0}};
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       throw Error::from_errno("wait for container events");
@@ -108,26 +111,42 @@ int relay_until_exit(ContainerProcess& process, const ForwardedSignals& signals,
       while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
         int signal = static_cast<int>(info.ssi_signo);
         if (signal == SIGWINCH) {
-          if (master >= 0) copy_window_size(master);
-        } else if (signal != SIGCHLD) {
-          process.send_signal(signal);
+          if (options.tty) send_window_size(supervisor_socket);
+        } else if (signal != SIGCHLD && options.init_pidfd >= 0) {
+          ::syscall(SYS_pidfd_send_signal, options.init_pidfd, signal, nullptr, 0);
         }
       }
     }
-    if (fds[kMaster].revents & (POLLIN | POLLHUP | POLLERR)) {
-      if (!copy_available(master, STDOUT_FILENO)) master = -1;
-    }
     if (fds[kInput].revents & (POLLIN | POLLHUP | POLLERR)) {
-      if (!copy_available(input, options.pty_master)) input = -1;
+      char buffer[kMaxFrame - 1];
+      ssize_t n = ::read(input, buffer, sizeof buffer);
+      if (n > 0) {
+        send_frame(supervisor_socket, FrameKind::stdin_data, buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        if (!options.tty) send_frame(supervisor_socket, FrameKind::stdin_close, nullptr, 0);
+        input = -1;
+      }
     }
-    exited = (fds[kExit].revents & POLLIN) != 0;
+    if (fds[kSupervisor].revents) {
+      char frame[kMaxFrame];
+      ssize_t n = receive_message(supervisor_socket, frame, sizeof frame);
+      if (n <= 0) break;
+      const auto size = static_cast<std::size_t>(n - 1);
+      switch (static_cast<FrameKind>(frame[0])) {
+        case FrameKind::stdout_data: write_all(STDOUT_FILENO, frame + 1, size); break;
+        case FrameKind::stderr_data: write_all(STDERR_FILENO, frame + 1, size); break;
+        case FrameKind::exited:
+          if (size == sizeof(std::int32_t)) {
+            std::int32_t code;
+            std::memcpy(&code, frame + 1, sizeof code);
+            exit_code = code;
+          }
+          break;
+        default: break;
+      }
+    }
   }
-  // Output the command wrote just before exiting is still in the PTY.
-  while (master >= 0 && copy_available(master, STDOUT_FILENO)) {
-    pollfd more{master, POLLIN, 0};
-    if (::poll(&more, 1, 0) <= 0) break;
-  }
-  return process.wait();
+  return exit_code;
 }
 
 }  // namespace mcore::engine

@@ -1,12 +1,11 @@
 #pragma once
 // The foreground side of a running container: forwards signals sent to mcore to the container, passes
-// window-size changes and terminal I/O through the PTY, and returns when the container's init exits.
+// window-size changes and terminal I/O to its supervisor, and returns when the supervisor is done.
 #include <signal.h>
 #include <termios.h>
 
 #include <optional>
 
-#include "engine/container_process.hpp"
 #include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
@@ -41,15 +40,15 @@ class RawTerminal {
   termios saved_{};
 };
 
-// Copies mcore's terminal size (from stdin, else stdout) to the PTY master.
-void copy_window_size(int pty_master);
-
-struct RelayOptions {
-  int pty_master = -1;         // -1 without -t
-  bool forward_stdin = false;  // -i with -t: copy stdin into the PTY
+struct AttachOptions {
+  bool forward_stdin = false;  // -i: copy stdin to the container
+  bool tty = false;            // -t: the container has a terminal; pass window-size changes
+  int init_pidfd = -1;         // where forwarded signals go (-1: not forwarded)
 };
 
-// Runs until the container's init exits; returns its exit code Docker-style.
-int relay_until_exit(ContainerProcess& process, const ForwardedSignals& signals, const RelayOptions& options);
+// A foreground client of a container's supervisor: prints the output frames on stdout and stderr,
+// sends stdin and window sizes, forwards signals to the init. Returns when the supervisor closes the
+// connection (the exit is recorded) with the exit code it reported, nullopt when it sent none.
+std::optional<int> relay_attached(int supervisor_socket, const ForwardedSignals& signals, const AttachOptions& options);
 
 }  // namespace mcore::engine

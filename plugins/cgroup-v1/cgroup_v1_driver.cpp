@@ -27,7 +27,19 @@ void thaw_if_present(const fs::path& freezer) {
   }
 }
 
+// A new v1 cpuset group starts with no CPUs and no memory nodes, and no task may join it until both are
+// set: copies each from the group above when empty.
+void inherit_cpuset(const fs::path& group) {
+  for (const char* knob : {"cpuset.cpus", "cpuset.mems"}) {
+    if (trim(read_file(group / knob)).empty()) write_file(group / knob, trim(read_file(group.parent_path() / knob)));
+  }
+}
+
 }  // namespace
+
+bool CgroupV1Driver::MountedHierarchy::holds_cpuset() const {
+  return std::find(controllers.begin(), controllers.end(), "cpuset") != controllers.end();
+}
 
 CgroupV1Driver::CgroupV1Driver(const HostContext& context) : logger_(driver_logger(context, "cgroup-v1")) {
   CgroupConfig config = parse_config(context);
@@ -57,17 +69,15 @@ fs::path CgroupV1Driver::dir(Controller controller, const std::string& container
 }
 
 void CgroupV1Driver::make_parent(const MountedHierarchy& hierarchy) const {
-  bool cpuset = std::find(hierarchy.controllers.begin(), hierarchy.controllers.end(), "cpuset") !=
-                hierarchy.controllers.end();
+  const bool cpuset = hierarchy.holds_cpuset();
   fs::path current = hierarchy.parent.base;
   for (const auto& component : hierarchy.parent.components) {
-    fs::path above = current;
     current /= component;
-    if (!make_dir(current) || !cpuset) continue;
-    // A new v1 cpuset group starts with no CPUs and no memory nodes, and no task may join it until both
-    // are set; clone_children hands them on to the container groups created below.
-    write_file(current / "cpuset.cpus", trim(read_file(above / "cpuset.cpus")));
-    write_file(current / "cpuset.mems", trim(read_file(above / "cpuset.mems")));
+    make_dir(current);
+    if (!cpuset) continue;
+    // Set up even when it existed: a start that crashed or raced with this one may have left it empty.
+    // clone_children hands the CPUs and nodes on to the container groups created below.
+    inherit_cpuset(current);
     write_file(current / "cgroup.clone_children", "1");
   }
 }
@@ -150,7 +160,17 @@ void CgroupV1Driver::add_process(const std::string& container_id, pid_t pid) {
   with_group("add process " + std::to_string(pid) + " to the cgroup of container " + container_id,
              dir(kMemory, container_id), [&] {
                for (const auto& hierarchy : hierarchies_) {
-                 write_file(hierarchy.parent.dir / container_id / "cgroup.procs", std::to_string(pid));
+                 const fs::path group = hierarchy.parent.dir / container_id;
+                 try {
+                   write_file(group / "cgroup.procs", std::to_string(pid));
+                 } catch (const Error& error) {
+                   // An empty cpuset (ENOSPC): its parent was made by a start that crashed or was still
+                   // setting it up. Repaired here, off the usual path, rather than checked on every start.
+                   if (error.error_number() != ENOSPC || !hierarchy.holds_cpuset()) throw;
+                   make_parent(hierarchy);
+                   inherit_cpuset(group);
+                   write_file(group / "cgroup.procs", std::to_string(pid));
+                 }
                }
              });
 }

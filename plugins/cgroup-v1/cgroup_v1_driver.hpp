@@ -37,6 +37,7 @@ class CgroupV1Driver final : public ResourceDriver {
   struct MountedHierarchy {
     std::vector<std::string> controllers;  // ours that it carries: "cpu", "cpuacct"
     ParentGroup parent;
+    bool holds_cpuset() const;
   };
 
   std::filesystem::path dir(Controller controller, const std::string& container_id) const;

@@ -205,7 +205,12 @@ McoreSandbox::McoreSandbox(nlohmann::json extra_config)
   write_config(extra_config);
 }
 
-McoreSandbox::~McoreSandbox() { remove_cgroup_tree(cgroup_parent_); }
+McoreSandbox::~McoreSandbox() {
+  // Detached containers outlive the commands that started them: end them (and their supervisors)
+  // before the roots they live in go away.
+  if (fs::exists(data_root() / "containers")) mcore({"rm", "--all", "--force"});
+  remove_cgroup_tree(cgroup_parent_);
+}
 
 fs::path McoreSandbox::data_root() const { return dir_.path() / "data"; }
 fs::path McoreSandbox::state_root() const { return dir_.path() / "state"; }

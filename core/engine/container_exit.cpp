@@ -1,0 +1,137 @@
+#include "engine/container_exit.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "engine/container_launch.hpp"
+#include "engine/container_liveness.hpp"
+
+namespace mcore::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Docker's code for a container whose exit nobody saw.
+constexpr int kExitCodeLost = 255;
+
+void warn(Engine& engine, const std::string& id, const Error& error) {
+  engine.logger()->warn("container {}: {}", id.substr(0, 12), error.what());
+}
+
+// Records the last run's exit from the supervisor's exit file and removes the cgroup (reading the
+// OOM count first).
+void record_exit(Engine& engine, ContainerRecord& record) {
+  const ContainerRuntimePaths paths = runtime_paths(engine.config(), record.id);
+  auto exit = read_exit_report(paths);
+  record.state = ContainerState::exited;
+  record.exit_code = exit ? exit->exit_code : kExitCodeLost;
+  record.finished_at = exit ? exit->finished_at : now_rfc3339();
+  record.pid = 0;
+  try {
+    auto resource = engine.resource();
+    try {
+      record.oom_killed = resource->stats(record.id).oom_kills > 0;
+    } catch (const Error&) {
+      // No group left to ask: nothing more to learn.
+    }
+    resource->destroy(record.id);
+  } catch (const Error& error) {
+    warn(engine, record.id, error);
+  }
+  if (record.oom_killed) engine.logger()->info("container {} was killed by the OOM killer", record.id.substr(0, 12));
+}
+
+}  // namespace
+
+bool should_restart(const ContainerRecord& record, int exit_code) {
+  if (record.stop_requested) return false;
+  const RestartPolicy& policy = record.spec.restart;
+  switch (policy.kind) {
+    case RestartPolicy::Kind::no: return false;
+    case RestartPolicy::Kind::always:
+    case RestartPolicy::Kind::unless_stopped: return true;
+    case RestartPolicy::Kind::on_failure:
+      return exit_code != 0 && (policy.max_retries == 0 || record.restart_count < policy.max_retries);
+  }
+  return false;
+}
+
+std::chrono::milliseconds restart_delay(int restart_count) {
+  const int doublings = std::clamp(restart_count, 0, 10);
+  return std::min(std::chrono::milliseconds(100) * (1 << doublings), std::chrono::milliseconds(60'000));
+}
+
+void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record) {
+  try {
+    engine.resource()->destroy(record.id);
+  } catch (const Error& error) {
+    warn(engine, record.id, error);
+  }
+  try {
+    engine.storage()->release_rootfs(record.id);
+  } catch (const Error& error) {
+    warn(engine, record.id, error);
+  }
+  std::error_code error;
+  fs::remove_all(runtime_paths(engine.config(), record.id).dir, error);
+  store.release_name(record.name, record.id);
+  store.remove(record.id);
+}
+
+void handle_container_exit(Engine& engine, const std::string& id, int lock_fd) {
+  ContainerStore store(engine.config().data_root);
+  std::chrono::milliseconds delay{0};
+  {
+    FileLock lock = store.lock(id);
+    auto record = store.load(id);
+    if (!record) return;
+    record_exit(engine, *record);
+    if (!should_restart(*record, record->exit_code)) {
+      if (record->spec.remove_on_exit) {
+        remove_container_files(engine, store, *record);
+      } else {
+        store.save(*record);
+      }
+      return;
+    }
+    delay = restart_delay(record->restart_count);
+    record->state = ContainerState::restarting;
+    record->restart_count += 1;
+    store.save(*record);
+  }
+  // Attached clients (a foreground run) end with this first exit, as Docker's CLI does.
+  if (lock_fd > 3) ::syscall(SYS_close_range, 3U, static_cast<unsigned>(lock_fd - 1), 0U);
+  ::syscall(SYS_close_range, static_cast<unsigned>(lock_fd + 1), ~0U, 0U);
+  std::this_thread::sleep_for(delay);
+  {
+    // `mcore stop` during the delay asked for no more restarts.
+    FileLock lock = store.lock(id);
+    auto record = store.load(id);
+    if (!record) return;
+    if (record->stop_requested) {
+      record->state = ContainerState::exited;
+      store.save(*record);
+      return;
+    }
+  }
+  start_and_supervise(engine, id, -1, -1, lock_fd);
+}
+
+std::optional<ContainerRecord> repair_container(Engine& engine, ContainerStore& store, ContainerRecord record) {
+  const bool claims_life = record.state == ContainerState::running || record.state == ContainerState::paused ||
+                           record.state == ContainerState::restarting;
+  if (!claims_life || supervisor_alive(runtime_paths(engine.config(), record.id))) return record;
+  record_exit(engine, record);
+  if (record.spec.remove_on_exit) {
+    remove_container_files(engine, store, record);
+    return std::nullopt;
+  }
+  store.save(record);
+  return record;
+}
+
+}  // namespace mcore::engine

@@ -1,0 +1,34 @@
+#pragma once
+// After a container's command exits: the exit recorded, the cgroup removed, the restart policy
+// applied, an --rm container deleted. The supervisor triggers this (`mcore __exited`); any command that
+// finds a record claiming life without a supervisor does the same work (repair_container).
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "engine/container_store.hpp"
+#include "engine/engine.hpp"
+
+namespace mcore::engine {
+
+// Whether the policy restarts a command that exited with `exit_code` after `restarts` restarts. A stop
+// the user asked for (record.stop_requested) never restarts.
+bool should_restart(const ContainerRecord& record, int exit_code);
+
+// Docker's backoff: 100 ms doubling with each restart, at most a minute.
+std::chrono::milliseconds restart_delay(int restart_count);
+
+// Deletes a container that no longer runs: cgroup, writable layer, runtime directory, name and record.
+// Idempotent. The caller holds the container's lock.
+void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record);
+
+// `mcore __exited ID`: runs in the supervisor's process (the supervisor execs it), which holds the
+// liveness lock as `lock_fd`. Restarts the container through start_and_supervise when the policy says so.
+void handle_container_exit(Engine& engine, const std::string& id, int lock_fd);
+
+// For commands that touch a container: a record claiming it runs while no supervisor lives is brought
+// up to date (exit recorded, cgroup removed; an --rm container deleted, giving nullopt). Other records
+// come back unchanged. The caller holds the container's lock.
+std::optional<ContainerRecord> repair_container(Engine& engine, ContainerStore& store, ContainerRecord record);
+
+}  // namespace mcore::engine

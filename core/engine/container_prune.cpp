@@ -1,0 +1,82 @@
+#include "engine/container_prune.hpp"
+
+#include <filesystem>
+#include <set>
+
+#include "engine/container_exit.hpp"
+#include "engine/container_liveness.hpp"
+#include "engine/container_store.hpp"
+
+namespace mcore::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_stopped(ContainerState state) {
+  return state == ContainerState::exited || state == ContainerState::created || state == ContainerState::dead;
+}
+
+// Entries of `dir` whose names are not container ids in `known`.
+std::vector<fs::path> orphans_in(const fs::path& dir, const std::set<std::string>& known) {
+  std::vector<fs::path> found;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    if (!known.count(entry.path().filename().string())) found.push_back(entry.path());
+  }
+  return found;
+}
+
+}  // namespace
+
+PruneReport prune_containers(Engine& engine) {
+  PruneReport report;
+  ContainerStore store(engine.config().data_root);
+  std::set<std::string> kept;
+  for (const auto& listed : store.list()) {
+    FileLock lock = store.lock(listed.id);
+    auto record = store.load(listed.id);
+    if (!record) continue;
+    auto repaired = repair_container(engine, store, std::move(*record));
+    if (!repaired) {
+      report.removed_containers.push_back(listed.id);
+      continue;
+    }
+    if (is_stopped(repaired->state)) {
+      remove_container_files(engine, store, *repaired);
+      report.removed_containers.push_back(listed.id);
+      continue;
+    }
+    kept.insert(listed.id);
+  }
+
+  // A crash between creating a resource and writing the record that names it leaves an orphan. A start
+  // in progress holds the container's lock until its record is saved: wait for it, then look again.
+  auto orphaned = [&](const std::string& id) {
+    if (kept.count(id)) return false;
+    FileLock lock = store.lock(id);
+    auto record = store.load(id);
+    return !record || is_stopped(record->state);
+  };
+  auto resource = engine.resource();
+  for (const auto& id : resource->list()) {
+    if (!orphaned(id)) continue;
+    resource->destroy(id);
+    report.stale.push_back("cgroup of " + id.substr(0, 12));
+  }
+  auto storage = engine.storage();
+  for (const auto& id : storage->list_rootfs()) {
+    if (!orphaned(id) || store.load(id)) continue;
+    storage->release_rootfs(id);
+    report.stale.push_back("writable layer of " + id.substr(0, 12));
+  }
+  std::error_code error;
+  for (const auto& dir : orphans_in(engine.config().state_root / "containers", kept)) {
+    if (supervisor_alive(runtime_paths(engine.config(), dir.filename().string()))) continue;
+    fs::remove_all(dir, error);
+    report.stale.push_back("runtime directory of " + dir.filename().string().substr(0, 12));
+  }
+  for (auto& what : store.remove_abandoned()) report.stale.push_back(std::move(what));
+  return report;
+}
+
+}  // namespace mcore::engine

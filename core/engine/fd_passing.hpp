@@ -1,0 +1,18 @@
+#pragma once
+// One message with at most one descriptor riding along (SCM_RIGHTS) on a SOCK_SEQPACKET socket.
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "mcore/unique_fd.hpp"
+
+namespace mcore::engine {
+
+// Sends `size` bytes and, when `fd` >= 0, a copy of `fd`. Returns false when the peer is gone.
+bool send_message(int socket, const void* data, std::size_t size, int fd = -1);
+
+// Receives one message into `buffer` (close-on-exec for a passed descriptor, which lands in
+// `passed`). Returns the message's size, 0 at end of file, -1 on error (errno set; EINTR retried).
+ssize_t receive_message(int socket, void* buffer, std::size_t size, UniqueFd* passed = nullptr);
+
+}  // namespace mcore::engine

@@ -1,0 +1,31 @@
+#pragma once
+// Frames on a container supervisor's socket (<state_root>/containers/<id>/supervisor.sock, and the
+// socket pair a foreground `mcore run` is handed). SOCK_SEQPACKET keeps frame boundaries, so a frame is
+// one kind byte followed by its payload, and never more than kMaxFrame bytes.
+#include <cstddef>
+#include <cstdint>
+
+namespace mcore::engine {
+
+inline constexpr std::size_t kMaxFrame = 32 * 1024;
+
+enum class FrameKind : char {
+  // client -> supervisor
+  attach = 'a',       // send me the container's output (stdout/stderr frames) and the exit frame
+  stdin_data = 'i',   // payload: bytes for the container's stdin (-i) or its terminal (-t)
+  stdin_close = 'c',  // end of the client's stdin: the container's stdin pipe is closed (not with -t)
+  resize = 'w',       // payload: WindowSize
+  want_pidfd = 'p',   // answered with a pidfd frame carrying the init's pidfd (SCM_RIGHTS)
+  // supervisor -> client
+  stdout_data = 'o',  // payload: output bytes (all output with -t)
+  stderr_data = 'e',
+  exited = 'x',       // payload: std::int32_t exit code, Docker-style (128+signal when killed)
+  pidfd = 'P',        // no payload; the descriptor rides along
+};
+
+struct WindowSize {
+  std::uint16_t rows;
+  std::uint16_t columns;
+};
+
+}  // namespace mcore::engine
