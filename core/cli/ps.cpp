@@ -1,0 +1,86 @@
+// mcore ps: the containers, like `docker ps`. It reads the records once and asks only the supervisors'
+// liveness locks: no plugin is loaded and no process started, so it stays fast with many containers.
+#include <iostream>
+
+#include "cli/container_filter.hpp"
+#include "cli/container_format.hpp"
+#include "cli/container_views.hpp"
+#include "cli/image_format.hpp"
+#include "cli/output.hpp"
+#include "cli/verb_options.hpp"
+#include "cli/verbs.hpp"
+
+namespace mcore::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+ContainerFilter parse_filter(const po::variables_map& options) {
+  try {
+    return ContainerFilter::parse(options.count("filter") ? options["filter"].as<std::vector<std::string>>()
+                                                          : std::vector<std::string>{});
+  } catch (const Error& error) {
+    throw VerbError(error, kExitRefused);  // Docker's daemon refuses a bad filter: exit 1
+  }
+}
+
+}  // namespace
+
+int ps_main(CliContext& context, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("all,a", po::bool_switch(), "show all containers (default shows just running)")
+    ("quiet,q", po::bool_switch(), "only display container IDs")
+    ("no-trunc", po::bool_switch(), "don't truncate output")
+    ("filter,f", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
+     "filter output: status=, name=, id=, exited= (repeatable)");
+  // clang-format on
+  add_format_option(options);
+  auto parsed = parse_verb("ps", "[OPTIONS]", verb_summary("ps"), options, args);
+  if (!parsed) return 0;
+  expect_no_arguments("ps", *parsed);
+  const OutputFormat format = output_format("ps", *parsed);
+  const bool quiet = parsed->options["quiet"].as<bool>();
+  const bool no_trunc = parsed->options["no-trunc"].as<bool>();
+  const ContainerFilter filter = parse_filter(parsed->options);
+  const bool all = parsed->options["all"].as<bool>() || filter.lists_stopped();
+
+  std::vector<engine::ContainerRecord> shown;
+  for (auto& record : observed_containers(context)) {
+    if ((all || is_up(record)) && filter.matches(record)) shown.push_back(std::move(record));
+  }
+
+  if (quiet) {
+    for (const auto& record : shown) std::cout << short_id(record.id, no_trunc) << '\n';
+    return 0;
+  }
+  const auto now = Clock::now();
+  if (format == OutputFormat::json) {
+    auto out = nlohmann::json::array();
+    for (const auto& record : shown) {
+      out.push_back({{"ID", short_id(record.id, no_trunc)},
+                     {"Image", container_image(record.spec, no_trunc)},
+                     {"Command", container_command(record.spec.args, no_trunc)},
+                     {"CreatedAt", record.created},
+                     {"RunningFor", container_created(record, now)},
+                     {"Ports", ""},
+                     {"State", to_string(record.state)},
+                     {"Status", container_status(record, now)},
+                     {"Names", record.name}});
+    }
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  std::vector<std::vector<std::string>> table = {
+      {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}};
+  for (const auto& record : shown) {
+    table.push_back({short_id(record.id, no_trunc), container_image(record.spec, no_trunc),
+                     container_command(record.spec.args, no_trunc), container_created(record, now),
+                     container_status(record, now), "", record.name});
+  }
+  print_table(std::cout, table);
+  return 0;
+}
+
+}  // namespace mcore::cli
