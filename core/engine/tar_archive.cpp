@@ -213,16 +213,3 @@ void TarWriter::finish() {
 }
 
 }  // namespace mcore::engine
-
-#ifdef MCORE_LIBARCHIVE_STATIC
-// libarchive 3.6 keeps this helper of every tar writer in archive_write_set_format.o, which also refers
-// to all of libarchive's writers (7-Zip, xar, ...) and through them to libxml2, liblzma, libbz2 and
-// nettle. Defined here, the static link takes the tar writer alone. libarchive calls it only for entry
-// types a format cannot store; mcore writes regular files and directories only, which tar stores.
-extern "C" void __archive_write_entry_filetype_unsupported(archive* handle, archive_entry* entry,
-                                                           const char* format) {
-  archive_set_error(handle, EINVAL, "%s: %s format cannot archive files with mode 0%lo",
-                    archive_entry_pathname(entry), format,
-                    static_cast<unsigned long>(archive_entry_mode(entry)));
-}
-#endif

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <utility>
 
+#include "diff_writer.hpp"
 #include "layer_paths.hpp"
 #include "layer_unpacker.hpp"
 #include "mcore/config_section.hpp"
@@ -363,6 +364,18 @@ void OverlayStorageDriver::remove_layer(const std::string& layer_id) {
     error.add_context("remove layer " + layer_id);
     throw;
   }
+}
+
+void OverlayStorageDriver::write_diff(const std::string& container_id, ByteSink& tar_out) {
+  check_container_id(container_id);
+  const fs::path upper = containers_dir() / container_id / "upper";
+  const UniqueFd fd(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno != ENOENT) throw Error::from_errno("open " + upper.string());
+    throw Error("container " + container_id + " has no writable layer (" + upper.string() + " is missing)", 0,
+                "its storage was released; only a container that still has its files can be committed");
+  }
+  write_upper_diff(fd.get(), upper, tar_out, *logger_);
 }
 
 std::vector<fs::path> OverlayStorageDriver::lower_dirs(const RootfsRequest& request) const {
