@@ -35,7 +35,7 @@ int prune_main(CliContext& context, const std::vector<std::string>& args) {
 
   engine::Engine& engine = context.engine();
   engine::ImageStore store(engine.config().data_root);
-  const auto in_use = engine::images_in_use(engine.config().data_root);
+  const auto in_use = engine::images_in_use(engine.config());
   std::vector<engine::ImageRecord> doomed;
   for (const auto& image : store.list()) {
     if (in_use.contains(image.id)) continue;

@@ -23,7 +23,7 @@ std::string users_text(const std::vector<engine::ImageUser>& users) {
 void remove_one(engine::Engine& engine, engine::ImageStore& store, const std::string& text, bool force) {
   const auto image = engine::resolve_image(store, text);
   if (!image) throw Error("No such image: " + text, 0, "'mcore images' lists the local images");
-  const auto in_use = engine::images_in_use(engine.config().data_root);
+  const auto in_use = engine::images_in_use(engine.config());
   const auto users_at = in_use.find(image->id);
   const std::vector<engine::ImageUser> users = users_at == in_use.end() ? std::vector<engine::ImageUser>{}
                                                                         : users_at->second;

@@ -4,6 +4,7 @@
 #include <set>
 #include <system_error>
 
+#include "engine/container_liveness.hpp"
 #include "engine/container_store.hpp"
 #include "mcore/error.hpp"
 #include "mcore/image_reference.hpp"
@@ -20,12 +21,14 @@ std::optional<ImageRecord> resolve_image(const ImageStore& store, const std::str
   }
 }
 
-std::map<std::string, std::vector<ImageUser>> images_in_use(const fs::path& data_root) {
+std::map<std::string, std::vector<ImageUser>> images_in_use(const Config& config) {
   std::map<std::string, std::vector<ImageUser>> users;
-  for (const auto& record : ContainerStore(data_root).list()) {
-    if (record.spec.image_id.empty()) continue;  // --rootfs
-    users[record.spec.image_id].push_back(
-        {record.name.empty() ? record.id : record.name, record.state == ContainerState::running});
+  for (auto& stored : ContainerStore(config.data_root).list()) {
+    if (stored.spec.image_id.empty()) continue;  // --rootfs
+    const ContainerRecord record = observe_container(config, std::move(stored));
+    const bool running = record.state == ContainerState::running || record.state == ContainerState::paused ||
+                         record.state == ContainerState::restarting;
+    users[record.spec.image_id].push_back({record.name.empty() ? record.id : record.name, running});
   }
   return users;
 }

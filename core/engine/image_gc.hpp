@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/config.hpp"
 #include "engine/image_store.hpp"
 #include "mcore/storage_driver.hpp"
 
@@ -20,11 +21,11 @@ std::optional<ImageRecord> resolve_image(const ImageStore& store, const std::str
 
 struct ImageUser {
   std::string container;  // the container's name (its id when unnamed)
-  bool running = false;
+  bool running = false;   // running or paused, as its supervisor shows, not as its record claims
 };
 
 // Image id -> the containers whose records (<data_root>/containers/*/container.json) were made from it.
-std::map<std::string, std::vector<ImageUser>> images_in_use(const std::filesystem::path& data_root);
+std::map<std::string, std::vector<ImageUser>> images_in_use(const Config& config);
 
 struct GcReport {
   std::vector<std::string> deleted_layers;  // diff_ids removed from the storage driver

@@ -1,11 +1,14 @@
 // mcore images, rmi, image prune and inspect against images pulled from the test registry: listing,
 // shared layers surviving a removal, the container-use rule, pruning dangling images.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "oci_image_builder.hpp"
 #include "registry_fixture.hpp"
@@ -155,12 +158,38 @@ TEST_F(ImageVerbsTest, RmiRefusesAnImageAContainerUsesUnlessForced) {
   ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
   EXPECT_TRUE(layer_stored(image.layers[1].diff_id)) << "prune freed a layer a container lists";
 
-  // Once the container is gone (mcore rm arrives with the container lifecycle), prune frees them.
-  fs::remove_all(container_dir);
+  // Once the container is gone, prune frees them.
+  ASSERT_EQ(sandbox_->mcore({"rm", "keep"}).exit_code, 0);
   pruned = sandbox_->mcore({"image", "prune", "-a", "-f"});
   ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
   EXPECT_FALSE(layer_stored(image.layers[0].diff_id));
   EXPECT_FALSE(layer_stored(image.layers[1].diff_id));
+}
+
+TEST_F(ImageVerbsTest, RmiRefusesEvenForcedWhileARunningContainerUsesTheImageButNotOnceItDied) {
+  push("busy:1", {LayerEntry::file("busy", "b\n")});
+  auto ran = sandbox_->mcore({"run", "-d", "--name", "busy", reference("busy:1"), "busybox", "sleep", "1000"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  auto refused = sandbox_->mcore({"rmi", "-f", reference("busy:1")});
+  EXPECT_EQ(refused.exit_code, 125);
+  EXPECT_NE(refused.err.find("used by running container busy"), std::string::npos) << refused.err;
+
+  // Its supervisor killed, the container dies with it while its record still says running.
+  const auto state = nlohmann::json::parse(sandbox_->mcore({"inspect", "busy"}).out)[0]["State"];
+  const std::string init = "/proc/" + std::to_string(state.value("Pid", 0));
+  const std::string stat = read_text(init + "/stat");
+  const pid_t supervisor = std::stoi(stat.substr(stat.rfind(')') + 4));
+  ASSERT_GT(supervisor, 1) << stat;
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  auto status = [&] {
+    auto shown = nlohmann::json::parse(sandbox_->mcore({"inspect", "busy"}).out, nullptr, false);
+    return shown.is_array() ? shown[0]["State"].value("Status", "") : "";
+  };
+  for (int i = 0; i < 200 && status() != "exited"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto forced = sandbox_->mcore({"rmi", "-f", reference("busy:1")});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_TRUE(image_ids().empty());
+  EXPECT_EQ(sandbox_->mcore({"rm", "busy"}).exit_code, 0);
 }
 
 TEST_F(ImageVerbsTest, ARetaggedNameStillProtectsTheImageAContainerUses) {
