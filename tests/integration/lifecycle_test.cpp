@@ -123,7 +123,19 @@ class LifecycleTest : public ::testing::Test {
   }
 
   // Every `mcore` process (not a supervisor) running with this sandbox's config: the CLI and its launcher.
-  std::vector<pid_t> mcore_processes() const {
+  std::vector<pid_t> mcore_processes() const { return processes_named("mcore"); }
+  // The supervisors of this sandbox's containers, whether in mcore-supervisor or in the `mcore __exited`
+  // it execs at each exit (one pid for the whole life of a container, restarts included).
+  std::vector<pid_t> supervisor_processes() const {
+    std::vector<pid_t> found = processes_named("mcore-supervisor");
+    for (pid_t pid : mcore_processes()) {
+      if (read_text("/proc/" + std::to_string(pid) + "/cmdline").find("__exited") != std::string::npos) {
+        found.push_back(pid);
+      }
+    }
+    return found;
+  }
+  std::vector<pid_t> processes_named(const std::string& program) const {
     std::vector<pid_t> found;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator("/proc", error)) {
@@ -131,7 +143,7 @@ class LifecycleTest : public ::testing::Test {
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
       const std::string cmdline = read_text(entry.path() / "cmdline");
       const std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
-      if (fs::path(argv0).filename() == "mcore" && cmdline.find(sandbox_->config_file().string()) != std::string::npos) {
+      if (fs::path(argv0).filename() == program && cmdline.find(sandbox_->config_file().string()) != std::string::npos) {
         found.push_back(std::stoi(name));
       }
     }
@@ -344,6 +356,27 @@ TEST_F(LifecycleTest, RunKilledAtAnyPointLeavesStateThatPsReadsAndPruneRepairs) 
   EXPECT_EQ(mcore({"rm", "-f", "--all"}).exit_code, 0);
   auto second = mcore({"prune", "-f"});
   EXPECT_EQ(second.exit_code, 0) << second.err;
+  expect_clean();
+}
+
+TEST_F(LifecycleTest, SupervisorKilledAtAnyPointOfARestartLoopLeavesStateThatPruneRepairs) {
+  // Each container exits every 50 ms and is restarted: the SIGKILL lands while the supervisor relays,
+  // records an exit, waits out the restart delay or starts the next init.
+  for (int round = 0; round < 8; ++round) {
+    detached("sleep 0.05", {"--restart", "always", "--name", "loop" + std::to_string(round)});
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 + 29 * round));
+    for (pid_t pid : supervisor_processes()) ::kill(pid, SIGKILL);
+  }
+  ASSERT_TRUE(eventually([&] { return supervisor_processes().empty(); })) << "a supervisor survived SIGKILL";
+  auto ps = mcore({"ps", "-a", "--format", "json"});
+  ASSERT_EQ(ps.exit_code, 0) << ps.err;
+  const auto rows = nlohmann::json::parse(ps.out);
+  EXPECT_EQ(rows.size(), 8u) << ps.out;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.value("Status", "").find("Up "), std::string::npos) << row.dump();
+  }
+  auto pruned = mcore({"prune", "-f"});
+  EXPECT_EQ(pruned.exit_code, 0) << pruned.err;
   expect_clean();
 }
 
