@@ -1,0 +1,112 @@
+#include "firewall.hpp"
+
+#include <nftables/libnftables.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "mcore/error.hpp"
+
+namespace mcore::bridge {
+namespace {
+
+std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+void check_protocol(const std::string& protocol) {
+  if (protocol != "tcp" && protocol != "udp") {
+    throw Error("unsupported protocol \"" + protocol + "\"", 0, "publish ports as tcp or udp");
+  }
+}
+
+}  // namespace
+
+Firewall::Firewall(std::string table) : table_(std::move(table)), context_(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free) {
+  if (!context_) throw Error("create an nftables context");
+  nft_ctx_buffer_output(context_.get());
+  nft_ctx_buffer_error(context_.get());
+}
+
+Firewall::~Firewall() = default;
+
+void Firewall::run(const std::string& commands) const {
+  if (nft_run_cmd_from_buffer(context_.get(), commands.c_str()) != 0) {
+    std::string error = nft_ctx_get_error_buffer(context_.get());
+    while (!error.empty() && error.back() == '\n') error.pop_back();
+    throw Error("nftables refused mcore's rules in table ip " + table_ + ": " + error);
+  }
+}
+
+std::string Firewall::list_json() const {
+  const unsigned flags = nft_ctx_output_get_flags(context_.get());
+  nft_ctx_output_set_flags(context_.get(), flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  const int result = nft_run_cmd_from_buffer(context_.get(), ("list table ip " + table_).c_str());
+  nft_ctx_output_set_flags(context_.get(), flags);
+  nft_ctx_get_error_buffer(context_.get());  // a missing table is no error here: drop its message
+  return result == 0 ? nft_ctx_get_output_buffer(context_.get()) : "";
+}
+
+void Firewall::ensure_base() {
+  const std::string table = "ip " + table_;
+  run("add table " + table + "\n"
+      "add chain " + table + " prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+      "add chain " + table + " output { type nat hook output priority -100; policy accept; }\n"
+      "add chain " + table + " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n");
+}
+
+void Firewall::add_network(const std::string& name, const std::string& bridge, const std::string& subnet) {
+  remove_network(name);
+  run("add rule ip " + table_ + " postrouting ip saddr " + subnet + " oifname != " + quoted(bridge) +
+      " masquerade comment " + quoted("net:" + name) + "\n");
+}
+
+void Firewall::publish(const std::string& container_id, const PublishedPort& port) {
+  check_protocol(port.protocol);
+  const std::string owner = " comment " + quoted("ctr:" + container_id) + "\n";
+  const std::string to_host = port.host_ip.empty() ? "fib daddr type local " : "ip daddr " + port.host_ip + " ";
+  const std::string match = to_host + port.protocol + " dport " + std::to_string(port.host_port);
+  const std::string target = port.container_ip + ":" + std::to_string(port.container_port);
+  const std::string to_container =
+      "ip daddr " + port.container_ip + " " + port.protocol + " dport " + std::to_string(port.container_port);
+  const std::string table = "ip " + table_;
+  run("add rule " + table + " prerouting " + match + " dnat to " + target + owner +
+      "add rule " + table + " output " + match + " dnat to " + target + owner +
+      "add rule " + table + " postrouting ip saddr 127.0.0.0/8 " + to_container + " masquerade" + owner +
+      "add rule " + table + " postrouting ip saddr " + port.container_ip + " " + to_container + " masquerade" + owner);
+}
+
+void Firewall::remove_network(const std::string& name) { remove_owner("net:" + name); }
+
+void Firewall::unpublish(const std::string& container_id) { remove_owner("ctr:" + container_id); }
+
+void Firewall::remove_owner(const std::string& owner) {
+  const std::string listed = list_json();
+  if (listed.empty()) return;
+  std::string commands;
+  for (const auto& item : nlohmann::json::parse(listed).value("nftables", nlohmann::json::array())) {
+    if (!item.contains("rule")) continue;
+    const auto& rule = item["rule"];
+    if (rule.value("comment", "") != owner) continue;
+    commands += "delete rule ip " + table_ + " " + rule.value("chain", "") + " handle " +
+                std::to_string(rule.value("handle", 0)) + "\n";
+  }
+  if (!commands.empty()) run(commands);
+}
+
+std::vector<std::string> Firewall::owners() const {
+  std::vector<std::string> found;
+  const std::string listed = list_json();
+  if (listed.empty()) return found;
+  for (const auto& item : nlohmann::json::parse(listed).value("nftables", nlohmann::json::array())) {
+    if (!item.contains("rule")) continue;
+    const std::string owner = item["rule"].value("comment", "");
+    if (!owner.empty() && std::find(found.begin(), found.end(), owner) == found.end()) found.push_back(owner);
+  }
+  return found;
+}
+
+void Firewall::remove_table() {
+  if (!list_json().empty()) run("delete table ip " + table_ + "\n");
+}
+
+}  // namespace mcore::bridge

@@ -1,0 +1,56 @@
+#pragma once
+// The bridge driver's firewall rules, all in an nftables table of mcore's own (`ip mcore` by default),
+// written through libnftables' batch interface: mcore never lists, flushes, reorders or edits a rule
+// outside that table. Every rule carries a comment naming its owner ("net:NAME" or "ctr:ID"), so the
+// rules of one network or container are removed exactly, and nothing else with them.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct nft_ctx;
+
+namespace mcore::bridge {
+
+struct PublishedPort {
+  std::string host_ip;             // "" for every address of the host
+  std::uint16_t host_port = 0;
+  std::string container_ip;
+  std::uint16_t container_port = 0;
+  std::string protocol = "tcp";    // "tcp" or "udp"
+};
+
+class Firewall {
+ public:
+  explicit Firewall(std::string table = "mcore");
+  ~Firewall();
+  Firewall(const Firewall&) = delete;
+  Firewall& operator=(const Firewall&) = delete;
+
+  // The table and its NAT chains, created when missing.
+  void ensure_base();
+  // Masquerade for traffic from `subnet` that leaves through another interface than `bridge`.
+  // Replaces the network's rules when it has some.
+  void add_network(const std::string& name, const std::string& bridge, const std::string& subnet);
+  // DNAT of traffic addressed to the host itself (never of the host's connections to other machines)
+  // to the container, and masquerade of what reaches it from the host's loopback or from itself
+  // (hairpin).
+  void publish(const std::string& container_id, const PublishedPort& port);
+  // Remove the rules of one owner. Idempotent.
+  void remove_network(const std::string& name);
+  void unpublish(const std::string& container_id);
+  // The owners ("net:NAME", "ctr:ID") that have rules, for pruning what crashes left.
+  std::vector<std::string> owners() const;
+  // The whole table, when nothing uses it any more. Idempotent.
+  void remove_table();
+
+ private:
+  void run(const std::string& commands) const;
+  std::string list_json() const;
+  void remove_owner(const std::string& owner);
+
+  std::string table_;
+  std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> context_;
+};
+
+}  // namespace mcore::bridge

@@ -1,0 +1,122 @@
+// The bridge driver's firewall rules against the kernel's nftables, in a table of the test's own: rules
+// appear with their owner and go exactly with it, and nothing outside the table changes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "firewall.hpp"
+#include "mcore/error.hpp"
+#include "test_support.hpp"
+
+namespace mcore::bridge {
+namespace {
+
+class BridgeFirewallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    table_ = "mcore_test_" + std::to_string(::getpid());
+    others_before_ = ruleset_without_ours();
+    firewall_ = std::make_unique<Firewall>(table_);
+  }
+  void TearDown() override {
+    if (firewall_) firewall_->remove_table();
+    if (!table_.empty()) {
+      EXPECT_EQ(ruleset_without_ours(), others_before_) << "a rule outside our table changed";
+    }
+  }
+
+  // `nft -j list ruleset` without our table's objects.
+  nlohmann::json ruleset_without_ours() const {
+    auto listed = test::run_command({"/usr/sbin/nft", "-j", "list", "ruleset"});
+    auto json = nlohmann::json::parse(listed.out.empty() ? "{}" : listed.out, nullptr, false);
+    nlohmann::json kept = nlohmann::json::array();
+    for (const auto& item : json.value("nftables", nlohmann::json::array())) {
+      if (item.contains("metainfo")) continue;
+      const auto& object = item.begin().value();
+      if (object.is_object() && object.value("table", object.value("name", "")) == table_) continue;
+      kept.push_back(item);
+    }
+    return kept;
+  }
+
+  // Our table's rules as nft prints them, one line each.
+  std::string rules() const {
+    return test::run_command({"/usr/sbin/nft", "list", "table", "ip", table_}).out;
+  }
+
+  std::string table_;
+  nlohmann::json others_before_;
+  std::unique_ptr<Firewall> firewall_;
+};
+
+TEST_F(BridgeFirewallTest, TheBaseIsCreatedOnceWithNatChains) {
+  firewall_->ensure_base();
+  firewall_->ensure_base();
+  const std::string listed = rules();
+  for (const char* hook : {"hook prerouting priority dstnat", "hook output priority -100",
+                           "hook postrouting priority srcnat"}) {
+    EXPECT_NE(listed.find(hook), std::string::npos) << hook << " in\n" << listed;
+  }
+  EXPECT_TRUE(firewall_->owners().empty());
+}
+
+TEST_F(BridgeFirewallTest, ANetworkMasqueradesWhatLeavesItsSubnetAndIsReplacedNotDuplicated) {
+  firewall_->ensure_base();
+  firewall_->add_network("front", "mctb0", "10.233.7.0/24");
+  firewall_->add_network("front", "mctb0", "10.233.7.0/24");
+  const std::string listed = rules();
+  EXPECT_NE(listed.find("ip saddr 10.233.7.0/24 oifname != \"mctb0\" masquerade comment \"net:front\""),
+            std::string::npos)
+      << listed;
+  EXPECT_EQ(listed.find("net:front"), listed.rfind("net:front")) << "the rule was added twice:\n" << listed;
+  EXPECT_EQ(firewall_->owners(), std::vector<std::string>{"net:front"});
+  firewall_->remove_network("front");
+  EXPECT_EQ(rules().find("net:front"), std::string::npos);
+}
+
+TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {
+  firewall_->ensure_base();
+  firewall_->publish("aaa", {"", 8080, "10.233.7.2", 80, "tcp"});
+  firewall_->publish("aaa", {"127.0.0.1", 5353, "10.233.7.2", 53, "udp"});
+  firewall_->publish("bbb", {"", 8081, "10.233.7.3", 80, "tcp"});
+  std::string listed = rules();
+  // Only traffic addressed to the host itself is redirected, never the host's own outgoing connections.
+  EXPECT_NE(listed.find("fib daddr type local tcp dport 8080 dnat to 10.233.7.2:80 comment \"ctr:aaa\""),
+            std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find("ip daddr 127.0.0.1 udp dport 5353 dnat to 10.233.7.2:53"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("ip saddr 127.0.0.0/8 ip daddr 10.233.7.2 tcp dport 80 masquerade"), std::string::npos)
+      << listed;
+  auto owners = firewall_->owners();
+  std::sort(owners.begin(), owners.end());
+  EXPECT_EQ(owners, (std::vector<std::string>{"ctr:aaa", "ctr:bbb"}));
+
+  firewall_->unpublish("aaa");
+  firewall_->unpublish("aaa");
+  listed = rules();
+  EXPECT_EQ(listed.find("ctr:aaa"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("tcp dport 8081 dnat to 10.233.7.3:80 comment \"ctr:bbb\""), std::string::npos) << listed;
+}
+
+TEST_F(BridgeFirewallTest, BadInputIsRefusedAndLeavesNoRule) {
+  firewall_->ensure_base();
+  EXPECT_NE(test::error_of([&] { firewall_->publish("ccc", {"", 80, "10.233.7.4", 80, "sctp"}); })
+                .find("unsupported protocol \"sctp\""),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { firewall_->publish("ccc", {"", 80, "not-an-ip", 80, "tcp"}); })
+                .find("nftables refused"),
+            std::string::npos);
+  EXPECT_TRUE(firewall_->owners().empty()) << rules();
+}
+
+TEST_F(BridgeFirewallTest, RemovingTheTableIsIdempotent) {
+  firewall_->ensure_base();
+  firewall_->remove_table();
+  firewall_->remove_table();
+  EXPECT_EQ(test::run_command({"/usr/sbin/nft", "list", "table", "ip", table_}).exit_code, 1);
+}
+
+}  // namespace
+}  // namespace mcore::bridge
