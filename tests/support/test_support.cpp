@@ -73,7 +73,11 @@ TempDir::~TempDir() {
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  try {
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  } catch (const std::exception&) {
+    return {};  // a /proc file whose process exited while it was read (ESRCH): gone, so empty
+  }
 }
 
 std::string error_of(const std::function<void()>& action) {
