@@ -3,6 +3,7 @@
 #include <nftables/libnftables.h>
 
 #include <algorithm>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -51,31 +52,52 @@ void Firewall::ensure_base() {
   run("add table " + table + "\n"
       "add chain " + table + " prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
       "add chain " + table + " output { type nat hook output priority -100; policy accept; }\n"
-      "add chain " + table + " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n");
+      "add chain " + table + " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+      "add chain " + table + " forward { type filter hook forward priority filter; policy accept; }\n"
+      "add set " + table + " bridges { type ifname; }\n");
 }
 
 void Firewall::add_network(const std::string& name, const std::string& bridge, const std::string& subnet) {
-  remove_network(name);
-  run("add rule ip " + table_ + " postrouting ip saddr " + subnet + " oifname != " + quoted(bridge) +
-      " masquerade comment " + quoted("net:" + name) + "\n");
-}
-
-void Firewall::publish(const std::string& container_id, const PublishedPort& port) {
-  check_protocol(port.protocol);
-  const std::string owner = " comment " + quoted("ctr:" + container_id) + "\n";
-  const std::string to_host = port.host_ip.empty() ? "fib daddr type local " : "ip daddr " + port.host_ip + " ";
-  const std::string match = to_host + port.protocol + " dport " + std::to_string(port.host_port);
-  const std::string target = port.container_ip + ":" + std::to_string(port.container_port);
-  const std::string to_container =
-      "ip daddr " + port.container_ip + " " + port.protocol + " dport " + std::to_string(port.container_port);
+  remove_owner("net:" + name);
   const std::string table = "ip " + table_;
-  run("add rule " + table + " prerouting " + match + " dnat to " + target + owner +
-      "add rule " + table + " output " + match + " dnat to " + target + owner +
-      "add rule " + table + " postrouting ip saddr 127.0.0.0/8 " + to_container + " masquerade" + owner +
-      "add rule " + table + " postrouting ip saddr " + port.container_ip + " " + to_container + " masquerade" + owner);
+  const std::string owner = " comment " + quoted("net:" + name) + "\n";
+  run("add element " + table + " bridges { " + quoted(bridge) + " }\n"
+      "add rule " + table + " postrouting ip saddr " + subnet + " oifname != " + quoted(bridge) + " masquerade" + owner +
+      "add rule " + table + " forward iifname " + quoted(bridge) + " oifname != " + quoted(bridge) +
+      " oifname @bridges ct status ! dnat drop" + owner);
 }
 
-void Firewall::remove_network(const std::string& name) { remove_owner("net:" + name); }
+void Firewall::publish(const std::string& container_id, const std::vector<PublishedPort>& ports) {
+  const std::string owner = " comment " + quoted("ctr:" + container_id) + "\n";
+  const std::string table = "ip " + table_;
+  std::string commands;
+  std::set<std::string> masqueraded;  // several host ports may lead to one container port
+  for (const auto& port : ports) {
+    check_protocol(port.protocol);
+    const std::string to_host = port.host_ip.empty() ? "fib daddr type local " : "ip daddr " + port.host_ip + " ";
+    const std::string match = to_host + port.protocol + " dport " + std::to_string(port.host_port);
+    const std::string target = port.container_ip + ":" + std::to_string(port.container_port);
+    commands += "add rule " + table + " prerouting " + match + " dnat to " + target + owner +
+                "add rule " + table + " output " + match + " dnat to " + target + owner;
+    const std::string to_container =
+        "ip daddr " + port.container_ip + " " + port.protocol + " dport " + std::to_string(port.container_port);
+    if (!masqueraded.insert(to_container).second) continue;
+    commands += "add rule " + table + " postrouting ip saddr 127.0.0.0/8 " + to_container + " masquerade" + owner +
+                "add rule " + table + " postrouting ip saddr " +
+                (port.network_subnet.empty() ? port.container_ip : port.network_subnet) + " " + to_container +
+                " ct status dnat masquerade" + owner;
+  }
+  if (!commands.empty()) run(commands);
+}
+
+void Firewall::remove_network(const std::string& name, const std::string& bridge) {
+  remove_owner("net:" + name);
+  // Added first so that the deletion cannot fail on a missing element: one batch, all or nothing.
+  if (!list_json().empty()) {
+    const std::string element = " element ip " + table_ + " bridges { " + quoted(bridge) + " }\n";
+    run("add" + element + "delete" + element);
+  }
+}
 
 void Firewall::unpublish(const std::string& container_id) { remove_owner("ctr:" + container_id); }
 

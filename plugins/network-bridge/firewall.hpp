@@ -18,6 +18,9 @@ struct PublishedPort {
   std::string container_ip;
   std::uint16_t container_port = 0;
   std::string protocol = "tcp";    // "tcp" or "udp"
+  // The container's network: its members reach the port through the host's address too (hairpin),
+  // and their DNAT-ed connections are masqueraded so that replies come back the same way.
+  std::string network_subnet;
 };
 
 class Firewall {
@@ -27,17 +30,18 @@ class Firewall {
   Firewall(const Firewall&) = delete;
   Firewall& operator=(const Firewall&) = delete;
 
-  // The table and its NAT chains, created when missing.
+  // The table, its NAT chains, its forward chain and the set of mcore's bridges, created when missing.
   void ensure_base();
-  // Masquerade for traffic from `subnet` that leaves through another interface than `bridge`.
-  // Replaces the network's rules when it has some.
+  // Masquerade for traffic from `subnet` that leaves through another interface than `bridge`, and
+  // isolation: nothing is forwarded from `bridge` to another of mcore's bridges but connections to a
+  // published port (DNAT-ed), which every network may reach. Replaces the network's rules when it has some.
   void add_network(const std::string& name, const std::string& bridge, const std::string& subnet);
   // DNAT of traffic addressed to the host itself (never of the host's connections to other machines)
-  // to the container, and masquerade of what reaches it from the host's loopback or from itself
-  // (hairpin).
-  void publish(const std::string& container_id, const PublishedPort& port);
-  // Remove the rules of one owner. Idempotent.
-  void remove_network(const std::string& name);
+  // to the container, and masquerade of what reaches it from the host's loopback or from its own
+  // network through the host (hairpin). One batch: all of `ports` or none.
+  void publish(const std::string& container_id, const std::vector<PublishedPort>& ports);
+  // Remove the rules of one owner (and the network's bridge from the set). Idempotent.
+  void remove_network(const std::string& name, const std::string& bridge);
   void unpublish(const std::string& container_id);
   // The owners ("net:NAME", "ctr:ID") that have rules, for pruning what crashes left.
   std::vector<std::string> owners() const;

@@ -1,40 +1,17 @@
 #include "lease_file.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "exclusive_lock.hpp"
 #include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
-#include "mcore/unique_fd.hpp"
 
 namespace mcore::bridge {
 namespace fs = std::filesystem;
-
-namespace {
-
-// Held for one read-modify-write of the leases.
-class LeaseLock {
- public:
-  explicit LeaseLock(const fs::path& dir) : fd_(::open((dir / "leases.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (!fd_) throw Error::from_errno("open " + (dir / "leases.lock").string());
-    int result;
-    do {
-      result = ::flock(fd_.get(), LOCK_EX);
-    } while (result != 0 && errno == EINTR);
-    if (result != 0) throw Error::from_errno("lock " + (dir / "leases.lock").string());
-  }
-
- private:
-  UniqueFd fd_;
-};
-
-}  // namespace
 
 LeaseFile::LeaseFile(fs::path dir, Ipv4Subnet subnet, std::uint32_t gateway)
     : dir_(std::move(dir)), subnet_(subnet), gateway_(gateway) {}
@@ -59,7 +36,7 @@ void LeaseFile::write(const std::map<std::uint32_t, std::string>& leases) const 
 }
 
 std::uint32_t LeaseFile::lease(const std::string& container_id) {
-  LeaseLock lock(dir_);
+  ExclusiveLock lock(dir_ / "leases.lock");
   auto leases = read();
   for (const auto& [address, holder] : leases) {
     if (holder == container_id) return address;
@@ -75,7 +52,7 @@ std::uint32_t LeaseFile::lease(const std::string& container_id) {
 }
 
 void LeaseFile::release(const std::string& container_id) {
-  LeaseLock lock(dir_);
+  ExclusiveLock lock(dir_ / "leases.lock");
   auto leases = read();
   const auto before = leases.size();
   std::erase_if(leases, [&](const auto& entry) { return entry.second == container_id; });
@@ -83,7 +60,7 @@ void LeaseFile::release(const std::string& container_id) {
 }
 
 std::vector<std::string> LeaseFile::reclaim(const std::vector<std::string>& live) {
-  LeaseLock lock(dir_);
+  ExclusiveLock lock(dir_ / "leases.lock");
   auto leases = read();
   std::vector<std::string> freed;
   std::erase_if(leases, [&](const auto& entry) {
@@ -96,7 +73,7 @@ std::vector<std::string> LeaseFile::reclaim(const std::vector<std::string>& live
 }
 
 std::map<std::uint32_t, std::string> LeaseFile::leases() const {
-  LeaseLock lock(dir_);
+  ExclusiveLock lock(dir_ / "leases.lock");
   return read();
 }
 

@@ -139,6 +139,12 @@ void add_container_veth(const VethSpec& spec) {
   rtnl_link_set_name(peer.get(), spec.interface.c_str());
   rtnl_link_set_mtu(peer.get(), spec.mtu);
   rtnl_link_set_ns_fd(peer.get(), spec.netns_fd);
+  if (!spec.mac_address.empty()) {
+    nl_addr* mac = nullptr;
+    check(nl_addr_parse(spec.mac_address.c_str(), AF_LLC, &mac), "parse the MAC address " + spec.mac_address);
+    Addr owned(mac);
+    rtnl_link_set_addr(peer.get(), owned.get());
+  }
   check(rtnl_link_add(socket.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL), "create the veth pair " + spec.host_name);
 
   try {

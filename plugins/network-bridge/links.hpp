@@ -22,6 +22,7 @@ struct VethSpec {
   std::string address_cidr;   // the container's address, e.g. "172.17.0.2/16"
   std::string gateway;        // the default route's gateway, e.g. "172.17.0.1"
   std::string interface = "eth0";
+  std::string mac_address;    // of `interface`; "" lets the kernel pick one
   int mtu = 1500;
 };
 

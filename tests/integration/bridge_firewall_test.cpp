@@ -46,6 +46,11 @@ class BridgeFirewallTest : public ::testing::Test {
     return test::run_command({"/usr/sbin/nft", "list", "table", "ip", table_}).out;
   }
 
+  // The set of mcore's bridges as nft prints it.
+  std::string set_elements() const {
+    return test::run_command({"/usr/sbin/nft", "list", "set", "ip", table_, "bridges"}).out;
+  }
+
   std::string table_;
   nlohmann::json others_before_;
   std::unique_ptr<Firewall> firewall_;
@@ -56,7 +61,8 @@ TEST_F(BridgeFirewallTest, TheBaseIsCreatedOnceWithNatChains) {
   firewall_->ensure_base();
   const std::string listed = rules();
   for (const char* hook : {"hook prerouting priority dstnat", "hook output priority -100",
-                           "hook postrouting priority srcnat"}) {
+                           "hook postrouting priority srcnat", "hook forward priority filter",
+                           "set bridges"}) {
     EXPECT_NE(listed.find(hook), std::string::npos) << hook << " in\n" << listed;
   }
   EXPECT_TRUE(firewall_->owners().empty());
@@ -70,17 +76,29 @@ TEST_F(BridgeFirewallTest, ANetworkMasqueradesWhatLeavesItsSubnetAndIsReplacedNo
   EXPECT_NE(listed.find("ip saddr 10.233.7.0/24 oifname != \"mctb0\" masquerade comment \"net:front\""),
             std::string::npos)
       << listed;
-  EXPECT_EQ(listed.find("net:front"), listed.rfind("net:front")) << "the rule was added twice:\n" << listed;
+  // Isolation: what enters from this network's bridge is not forwarded to another of mcore's bridges.
+  EXPECT_NE(listed.find("iifname \"mctb0\" oifname != \"mctb0\" oifname @bridges ct status ! dnat drop comment \"net:front\""),
+            std::string::npos)
+      << listed;
+  const auto mentions = [](const std::string& text, const std::string& word) {
+    std::size_t count = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++count;
+    return count;
+  };
+  EXPECT_EQ(mentions(listed, "net:front"), 2u) << "rules were added twice:\n" << listed;
+  EXPECT_NE(set_elements().find("\"mctb0\""), std::string::npos) << set_elements();
   EXPECT_EQ(firewall_->owners(), std::vector<std::string>{"net:front"});
-  firewall_->remove_network("front");
+  firewall_->remove_network("front", "mctb0");
+  firewall_->remove_network("front", "mctb0");
   EXPECT_EQ(rules().find("net:front"), std::string::npos);
+  EXPECT_EQ(set_elements().find("mctb0"), std::string::npos) << set_elements();
 }
 
 TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {
   firewall_->ensure_base();
-  firewall_->publish("aaa", {"", 8080, "10.233.7.2", 80, "tcp"});
-  firewall_->publish("aaa", {"127.0.0.1", 5353, "10.233.7.2", 53, "udp"});
-  firewall_->publish("bbb", {"", 8081, "10.233.7.3", 80, "tcp"});
+  firewall_->publish("aaa", {{"", 8080, "10.233.7.2", 80, "tcp", ""}, {"127.0.0.1", 5353, "10.233.7.2", 53, "udp", ""}});
+  firewall_->publish("bbb", {{"", 8081, "10.233.7.3", 80, "tcp", "10.233.7.0/24"},
+                             {"", 8082, "10.233.7.3", 80, "tcp", "10.233.7.0/24"}});
   std::string listed = rules();
   // Only traffic addressed to the host itself is redirected, never the host's own outgoing connections.
   EXPECT_NE(listed.find("fib daddr type local tcp dport 8080 dnat to 10.233.7.2:80 comment \"ctr:aaa\""),
@@ -89,6 +107,11 @@ TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {
   EXPECT_NE(listed.find("ip daddr 127.0.0.1 udp dport 5353 dnat to 10.233.7.2:53"), std::string::npos) << listed;
   EXPECT_NE(listed.find("ip saddr 127.0.0.0/8 ip daddr 10.233.7.2 tcp dport 80 masquerade"), std::string::npos)
       << listed;
+  // Hairpin: members of the network reach the port through the host, DNAT-ed connections only.
+  const std::string hairpin = "ip saddr 10.233.7.0/24 ip daddr 10.233.7.3 tcp dport 80 ct status dnat masquerade";
+  EXPECT_NE(listed.find(hairpin), std::string::npos) << listed;
+  EXPECT_EQ(listed.find(hairpin), listed.rfind(hairpin)) << "two host ports of one container port, one masquerade\n"
+                                                        << listed;
   auto owners = firewall_->owners();
   std::sort(owners.begin(), owners.end());
   EXPECT_EQ(owners, (std::vector<std::string>{"ctr:aaa", "ctr:bbb"}));
@@ -102,10 +125,10 @@ TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {
 
 TEST_F(BridgeFirewallTest, BadInputIsRefusedAndLeavesNoRule) {
   firewall_->ensure_base();
-  EXPECT_NE(test::error_of([&] { firewall_->publish("ccc", {"", 80, "10.233.7.4", 80, "sctp"}); })
+  EXPECT_NE(test::error_of([&] { firewall_->publish("ccc", {{"", 80, "10.233.7.4", 80, "sctp", ""}}); })
                 .find("unsupported protocol \"sctp\""),
             std::string::npos);
-  EXPECT_NE(test::error_of([&] { firewall_->publish("ccc", {"", 80, "not-an-ip", 80, "tcp"}); })
+  EXPECT_NE(test::error_of([&] { firewall_->publish("ccc", {{"", 81, "10.233.7.4", 80, "tcp", ""}, {"", 80, "not-an-ip", 80, "tcp", ""}}); })
                 .find("nftables refused"),
             std::string::npos);
   EXPECT_TRUE(firewall_->owners().empty()) << rules();

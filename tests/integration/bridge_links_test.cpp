@@ -68,7 +68,7 @@ class BridgeLinksTest : public ::testing::Test {
   }
 
   BridgeSpec bridge_spec() const { return {bridge_, gateway_ + "/24", 1500}; }
-  VethSpec veth_spec() const { return {veth_, bridge_, netns_.get(), address_ + "/24", gateway_, "eth0", 1500}; }
+  VethSpec veth_spec() const { return {veth_, bridge_, netns_.get(), address_ + "/24", gateway_, "eth0", "", 1500}; }
 
   test::CommandResult inside(std::vector<std::string> command) const {
     command.insert(command.begin(), {"/usr/bin/nsenter", "--net=" + netns_path_});

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mcore/plugin.hpp"
+#include "mcore/unique_fd.hpp"
 
 namespace mcore {
 
@@ -53,6 +54,9 @@ struct Endpoint {
   int mtu = 0;
   std::vector<PortMapping> ports;      // as published, with chosen host ports filled in
   std::vector<std::string> dns_servers;
+  // Sockets bound to the published host ports. The engine keeps them open for as long as the container
+  // runs (its supervisor holds them), so no other process can take a published port meanwhile.
+  std::vector<UniqueFd> held_sockets;
 };
 
 class NetworkDriver : public Driver {
@@ -69,7 +73,8 @@ class NetworkDriver : public Driver {
   virtual std::vector<NetworkInfo> list_networks() const = 0;
 
   // Connects the namespace to the network: interface, address lease, routes, published ports. Called
-  // before the container's command runs. On failure everything it did is undone before it throws.
+  // before the container's command runs. On failure everything it did is undone before it throws;
+  // a host port that is in use (by any process, or another container) is such a failure.
   virtual Endpoint attach(const NetworkAttachment& attachment) = 0;
 
   // Undoes attach: releases the lease, removes links and rules. Idempotent.

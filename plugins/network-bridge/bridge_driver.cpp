@@ -1,0 +1,424 @@
+#include "bridge_driver.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "links.hpp"
+#include "mcore/error.hpp"
+#include "mcore/unique_fd.hpp"
+#include "port_reservation.hpp"
+
+namespace mcore::bridge {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDefaultNetwork = "bridge";
+
+std::string random_id() {
+  unsigned char bytes[32];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    throw Error::from_errno("read random bytes for a network id");
+  }
+  std::string id;
+  char hex[3];
+  for (unsigned char byte : bytes) {
+    std::snprintf(hex, sizeof hex, "%02x", byte);
+    id += hex;
+  }
+  return id;
+}
+
+std::string now_rfc3339() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_sysctl(const fs::path& path, const char* value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), value, std::char_traits<char>::length(value)) < 0) {
+    throw Error::from_errno("set " + path.string() + " to " + value);
+  }
+}
+
+// Docker's name rule for networks; the names of the network modes are not network names.
+void check_network_name(const std::string& name) {
+  const bool valid = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0])) &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                         std::string::npos;
+  if (!valid) {
+    throw Error("invalid network name \"" + name + "\"", 0,
+                "use letters, digits, '_', '.' and '-', starting with a letter or digit");
+  }
+  if (name == "host" || name == "none") {
+    throw Error("\"" + name + "\" is a network mode, not a network name", 0, "choose another name");
+  }
+}
+
+// The container's end of the pair is eth0 in its own namespace; the host end is named after the
+// container, so that detach and prune find it without any state.
+std::string veth_name(const std::string& container_id) { return "mcv" + container_id.substr(0, 12); }
+
+// Docker's MAC scheme: 02:42 and the four bytes of the address, stable for an address.
+std::string mac_for(std::uint32_t address) {
+  char text[18];
+  std::snprintf(text, sizeof text, "02:42:%02x:%02x:%02x:%02x", address >> 24, (address >> 16) & 0xff,
+                (address >> 8) & 0xff, address & 0xff);
+  return text;
+}
+
+// What `subnet` would collide with: another network (by name) or a host route. "" when nothing.
+std::string collision(const Ipv4Subnet& subnet, const std::vector<NetworkRecord>& networks,
+                      const std::vector<Ipv4Subnet>& routes, const std::string& except = "") {
+  for (const auto& network : networks) {
+    if (network.name != except && parse_subnet(network.subnet).overlaps(subnet)) {
+      return "network " + network.name + " (" + network.subnet + ")";
+    }
+  }
+  for (const auto& route : routes) {
+    if (route.overlaps(subnet)) return "the host route to " + format_subnet(route);
+  }
+  return "";
+}
+
+std::vector<Ipv4Subnet> host_routes() { return parse_proc_net_route(read_file("/proc/net/route")); }
+
+// A subnet and gateway for a new network: the given ones, checked, or the first free default pool.
+void assign_subnet(NetworkRecord& record, const std::string& subnet_text, const std::string& gateway_text,
+                   const std::vector<NetworkRecord>& networks) {
+  const auto routes = host_routes();
+  Ipv4Subnet subnet;
+  if (!subnet_text.empty()) {
+    try {
+      subnet = parse_subnet(subnet_text);
+    } catch (const Error& error) {
+      throw Error("subnet " + subnet_text + ": " + error.what(), 0, error.hint());
+    }
+    if (auto taken = collision(subnet, networks, routes, record.name); !taken.empty()) {
+      throw Error("subnet " + format_subnet(subnet) + " overlaps " + taken, 0,
+                  "choose another --subnet, or leave it out to get a free one");
+    }
+  } else {
+    std::vector<Ipv4Subnet> taken = routes;
+    for (const auto& network : networks) {
+      if (network.name != record.name) taken.push_back(parse_subnet(network.subnet));
+    }
+    auto chosen = choose_subnet(taken);
+    if (!chosen) {
+      throw Error("every default address pool overlaps a host route or another network", 0,
+                  "give the network a subnet of its own with --subnet");
+    }
+    subnet = *chosen;
+    const Ipv4Subnet first = parse_subnet("172.17.0.0/16");
+    if (!(subnet == first)) {
+      record.subnet_note = format_subnet(first) + " overlaps " + collision(first, networks, routes, record.name);
+    }
+  }
+  std::uint32_t gateway = subnet.network + 1;
+  if (!gateway_text.empty()) {
+    gateway = parse_ipv4(gateway_text, "gateway");
+    if (!subnet.contains(gateway) || gateway == subnet.network || gateway == subnet.broadcast()) {
+      throw Error("gateway " + gateway_text + " is not a host address of " + format_subnet(subnet), 0,
+                  "give an address inside the subnet, e.g. " + format_ipv4(subnet.network + 1));
+    }
+  }
+  record.subnet = format_subnet(subnet);
+  record.gateway = format_ipv4(gateway);
+}
+
+}  // namespace
+
+BridgeDriver::BridgeDriver(const HostContext& context)
+    : logger_(context.logger ? context.logger->clone("bridge") : nullptr),
+      config_(parse_bridge_config(context)),
+      store_(context.data_root / "network" / "bridge"),
+      state_dir_(context.state_root / "network" / "bridge") {}
+
+Firewall& BridgeDriver::firewall() const {
+  if (!firewall_) firewall_.emplace(config_.table);
+  return *firewall_;
+}
+
+fs::path BridgeDriver::network_state(const NetworkRecord& network) const {
+  return state_dir_ / "networks" / network.id;
+}
+
+fs::path BridgeDriver::published_marker(const std::string& container_id) const {
+  return state_dir_ / "published" / container_id;
+}
+
+LeaseFile BridgeDriver::leases(const NetworkRecord& network) const {
+  const fs::path dir = network_state(network);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw Error("create " + dir.string(), error.value());
+  return LeaseFile(dir, parse_subnet(network.subnet), parse_ipv4(network.gateway));
+}
+
+std::vector<NetworkRecord> BridgeDriver::networks_with_default() const {
+  auto held = store_.lock();
+  auto networks = store_.read();
+  auto found = std::find_if(networks.begin(), networks.end(), [](const auto& n) { return n.is_default; });
+  if (found != networks.end()) {
+    // The config may have changed since the default network was recorded.
+    const bool changed = found->bridge != config_.bridge || (!config_.subnet.empty() && found->subnet != config_.subnet);
+    if (!changed) return networks;
+    if (!leases(*found).leases().empty()) {
+      throw Error("the config changes the default network (bridge " + config_.bridge + ", subnet " +
+                      (config_.subnet.empty() ? "automatic" : config_.subnet) + ") while containers use it",
+                  0, "stop the containers on network bridge, then retry");
+    }
+    firewall().remove_network(found->name, found->bridge);
+    delete_link(found->bridge);
+    std::error_code error;
+    fs::remove_all(network_state(*found), error);
+    networks.erase(found);
+  }
+  NetworkRecord record;
+  record.name = kDefaultNetwork;
+  record.id = random_id();
+  record.bridge = config_.bridge;
+  record.created = now_rfc3339();
+  record.is_default = true;
+  assign_subnet(record, config_.subnet, "", networks);
+  networks.insert(networks.begin(), record);
+  store_.write(networks);
+  return networks;
+}
+
+NetworkRecord BridgeDriver::find(const std::string& name) const {
+  for (auto& network : networks_with_default()) {
+    if (network.name == name) return network;
+  }
+  throw Error("network " + name + " not found", 0, "create it with `mcore network create " + name + "`, or see `mcore network ls`");
+}
+
+NetworkInfo BridgeDriver::describe(const NetworkRecord& network) const {
+  NetworkInfo info;
+  info.name = network.name;
+  info.driver = "bridge";
+  info.subnet = network.subnet;
+  info.gateway = network.gateway;
+  info.details = {{"id", network.id},
+                  {"bridge", network.bridge},
+                  {"mtu", config_.mtu},
+                  {"created", network.created},
+                  {"default", network.is_default}};
+  if (!network.subnet_note.empty()) info.details["subnet_note"] = network.subnet_note;
+  nlohmann::json containers = nlohmann::json::object();
+  std::error_code error;
+  if (fs::exists(network_state(network) / "leases.json", error)) {
+    for (const auto& [address, container] : leases(network).leases()) {
+      containers[container] = format_ipv4(address) + "/" + std::to_string(parse_subnet(network.subnet).prefix);
+    }
+  }
+  info.details["containers"] = containers;
+  return info;
+}
+
+void BridgeDriver::bring_up(const NetworkRecord& network) const {
+  const fs::path dir = network_state(network);
+  const fs::path marker = dir / "up";
+  if (::access(marker.c_str(), F_OK) == 0 && link_exists(network.bridge)) return;
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw Error("create " + dir.string(), error.value());
+  ExclusiveLock held(dir / "up.lock");
+  if (::access(marker.c_str(), F_OK) == 0 && link_exists(network.bridge)) return;
+  const Ipv4Subnet subnet = parse_subnet(network.subnet);
+  ensure_bridge({network.bridge, network.gateway + "/" + std::to_string(subnet.prefix), config_.mtu});
+  // Published ports answer on 127.0.0.1: DNAT-ed loopback traffic must be routable out of the bridge.
+  write_sysctl(fs::path("/proc/sys/net/ipv4/conf") / network.bridge / "route_localnet", "1");
+  firewall().ensure_base();
+  firewall().add_network(network.name, network.bridge, network.subnet);
+  std::ofstream(marker).flush();
+}
+
+NetworkInfo BridgeDriver::create_network(const NetworkSpec& spec) {
+  check_network_name(spec.name);
+  if (!spec.options.empty()) {
+    throw Error("the bridge driver has no option \"" + spec.options.begin()->first + "\"", 0,
+                "leave out --opt; the driver takes --subnet and --gateway");
+  }
+  auto networks = networks_with_default();
+  NetworkRecord record;
+  {
+    auto held = store_.lock();
+    networks = store_.read();
+    for (const auto& network : networks) {
+      if (network.name != spec.name) continue;
+      if (network.is_default && spec.subnet.empty() && spec.gateway.empty()) return describe(network);
+      throw Error("network " + spec.name + " already exists", 0, "choose another name, or remove it first");
+    }
+    record.name = spec.name;
+    record.id = random_id();
+    record.bridge = "br-mc" + record.id.substr(0, 10);
+    record.created = now_rfc3339();
+    assign_subnet(record, spec.subnet, spec.gateway, networks);
+    networks.push_back(record);
+    store_.write(networks);
+  }
+  try {
+    bring_up(record);
+  } catch (...) {
+    remove_network(record.name);
+    throw;
+  }
+  return describe(record);
+}
+
+void BridgeDriver::remove_network(const std::string& name) {
+  auto held = store_.lock();
+  auto networks = store_.read();
+  auto found = std::find_if(networks.begin(), networks.end(), [&](const auto& n) { return n.name == name; });
+  if (found == networks.end()) return;
+  if (found->is_default) {
+    throw Error("network " + name + " is the default network and cannot be removed", 0,
+                "it is pre-defined; only networks made with `mcore network create` can be removed");
+  }
+  auto leased = leases(*found).leases();
+  if (!leased.empty()) {
+    std::string users;
+    for (const auto& [address, container] : leased) users += (users.empty() ? "" : ", ") + container.substr(0, 12);
+    throw Error("network " + name + " is in use by " + std::to_string(leased.size()) + " container(s): " + users, 0,
+                "stop and remove them first (mcore rm -f ...)");
+  }
+  firewall().remove_network(found->name, found->bridge);
+  delete_link(found->bridge);
+  std::error_code error;
+  fs::remove_all(network_state(*found), error);
+  networks.erase(found);
+  store_.write(networks);
+}
+
+std::vector<NetworkInfo> BridgeDriver::list_networks() const {
+  std::vector<NetworkInfo> infos;
+  for (const auto& network : networks_with_default()) infos.push_back(describe(network));
+  return infos;
+}
+
+void BridgeDriver::enable_forwarding() const {
+  if (!config_.ip_forward || read_file("/proc/sys/net/ipv4/ip_forward").rfind('1', 0) == 0) return;
+  write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  if (logger_) logger_->info("enabled IPv4 forwarding (net.ipv4.ip_forward=1) for NAT-ed container traffic");
+}
+
+Endpoint BridgeDriver::attach(const NetworkAttachment& attachment) {
+  const NetworkRecord network = find(attachment.network);
+  bring_up(network);
+  enable_forwarding();
+  const Ipv4Subnet subnet = parse_subnet(network.subnet);
+  LeaseFile addresses = leases(network);
+  const std::uint32_t address = addresses.lease(attachment.container_id);
+  const std::string address_text = format_ipv4(address);
+  const std::string veth = veth_name(attachment.container_id);
+  Endpoint endpoint;
+  endpoint.network = network.name;
+  endpoint.interface_name = "eth0";
+  endpoint.mac_address = mac_for(address);
+  endpoint.addresses = {address_text + "/" + std::to_string(subnet.prefix)};
+  endpoint.gateway = network.gateway;
+  endpoint.mtu = config_.mtu;
+  bool linked = false;
+  bool published = false;
+  try {
+    // Ports first: a port in use is the likeliest failure and the cheapest to undo.
+    for (PortMapping port : attachment.ports) {
+      ReservedPort reserved = reserve_port(port.host_ip, port.host_port, port.protocol);
+      port.host_port = reserved.port;
+      endpoint.held_sockets.push_back(std::move(reserved.socket));
+      endpoint.ports.push_back(port);
+    }
+    UniqueFd netns(::open(attachment.netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) throw Error::from_errno("open the container's network namespace " + attachment.netns_path.string());
+    add_container_veth({veth, network.bridge, netns.get(), endpoint.addresses.front(), network.gateway, "eth0",
+                        endpoint.mac_address, config_.mtu});
+    linked = true;
+    if (!endpoint.ports.empty()) {
+      // Recorded before the first rule, so that whatever a crash leaves is found again.
+      const fs::path marker = published_marker(attachment.container_id);
+      fs::create_directories(marker.parent_path());
+      std::ofstream(marker) << network.name << "\n";
+      published = true;
+      std::vector<PublishedPort> rules;
+      for (const auto& port : endpoint.ports) {
+        rules.push_back({port.host_ip, port.host_port, address_text, port.container_port, port.protocol, network.subnet});
+      }
+      firewall().publish(attachment.container_id, rules);
+    }
+  } catch (...) {
+    try {
+      if (published) {
+        firewall().unpublish(attachment.container_id);
+        ::unlink(published_marker(attachment.container_id).c_str());
+      }
+      if (linked) delete_link(veth);
+      addresses.release(attachment.container_id);
+    } catch (const Error& error) {
+      if (logger_) logger_->warn("container {}: undoing a failed attach: {}", attachment.container_id.substr(0, 12), error.what());
+    }
+    throw;
+  }
+  return endpoint;
+}
+
+void BridgeDriver::detach(const std::string& container_id, const std::string& network_name) {
+  // Reads need no lock: the list is only ever replaced whole.
+  std::optional<NetworkRecord> network;
+  for (auto& record : store_.read()) {
+    if (record.name == network_name) network = record;
+  }
+  const fs::path marker = published_marker(container_id);
+  if (::access(marker.c_str(), F_OK) == 0) {
+    firewall().unpublish(container_id);
+    ::unlink(marker.c_str());
+  }
+  // Usually gone already: a veth pair dies with the container's network namespace.
+  delete_link(veth_name(container_id));
+  if (network) leases(*network).release(container_id);
+}
+
+void BridgeDriver::prune(const std::vector<std::string>& live) {
+  const auto is_live = [&](const std::string& id) { return std::find(live.begin(), live.end(), id) != live.end(); };
+  for (const auto& network : store_.read()) {
+    std::error_code error;
+    if (!fs::exists(network_state(network) / "leases.json", error)) continue;
+    for (const auto& id : leases(network).reclaim(live)) {
+      delete_link(veth_name(id));
+      if (logger_) logger_->info("released the address of container {} on {}", id.substr(0, 12), network.name);
+    }
+  }
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(state_dir_ / "published", error)) {
+    const std::string id = entry.path().filename().string();
+    if (is_live(id)) continue;
+    firewall().unpublish(id);
+    fs::remove(entry.path(), error);
+  }
+  // Rules a crash left between writing a marker's removal and the rule's: found by their comments.
+  if (!fs::exists(state_dir_, error)) return;
+  for (const auto& owner : firewall().owners()) {
+    if (owner.rfind("ctr:", 0) == 0 && !is_live(owner.substr(4))) firewall().unpublish(owner.substr(4));
+  }
+}
+
+}  // namespace mcore::bridge
