@@ -23,7 +23,7 @@ constexpr Role kRoles[] = {{DriverKind::storage, "overlay"},
                            {DriverKind::registry, "docker"}};
 
 constexpr std::string_view kTopLevelKeys =
-    "data_root, state_root, log_level, max_concurrent_downloads, plugin_dirs, drivers, plugin_paths, "
+    "data_root, state_root, log_level, max_concurrent_downloads, default_network, plugin_dirs, drivers, plugin_paths, "
     "storage, network, resource, registry";
 constexpr std::string_view kRoleKeys = "storage, network, resource, registry";
 
@@ -108,6 +108,10 @@ Config parse_document(const nlohmann::json& document) {
     }
     config.max_concurrent_downloads = static_cast<unsigned>(*value);
   }
+  if (auto value = root.get_string("default_network")) {
+    if (value->empty()) throw Error("default_network: empty", 0, "name a network, or none or host");
+    config.default_network = *value;
+  }
   if (auto dirs = root.get_string_list("plugin_dirs")) {
     for (std::size_t i = 0; i < dirs->size(); ++i) {
       config.plugin_dirs.push_back(absolute_path((*dirs)[i], "plugin_dirs[" + std::to_string(i) + "]"));
@@ -149,6 +153,7 @@ nlohmann::json Config::to_json() const {
   out["state_root"] = state_root.string();
   out["log_level"] = log_level;
   out["max_concurrent_downloads"] = max_concurrent_downloads;
+  out["default_network"] = default_network;
   out["plugin_dirs"] = nlohmann::json::array();
   for (const auto& dir : plugin_dirs) out["plugin_dirs"].push_back(dir.string());
   out["drivers"] = nlohmann::json::object();

@@ -3,7 +3,7 @@
 //
 //   {
 //     "data_root": "/var/lib/mcore", "state_root": "/run/mcore", "log_level": "warn",
-//     "max_concurrent_downloads": 3,
+//     "max_concurrent_downloads": 3, "default_network": "bridge",
 //     "plugin_dirs": ["/opt/mcore/plugins"],
 //     "drivers": {"storage": "overlay", "resource": "auto", "network": "bridge", "registry": "docker"},
 //     "plugin_paths": {"resource": "/opt/acme/mcore-resource-acme.so"},
@@ -31,6 +31,8 @@ struct Config {
   std::string log_level = "warn";
   // Layers a pull downloads at once (Docker's daemon.json key and default).
   unsigned max_concurrent_downloads = 3;
+  // What `run` joins without --network: "bridge" (Docker's default), "none", "host" or a user network.
+  std::string default_network = "bridge";
   std::vector<std::filesystem::path> plugin_dirs;
   // Role -> driver name. Defaults: storage overlay, resource auto, network bridge, registry docker.
   std::map<DriverKind, std::string> drivers;

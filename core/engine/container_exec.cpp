@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "engine/container_child.hpp"
+#include "engine/container_network.hpp"
 #include "engine/container_process.hpp"
 #include "engine/container_seccomp.hpp"
 #include "engine/exec_relay.hpp"
@@ -28,7 +29,7 @@ struct ExecPlan {
 // unshares; with --network=host the init shares the host's network namespace, and so will we.
 int joined_namespaces(const ContainerSpec& spec) {
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-  if (spec.network == NetworkMode::none) flags |= CLONE_NEWNET;
+  if (has_own_network_namespace(spec)) flags |= CLONE_NEWNET;
   return flags;
 }
 

@@ -9,6 +9,7 @@
 
 #include "engine/container_launch.hpp"
 #include "engine/container_liveness.hpp"
+#include "engine/container_network.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -22,9 +23,9 @@ void warn(Engine& engine, const std::string& id, const Error& error) {
   engine.logger()->warn("container {}: {}", id.substr(0, 12), error.what());
 }
 
-// Records the last run's exit from the supervisor's exit file and removes the cgroup (reading the
-// OOM count first).
-void record_exit(Engine& engine, ContainerRecord& record) {
+// Records the last run's exit from the supervisor's exit file, leaves the network and removes the cgroup
+// (reading the OOM count first).
+void record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& record) {
   const ContainerRuntimePaths paths = runtime_paths(engine.config(), record.id);
   auto exit = read_exit_report(paths);
   record.state = ContainerState::exited;
@@ -42,6 +43,7 @@ void record_exit(Engine& engine, ContainerRecord& record) {
   } catch (const Error& error) {
     warn(engine, record.id, error);
   }
+  detach_container_network(engine, store, record);
   if (record.oom_killed) engine.logger()->info("container {} was killed by the OOM killer", record.id.substr(0, 12));
 }
 
@@ -66,6 +68,8 @@ std::chrono::milliseconds restart_delay(int restart_count) {
 }
 
 void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record) {
+  ContainerRecord leaving = record;
+  detach_container_network(engine, store, leaving);
   try {
     engine.resource()->destroy(record.id);
   } catch (const Error& error) {
@@ -89,7 +93,7 @@ void handle_container_exit(Engine& engine, const std::string& id, int lock_fd) {
     FileLock lock = store.lock(id);
     auto record = store.load(id);
     if (!record) return;
-    record_exit(engine, *record);
+    record_exit(engine, store, *record);
     if (!should_restart(*record, record->exit_code)) {
       if (record->spec.remove_on_exit) {
         remove_container_files(engine, store, *record);
@@ -125,7 +129,7 @@ std::optional<ContainerRecord> repair_container(Engine& engine, ContainerStore& 
   const bool claims_life = record.state == ContainerState::running || record.state == ContainerState::paused ||
                            record.state == ContainerState::restarting;
   if (!claims_life || supervisor_alive(runtime_paths(engine.config(), record.id))) return record;
-  record_exit(engine, record);
+  record_exit(engine, store, record);
   if (record.spec.remove_on_exit) {
     remove_container_files(engine, store, record);
     return std::nullopt;

@@ -70,6 +70,52 @@ Json state_of(const ContainerRecord& record) {
           {"FinishedAt", time_or_zero(record.finished_at)}};
 }
 
+std::string network_mode(const ContainerSpec& spec) {
+  switch (spec.network) {
+    case NetworkMode::none: return "none";
+    case NetworkMode::host: return "host";
+    case NetworkMode::network: return spec.network_name;
+  }
+  return "none";
+}
+
+// Docker's {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}; host port "" when one is chosen.
+Json port_bindings(const std::vector<PortMapping>& ports) {
+  Json bindings = Json::object();
+  for (const auto& port : ports) {
+    const std::string key = std::to_string(port.container_port) + "/" + port.protocol;
+    if (!bindings.contains(key)) bindings[key] = Json::array();
+    bindings[key].push_back({{"HostIp", port.host_ip.empty() ? "0.0.0.0" : port.host_ip},
+                             {"HostPort", port.host_port ? std::to_string(port.host_port) : ""}});
+  }
+  return bindings;
+}
+
+// Docker's NetworkSettings: the running container's address, gateway and published ports, and its
+// network by name; empty values when it is not attached.
+Json network_settings_of(const ContainerRecord& record) {
+  const auto& endpoint = record.endpoint;
+  const std::string address = endpoint ? endpoint->address.substr(0, endpoint->address.find('/')) : "";
+  const int prefix = endpoint && endpoint->address.find('/') != std::string::npos
+                         ? std::stoi(endpoint->address.substr(endpoint->address.find('/') + 1))
+                         : 0;
+  Json networks = Json::object();
+  if (record.spec.network == NetworkMode::network) {
+    networks[record.spec.network_name] = {{"IPAddress", address},
+                                          {"IPPrefixLen", prefix},
+                                          {"Gateway", endpoint ? endpoint->gateway : ""},
+                                          {"MacAddress", endpoint ? endpoint->mac_address : ""}};
+  } else {
+    networks[network_mode(record.spec)] = Json::object();
+  }
+  return {{"IPAddress", address},
+          {"IPPrefixLen", prefix},
+          {"Gateway", endpoint ? endpoint->gateway : ""},
+          {"MacAddress", endpoint ? endpoint->mac_address : ""},
+          {"Ports", endpoint ? port_bindings(endpoint->ports) : Json::object()},
+          {"Networks", networks}};
+}
+
 Json host_config_of(const ContainerSpec& spec) {
   std::vector<std::string> binds;
   for (const auto& volume : spec.volumes) {
@@ -91,7 +137,12 @@ Json host_config_of(const ContainerSpec& spec) {
   return {
       {"Binds", list_or_null(binds)},
       {"LogConfig", {{"Type", "json-file"}, {"Config", log_config}}},
-      {"NetworkMode", spec.network == NetworkMode::host ? "host" : "none"},
+      {"NetworkMode", network_mode(spec)},
+      {"PortBindings", port_bindings(spec.ports)},
+      {"Dns", spec.dns},
+      {"DnsSearch", spec.dns_search},
+      {"DnsOptions", spec.dns_options},
+      {"ExtraHosts", list_or_null(spec.extra_hosts)},
       {"RestartPolicy",
        {{"Name", restart_policy_name(spec.restart.kind)}, {"MaximumRetryCount", spec.restart.max_retries}}},
       {"AutoRemove", spec.remove_on_exit},
@@ -167,7 +218,7 @@ nlohmann::ordered_json inspect_container(const ContainerRecord& record,
           {"HostConfig", host_config_of(spec)},
           {"Mounts", mounts_of(spec)},
           {"Config", config_of(spec)},
-          {"NetworkSettings", {{"Networks", Json::object()}}}};
+          {"NetworkSettings", network_settings_of(record)}};
 }
 
 }  // namespace mcore::engine

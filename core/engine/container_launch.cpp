@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/container_etc.hpp"
 #include "engine/container_liveness.hpp"
+#include "engine/container_network.hpp"
 #include "engine/container_process.hpp"
 #include "engine/container_store.hpp"
 #include "engine/fd_passing.hpp"
@@ -31,7 +33,7 @@ constexpr int kExitMcoreFailure = 125;
 
 unsigned long namespace_flags(const ContainerSpec& spec) {
   unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
-  if (spec.network == NetworkMode::none) flags |= CLONE_NEWNET;
+  if (has_own_network_namespace(spec)) flags |= CLONE_NEWNET;
   return flags;
 }
 
@@ -163,6 +165,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     record.error = report.failure ? report.failure->what() : "";
     record.finished_at = now_rfc3339();
     record.pid = 0;
+    record.endpoint.reset();
     try {
       store.save(record);
     } catch (const Error& error) {
@@ -211,9 +214,11 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
       }
     });
 
+    write_etc_files(store, spec);
+    const EtcFilePaths etc = etc_file_paths(store, id);
     InitPlan plan;
     plan.seccomp = container_seccomp(spec, engine.config().state_root);
-    build_init_plan(spec, rootfs, probe_cgroup_namespace(), plan);
+    build_init_plan(spec, rootfs, {etc.hosts, etc.resolv_conf, etc.hostname}, probe_cgroup_namespace(), plan);
     Pipe out, err, in;
     if (!spec.tty) {
       out = make_pipe();
@@ -232,6 +237,15 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     err.write.reset();
     in.read.reset();
     resource->add_process(id, process.pid());
+    // The network is in place before the barrier lets the command run.
+    std::vector<UniqueFd> held_sockets;
+    ScopeExit leave_network([&] { detach_container_network(engine, store, record); });
+    if (spec.network == NetworkMode::network) {
+      AttachedNetwork attached = attach_container_network(engine, record, process.pid());
+      record.endpoint = std::move(attached.endpoint);
+      held_sockets = std::move(attached.held_sockets);
+      write_hosts(engine, store, record);
+    }
     UniqueFd pty_master;
     std::optional<InitFailure> failure;
     if (spec.tty) pty_master = process.receive_pty_master(failure);
@@ -250,6 +264,8 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     record.cgroup = resource->group_path(id);
     store.save(record);
     destroy_group.dismiss();
+    leave_network.dismiss();
+    if (record.endpoint) refresh_network_hosts(engine, store, record.endpoint->network);
     send_report(report_fd, LaunchReport{}, process.pidfd());
     lock.release();
 
@@ -274,6 +290,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     pass("--pty", pty_master.get());
     pass("--stdin", in.write.get());
     pass("--client", attach_fd);
+    for (const auto& socket : held_sockets) pass("--hold", socket.get());
     argv.push_back("--");
     for (auto& word : exit_command(engine, id, liveness.get())) argv.push_back(std::move(word));
     std::vector<char*> pointers;

@@ -6,6 +6,7 @@
 #include "engine/container_exit.hpp"
 #include "engine/container_liveness.hpp"
 #include "engine/container_store.hpp"
+#include "mcore/error.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -27,6 +28,19 @@ std::vector<fs::path> orphans_in(const fs::path& dir, const std::set<std::string
 }
 
 }  // namespace
+
+void prune_network_leftovers(Engine& engine, const ContainerStore& store) {
+  // Every container that has a record keeps what it holds (a stopped one was detached when it
+  // stopped); leases, links and rules of containers without one are what crashes left.
+  FileLock no_creations = store.block_creations();
+  std::vector<std::string> known;
+  for (const auto& record : store.list()) known.push_back(record.id);
+  try {
+    engine.network()->prune(known);
+  } catch (const Error& error) {
+    engine.logger()->warn("network leftovers: {}", error.what());
+  }
+}
 
 PruneReport prune_containers(Engine& engine) {
   PruneReport report;
@@ -76,6 +90,7 @@ PruneReport prune_containers(Engine& engine) {
     report.stale.push_back("runtime directory of " + dir.filename().string().substr(0, 12));
   }
   for (auto& what : store.remove_abandoned()) report.stale.push_back(std::move(what));
+  prune_network_leftovers(engine, store);
   return report;
 }
 

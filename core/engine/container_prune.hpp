@@ -1,10 +1,11 @@
 #pragma once
 // mcore prune: removes stopped containers and whatever a crash left behind — records whose supervisor
 // died, cgroups and writable layers without a container, runtime directories without a supervisor,
-// and names without a record.
+// names without a record, and network leases, links and rules without a container.
 #include <string>
 #include <vector>
 
+#include "engine/container_store.hpp"
 #include "engine/engine.hpp"
 
 namespace mcore::engine {
@@ -15,5 +16,9 @@ struct PruneReport {
 };
 
 PruneReport prune_containers(Engine& engine);
+
+// Has the network driver release the leases, links and rules of containers that have no record (the
+// rest is detached with its container). Part of prune_containers; `network rm` runs it first too.
+void prune_network_leftovers(Engine& engine, const ContainerStore& store);
 
 }  // namespace mcore::engine

@@ -12,6 +12,7 @@
 
 #include "engine/capabilities.hpp"
 #include "engine/log_options.hpp"
+#include "mcore/network_driver.hpp"
 #include "mcore/resource_driver.hpp"
 
 namespace mcore::engine {
@@ -28,7 +29,9 @@ struct TmpfsSpec {
   std::string data;            // remaining options ("size=64m,mode=1777")
 };
 
-enum class NetworkMode { none, host };
+// none: a network namespace with only lo; host: the host's; network: a namespace of its own joined to
+// the network `network_name` through the network driver.
+enum class NetworkMode { none, host, network };
 
 enum class SeccompMode { default_profile, unconfined, file };
 
@@ -62,6 +65,12 @@ struct ContainerSpec {
   bool read_only_rootfs = false;
 
   NetworkMode network = NetworkMode::none;
+  std::string network_name;              // with NetworkMode::network: "bridge" or a user network
+  std::vector<PortMapping> ports;        // -p; -P adds the image's exposed ports with host port 0
+  std::vector<std::string> dns;          // --dns: nameservers replacing the host's
+  std::vector<std::string> dns_search;   // --dns-search
+  std::vector<std::string> dns_options;  // --dns-option
+  std::vector<std::string> extra_hosts;  // --add-host as given ("name:ip"), checked by run
 
   bool privileged = false;
   CapabilitySet capabilities = 0;

@@ -40,7 +40,22 @@ ResourceLimits limits_from_json(const nlohmann::json& json) {
   return limits;
 }
 
-const char* to_string(NetworkMode mode) { return mode == NetworkMode::host ? "host" : "none"; }
+// "none", "host" or the network's name.
+std::string network_text(const ContainerSpec& spec) {
+  switch (spec.network) {
+    case NetworkMode::none: return "none";
+    case NetworkMode::host: return "host";
+    case NetworkMode::network: return spec.network_name;
+  }
+  return "none";
+}
+
+void set_network(ContainerSpec& spec, const std::string& text) {
+  spec.network = text == "host" ? NetworkMode::host : text == "none" || text.empty() ? NetworkMode::none
+                                                                                     : NetworkMode::network;
+  if (spec.network == NetworkMode::network) spec.network_name = text;
+}
+
 
 const char* to_string(SeccompMode mode) {
   switch (mode) {
@@ -104,6 +119,26 @@ RestartPolicy parse_restart_policy(const std::string& text) {
   throw Error("invalid --restart \"" + text + "\"", 0, hint);
 }
 
+nlohmann::json ports_to_json(const std::vector<PortMapping>& ports) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const auto& port : ports) {
+    json.push_back({{"host_ip", port.host_ip},
+                    {"host_port", port.host_port},
+                    {"container_port", port.container_port},
+                    {"protocol", port.protocol}});
+  }
+  return json;
+}
+
+std::vector<PortMapping> ports_from_json(const nlohmann::json& json) {
+  std::vector<PortMapping> ports;
+  for (const auto& item : json) {
+    ports.push_back({item.value("host_ip", ""), item.value("host_port", std::uint16_t{0}),
+                     item.value("container_port", std::uint16_t{0}), item.value("protocol", "tcp")});
+  }
+  return ports;
+}
+
 nlohmann::json spec_to_json(const ContainerSpec& spec) {
   nlohmann::json volumes = nlohmann::json::array();
   for (const auto& volume : spec.volumes) {
@@ -128,7 +163,12 @@ nlohmann::json spec_to_json(const ContainerSpec& spec) {
       {"volumes", volumes},
       {"tmpfs", tmpfs},
       {"read_only_rootfs", spec.read_only_rootfs},
-      {"network", to_string(spec.network)},
+      {"network", network_text(spec)},
+      {"ports", ports_to_json(spec.ports)},
+      {"dns", spec.dns},
+      {"dns_search", spec.dns_search},
+      {"dns_options", spec.dns_options},
+      {"extra_hosts", spec.extra_hosts},
       {"privileged", spec.privileged},
       {"capabilities", spec.capabilities},
       {"no_new_privileges", spec.no_new_privileges},
@@ -169,7 +209,12 @@ ContainerSpec spec_from_json(const nlohmann::json& json) {
     spec.tmpfs.push_back({mount.value("container_path", ""), mount.value("flags", 0UL), mount.value("data", "")});
   }
   spec.read_only_rootfs = json.value("read_only_rootfs", false);
-  spec.network = json.value("network", "none") == "host" ? NetworkMode::host : NetworkMode::none;
+  set_network(spec, json.value("network", "none"));
+  spec.ports = ports_from_json(json.value("ports", nlohmann::json::array()));
+  spec.dns = json.value("dns", std::vector<std::string>{});
+  spec.dns_search = json.value("dns_search", std::vector<std::string>{});
+  spec.dns_options = json.value("dns_options", std::vector<std::string>{});
+  spec.extra_hosts = json.value("extra_hosts", std::vector<std::string>{});
   spec.privileged = json.value("privileged", false);
   spec.capabilities = json.value("capabilities", CapabilitySet{0});
   spec.no_new_privileges = json.value("no_new_privileges", false);

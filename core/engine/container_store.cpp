@@ -80,7 +80,7 @@ std::string generate_container_name() {
 }
 
 nlohmann::json ContainerRecord::to_json() const {
-  return {{"id", id},
+  nlohmann::json json = {{"id", id},
           {"name", name},
           {"spec", spec_to_json(spec)},
           {"state", to_string(state)},
@@ -94,6 +94,14 @@ nlohmann::json ContainerRecord::to_json() const {
           {"restart_count", restart_count},
           {"stop_requested", stop_requested},
           {"cgroup", cgroup}};
+  if (endpoint) {
+    json["endpoint"] = {{"network", endpoint->network},
+                        {"address", endpoint->address},
+                        {"gateway", endpoint->gateway},
+                        {"mac_address", endpoint->mac_address},
+                        {"ports", ports_to_json(endpoint->ports)}};
+  }
+  return json;
 }
 
 ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
@@ -114,6 +122,12 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
   record.restart_count = json.value("restart_count", 0);
   record.stop_requested = json.value("stop_requested", false);
   record.cgroup = json.value("cgroup", "");
+  if (json.contains("endpoint") && json["endpoint"].is_object()) {
+    const auto& endpoint = json["endpoint"];
+    record.endpoint = NetworkEndpoint{endpoint.value("network", ""), endpoint.value("address", ""),
+                                      endpoint.value("gateway", ""), endpoint.value("mac_address", ""),
+                                      ports_from_json(endpoint.value("ports", nlohmann::json::array()))};
+  }
   return record;
 }
 
@@ -180,11 +194,18 @@ void ContainerStore::create(const ContainerRecord& record) {
   }
 }
 
+FileLock ContainerStore::block_creations() const {
+  std::error_code error;
+  fs::create_directories(root_, error);
+  if (error) throw Error("create " + root_.string(), error.value());
+  return FileLock(root_ / kCreationLock);
+}
+
 std::vector<std::string> ContainerStore::remove_abandoned() {
   std::vector<std::string> removed;
   std::error_code error;
   if (!fs::exists(root_, error)) return removed;
-  FileLock no_creations(root_ / kCreationLock);
+  FileLock no_creations = block_creations();
   const std::string prefix = kStagingPrefix;
   for (const auto& entry : fs::directory_iterator(root_, error)) {
     const std::string name = entry.path().filename().string();

@@ -25,6 +25,15 @@ enum class ContainerState { created, running, paused, restarting, exited, dead }
 const char* to_string(ContainerState state);
 ContainerState container_state_from_string(const std::string& text);  // unknown text -> dead
 
+// Where a running container is attached: the network driver's Endpoint as the record keeps it.
+struct NetworkEndpoint {
+  std::string network;
+  std::string address;      // CIDR, e.g. "172.17.0.2/16"
+  std::string gateway;
+  std::string mac_address;
+  std::vector<PortMapping> ports;  // as published, chosen host ports filled in
+};
+
 // One container: what `run` decided (spec) and what happened since. Written only under the
 // container's lock (ContainerStore::lock), always atomically.
 struct ContainerRecord {
@@ -42,6 +51,7 @@ struct ContainerRecord {
   int restart_count = 0;    // restarts by the restart policy since the last `start`
   bool stop_requested = false;  // stop/kill/rm asked for the exit: the restart policy does not apply
   std::string cgroup;       // the resource driver's group path
+  std::optional<NetworkEndpoint> endpoint;  // while attached to a network (from start until exit)
 
   nlohmann::json to_json() const;
   static ContainerRecord from_json(const nlohmann::json& json);
@@ -70,6 +80,8 @@ class ContainerStore {
   void create(const ContainerRecord& record);
   // Writes an existing container's record atomically.
   void save(const ContainerRecord& record);
+  // Held, no container can be created: the ids listed meanwhile are every container there is.
+  FileLock block_creations() const;
   // Removes what crashed creations left (staging directories, names without a record) and says what.
   std::vector<std::string> remove_abandoned();
   std::optional<ContainerRecord> load(const std::string& id) const;

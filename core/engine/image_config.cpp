@@ -36,6 +36,9 @@ ImageDefaults read_image_defaults(const nlohmann::json& image_config) {
   defaults.working_dir = text(*config, "WorkingDir");
   defaults.user = text(*config, "User");
   if (std::string signal = text(*config, "StopSignal"); !signal.empty()) defaults.stop_signal = signal;
+  if (auto exposed = config->find("ExposedPorts"); exposed != config->end() && exposed->is_object()) {
+    for (const auto& [port, ignored] : exposed->items()) defaults.exposed_ports.push_back(port);
+  }
   return defaults;
 }
 

@@ -16,6 +16,7 @@ struct ImageDefaults {
   std::string working_dir;       // "" when unset
   std::string user;              // "" when unset
   std::optional<std::string> stop_signal;  // "SIGQUIT", as the image wrote it
+  std::vector<std::string> exposed_ports;  // ExposedPorts' keys: "80/tcp", "53/udp" (what -P publishes)
 };
 
 // Reads the "config" object of an OCI/Docker image config; missing fields stay empty. Throws Error on

@@ -71,8 +71,8 @@ void add_dev(InitPlan& plan) {
 
 }  // namespace
 
-void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool cgroup_namespace,
-                     InitPlan& plan) {
+void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const EtcMounts& etc,
+                     bool cgroup_namespace, InitPlan& plan) {
   for (const auto& mount : rootfs.mounts) {
     plan.steps.push_back({.kind = InitStepKind::mount_host,
                           .source = plan.keep(mount.source),
@@ -90,6 +90,11 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool c
   add_dev(plan);
   add_mount(plan, "sysfs", "sys", "sysfs", kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), nullptr);
 
+  for (const auto& [source, target] : {std::pair{&etc.hosts, "etc/hosts"}, std::pair{&etc.resolv_conf, "etc/resolv.conf"},
+                                       std::pair{&etc.hostname, "etc/hostname"}}) {
+    if (source->empty()) continue;
+    plan.steps.push_back({.kind = InitStepKind::bind_in_root, .source = plan.keep(*source), .target = target});
+  }
   for (const auto& volume : spec.volumes) {
     plan.steps.push_back({.kind = InitStepKind::bind_in_root,
                           .source = plan.keep(volume.host_path.string()),

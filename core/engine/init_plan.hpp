@@ -68,11 +68,18 @@ struct InitPlan {
   std::deque<std::string> strings_;
 };
 
+// The host files bind-mounted on /etc/hosts, /etc/resolv.conf and /etc/hostname.
+struct EtcMounts {
+  std::string hosts;
+  std::string resolv_conf;
+  std::string hostname;
+};
+
 // Builds the init script for `spec` on top of the mounts the storage driver described: Docker's /proc,
 // /sys, /dev, masked and read-only paths (all skipped for privileged containers where Docker skips
-// them), volumes, tmpfs mounts, and the process settings.
-void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, bool cgroup_namespace,
-                     InitPlan& plan);
+// them), the /etc files, volumes (which may cover them), tmpfs mounts, and the process settings.
+void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const EtcMounts& etc,
+                     bool cgroup_namespace, InitPlan& plan);
 
 // The process part of a plan, shared by the init and `mcore exec`'s processes: command, environment
 // (HOME left for the child to fill in from passwd unless given), working directory, user,

@@ -1,5 +1,6 @@
 // mcore-supervisor: started only by mcore (engine/container_launch.cpp builds its command line), never
 // by hand. Options name the descriptors it inherited; the words after "--" are the exit command.
+#include <fcntl.h>
 #include <getopt.h>
 
 #include <cstdio>
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
       {"pidfd", required_argument, nullptr, 'p'},     {"stdout", required_argument, nullptr, 'o'},
       {"stderr", required_argument, nullptr, 'e'},    {"pty", required_argument, nullptr, 't'},
       {"stdin", required_argument, nullptr, 'I'},     {"listen", required_argument, nullptr, 'L'},
-      {"client", required_argument, nullptr, 'c'},    {nullptr, 0, nullptr, 0},
+      {"client", required_argument, nullptr, 'c'},    {"hold", required_argument, nullptr, 'H'},
+      {nullptr, 0, nullptr, 0},
   };
   mcore::supervisor::SupervisorOptions options;
   int option;
@@ -41,6 +43,9 @@ int main(int argc, char** argv) {
       case 'I': options.stdin_fd = number(optarg); break;
       case 'L': options.listen_fd = number(optarg); break;
       case 'c': options.client_fd = number(optarg); break;
+      // Kept open, untouched, for the container's life (the sockets reserving its published ports);
+      // they close when the supervisor execs the exit command.
+      case 'H': ::fcntl(number(optarg), F_SETFD, FD_CLOEXEC); break;
       default: std::fprintf(stderr, "mcore-supervisor: started by mcore only\n"); return 2;
     }
   }

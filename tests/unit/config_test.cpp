@@ -42,6 +42,7 @@ TEST(Config, EmptyDocumentGivesTheDefaults) {
   EXPECT_EQ(config.state_root, "/run/mcore");
   EXPECT_EQ(config.log_level, "warn");
   EXPECT_EQ(config.max_concurrent_downloads, 3u);
+  EXPECT_EQ(config.default_network, "bridge") << "Docker's default";
   EXPECT_TRUE(config.plugin_dirs.empty());
   EXPECT_TRUE(config.plugin_paths.empty());
   EXPECT_EQ(config.drivers.at(DriverKind::storage), "overlay");
@@ -58,6 +59,7 @@ TEST(Config, ReadsEveryKey) {
       {"state_root", "/run/m"},
       {"log_level", "debug"},
       {"max_concurrent_downloads", 5},
+      {"default_network", "none"},
       {"plugin_dirs", {"/opt/a", "/opt/b"}},
       {"drivers", {{"storage", "vfs"}, {"resource", "cgroup-v2"}}},
       {"plugin_paths", {{"network", "/opt/acme/mcore-network-acme.so"}}},
@@ -69,6 +71,7 @@ TEST(Config, ReadsEveryKey) {
   EXPECT_EQ(config.state_root, "/run/m");
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.max_concurrent_downloads, 5u);
+  EXPECT_EQ(config.default_network, "none");
   EXPECT_EQ(config.plugin_dirs, (std::vector<std::filesystem::path>{"/opt/a", "/opt/b"}));
   EXPECT_EQ(config.drivers.at(DriverKind::storage), "vfs");
   EXPECT_EQ(config.drivers.at(DriverKind::resource), "cgroup-v2");

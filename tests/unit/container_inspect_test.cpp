@@ -71,8 +71,32 @@ TEST(ContainerInspect, TopLevelMembersInDockersOrder) {
   EXPECT_EQ(json["Name"], "/web");
   EXPECT_EQ(json["RestartCount"], 2);
   EXPECT_EQ(json["LogPath"], "/var/lib/mcore/containers/c/container.log");
-  EXPECT_EQ(json["NetworkSettings"],
-            nlohmann::ordered_json({{"Networks", nlohmann::ordered_json::object()}}));
+  // --network host: no address of its own, the mode listed as Docker lists it.
+  EXPECT_EQ(json["NetworkSettings"]["IPAddress"], "");
+  EXPECT_EQ(json["NetworkSettings"]["Networks"], nlohmann::ordered_json({{"host", nlohmann::ordered_json::object()}}));
+  EXPECT_EQ(json["HostConfig"]["NetworkMode"], "host");
+}
+
+TEST(ContainerInspect, NetworkSettingsOfAnAttachedContainer) {
+  ContainerRecord record = sample_record();
+  record.spec.network = NetworkMode::network;
+  record.spec.network_name = "front";
+  record.spec.ports = {{"127.0.0.1", 8080, 80, "tcp"}, {"", 0, 53, "udp"}};
+  record.endpoint = NetworkEndpoint{"front", "10.89.0.5/24", "10.89.0.1", "02:42:0a:59:00:05",
+                                    {{"127.0.0.1", 8080, 80, "tcp"}, {"", 40001, 53, "udp"}}};
+  const auto json = inspect_container(record, "");
+  const auto& settings = json["NetworkSettings"];
+  EXPECT_EQ(settings["IPAddress"], "10.89.0.5");
+  EXPECT_EQ(settings["IPPrefixLen"], 24);
+  EXPECT_EQ(settings["Gateway"], "10.89.0.1");
+  EXPECT_EQ(settings["MacAddress"], "02:42:0a:59:00:05");
+  EXPECT_EQ(settings["Networks"]["front"]["IPAddress"], "10.89.0.5");
+  // The ports as published (the chosen one filled in) and as asked for (chosen: "").
+  EXPECT_EQ(settings["Ports"]["53/udp"][0]["HostPort"], "40001");
+  EXPECT_EQ(settings["Ports"]["80/tcp"][0]["HostIp"], "127.0.0.1");
+  EXPECT_EQ(json["HostConfig"]["PortBindings"]["53/udp"][0]["HostPort"], "");
+  EXPECT_EQ(json["HostConfig"]["PortBindings"]["53/udp"][0]["HostIp"], "0.0.0.0");
+  EXPECT_EQ(json["HostConfig"]["NetworkMode"], "front");
 }
 
 TEST(ContainerInspect, StateOfARunningContainer) {

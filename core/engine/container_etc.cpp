@@ -1,0 +1,146 @@
+#include "engine/container_etc.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "engine/container_etc_files.hpp"
+#include "engine/file_util.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Rewritten in place, never renamed over: the container's bind mount holds this inode.
+void write_in_place(const fs::path& path, const std::string& content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) throw Error::from_errno("write " + path.string());
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error::from_errno("write " + path.string());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string read_or_empty(const fs::path& path) {
+  try {
+    return read_file(path);
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+// On a systemd-resolved host /etc/resolv.conf names only its 127.0.0.53 stub; the real upstream
+// servers are in this file, which is what a container with its own namespace can use.
+std::string host_resolv_conf(bool own_network_namespace) {
+  if (own_network_namespace) {
+    const std::string upstream = read_or_empty("/run/systemd/resolve/resolv.conf");
+    if (!upstream.empty() && read_or_empty("/etc/resolv.conf").find("127.0.0.53") != std::string::npos) return upstream;
+  }
+  return read_or_empty("/etc/resolv.conf");
+}
+
+bool is_user_network(const ContainerSpec& spec) {
+  return spec.network == NetworkMode::network && spec.network_name != "bridge";
+}
+
+std::string address_of(const NetworkEndpoint& endpoint) {
+  return endpoint.address.substr(0, endpoint.address.find('/'));
+}
+
+HostEntry own_entry(const ContainerRecord& record) {
+  HostEntry own;
+  if (!record.endpoint) return own;
+  own.address = address_of(*record.endpoint);
+  own.names = {record.spec.hostname};
+  if (record.name != record.spec.hostname) own.names.push_back(record.name);
+  return own;
+}
+
+std::string hosts_text(const ContainerRecord& record, const std::vector<ContainerRecord>& members) {
+  const ContainerSpec& spec = record.spec;
+  std::vector<HostEntry> extra;
+  const std::string gateway = record.endpoint ? record.endpoint->gateway : "";
+  for (const auto& value : spec.extra_hosts) {
+    // host-gateway lines wait for the network's gateway: written once the container is attached.
+    const bool waits_for_gateway = gateway.empty() && spec.network == NetworkMode::network &&
+                                   value.ends_with("host-gateway");
+    if (!waits_for_gateway) extra.push_back(parse_add_host(value, gateway));
+  }
+  if (spec.network == NetworkMode::host) {
+    // The host's own file, as Docker gives a host-network container, with the --add-host lines.
+    std::string text = read_or_empty("/etc/hosts");
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    return text + hosts_lines(extra);
+  }
+  std::vector<HostEntry> peers;
+  for (const auto& member : members) {
+    if (member.id != record.id) peers.push_back(own_entry(member));
+  }
+  return hosts_file(extra, own_entry(record), peers);
+}
+
+// Running containers attached to user network `network`, as their records say.
+std::vector<ContainerRecord> members_of(const ContainerStore& store, const std::string& network,
+                                        const std::string& leaving = "") {
+  std::vector<ContainerRecord> members;
+  for (auto& record : store.list()) {
+    if (record.id != leaving && record.state == ContainerState::running && record.endpoint && record.endpoint->network == network) {
+      members.push_back(std::move(record));
+    }
+  }
+  return members;
+}
+
+FileLock hosts_lock(Engine& engine) { return FileLock(engine.config().state_root / "hosts.lock"); }
+
+}  // namespace
+
+EtcFilePaths etc_file_paths(const ContainerStore& store, const std::string& id) {
+  const fs::path dir = store.container_dir(id);
+  return {dir / "hosts", dir / "resolv.conf", dir / "hostname"};
+}
+
+void write_etc_files(const ContainerStore& store, const ContainerSpec& spec) {
+  const EtcFilePaths paths = etc_file_paths(store, spec.id);
+  const bool own_namespace = spec.network != NetworkMode::host;
+  write_in_place(paths.hostname, spec.hostname + "\n");
+  write_in_place(paths.resolv_conf, resolv_conf(host_resolv_conf(own_namespace), own_namespace, spec.dns,
+                                                spec.dns_search, spec.dns_options));
+  ContainerRecord unattached;
+  unattached.id = spec.id;
+  unattached.name = spec.name;
+  unattached.spec = spec;
+  write_in_place(paths.hosts, hosts_text(unattached, {}));
+}
+
+void write_hosts(Engine& engine, const ContainerStore& store, const ContainerRecord& record) {
+  if (!is_user_network(record.spec)) {
+    write_in_place(etc_file_paths(store, record.id).hosts, hosts_text(record, {}));
+    return;
+  }
+  FileLock held = hosts_lock(engine);
+  write_in_place(etc_file_paths(store, record.id).hosts,
+                 hosts_text(record, members_of(store, record.spec.network_name)));
+}
+
+void refresh_network_hosts(Engine& engine, const ContainerStore& store, const std::string& network,
+                           const std::string& leaving) {
+  if (network.empty() || network == "bridge") return;
+  FileLock held = hosts_lock(engine);
+  const auto members = members_of(store, network, leaving);
+  for (const auto& member : members) {
+    try {
+      write_in_place(etc_file_paths(store, member.id).hosts, hosts_text(member, members));
+    } catch (const Error& error) {
+      engine.logger()->warn("container {}: {}", member.id.substr(0, 12), error.what());
+    }
+  }
+}
+
+}  // namespace mcore::engine

@@ -1,0 +1,54 @@
+// Container records survive the trip to disk and back: the network fields `run` decides and the
+// endpoint a running container holds.
+#include <gtest/gtest.h>
+
+#include "engine/container_spec_json.hpp"
+#include "engine/container_store.hpp"
+
+namespace mcore::engine {
+namespace {
+
+TEST(ContainerRecordJson, NetworkSettingsRoundTrip) {
+  ContainerRecord record;
+  record.id = std::string(64, 'e');
+  record.name = "web";
+  record.spec.network = NetworkMode::network;
+  record.spec.network_name = "front";
+  record.spec.ports = {{"127.0.0.1", 8080, 80, "tcp"}, {"", 0, 53, "udp"}};
+  record.spec.dns = {"192.0.2.53"};
+  record.spec.dns_search = {"example.test"};
+  record.spec.dns_options = {"ndots:2"};
+  record.spec.extra_hosts = {"db:192.0.2.40"};
+  record.endpoint = NetworkEndpoint{"front", "10.89.0.5/24", "10.89.0.1", "02:42:0a:59:00:05",
+                                    {{"127.0.0.1", 8080, 80, "tcp"}, {"", 40001, 53, "udp"}}};
+  const ContainerRecord back = ContainerRecord::from_json(nlohmann::json::parse(record.to_json().dump()));
+  EXPECT_EQ(back.spec.network, NetworkMode::network);
+  EXPECT_EQ(back.spec.network_name, "front");
+  ASSERT_EQ(back.spec.ports.size(), 2u);
+  EXPECT_EQ(back.spec.ports[0].host_ip, "127.0.0.1");
+  EXPECT_EQ(back.spec.ports[1].host_port, 0);
+  EXPECT_EQ(back.spec.ports[1].protocol, "udp");
+  EXPECT_EQ(back.spec.dns, record.spec.dns);
+  EXPECT_EQ(back.spec.dns_search, record.spec.dns_search);
+  EXPECT_EQ(back.spec.dns_options, record.spec.dns_options);
+  EXPECT_EQ(back.spec.extra_hosts, record.spec.extra_hosts);
+  ASSERT_TRUE(back.endpoint);
+  EXPECT_EQ(back.endpoint->address, "10.89.0.5/24");
+  EXPECT_EQ(back.endpoint->mac_address, "02:42:0a:59:00:05");
+  EXPECT_EQ(back.endpoint->ports[1].host_port, 40001);
+}
+
+TEST(ContainerRecordJson, TheModesThatAreNotNetworks) {
+  for (auto mode : {NetworkMode::none, NetworkMode::host}) {
+    ContainerSpec spec;
+    spec.network = mode;
+    EXPECT_EQ(spec_from_json(spec_to_json(spec)).network, mode);
+  }
+  // Records from before networks existed say nothing: no network namespace but lo.
+  EXPECT_EQ(spec_from_json(nlohmann::json::object()).network, NetworkMode::none);
+  ContainerRecord detached;
+  EXPECT_FALSE(ContainerRecord::from_json(detached.to_json()).endpoint);
+}
+
+}  // namespace
+}  // namespace mcore::engine
