@@ -120,6 +120,17 @@ std::string container_command(const std::vector<std::string>& args, bool no_trun
   return go_quote(no_trunc ? command : ellipsis(command, 20));
 }
 
+std::string container_ports(const engine::ContainerRecord& record) {
+  if (!record.endpoint || !is_up(record)) return "";
+  std::string text;
+  for (const auto& port : record.endpoint->ports) {
+    if (!text.empty()) text += ", ";
+    text += (port.host_ip.empty() ? "0.0.0.0" : port.host_ip) + ":" + std::to_string(port.host_port) + "->" +
+            std::to_string(port.container_port) + "/" + port.protocol;
+  }
+  return text;
+}
+
 std::string container_image(const engine::ContainerSpec& spec, bool no_trunc) {
   if (spec.image.empty()) return spec.rootfs.string();
   if (no_trunc) return spec.image;

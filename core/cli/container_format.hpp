@@ -34,6 +34,10 @@ std::string container_created(const engine::ContainerRecord& record, Clock::time
 // quotes), cut to 20 characters with "…" unless `no_trunc`, then Go-quoted: "\"sleep 100\"".
 std::string container_command(const std::vector<std::string>& args, bool no_trunc);
 
+// The PORTS column: the published ports of a running container as Docker lists them,
+// "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp"; "" when it publishes none or is not attached.
+std::string container_ports(const engine::ContainerRecord& record);
+
 // The IMAGE column: the image as named to `run` (a digest dropped and an id cut to 12 digits unless
 // `no_trunc`), or the --rootfs directory of a container run without an image.
 std::string container_image(const engine::ContainerSpec& spec, bool no_trunc);

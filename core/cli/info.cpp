@@ -62,6 +62,25 @@ RoleReport report_role(engine::Engine& engine, DriverKind kind, std::optional<Er
 
 const char* yes_no(bool value) { return value ? "yes" : "no"; }
 
+// The network driver's default network: its bridge and the subnet it got, and why when that was not
+// the first choice (a host route took it). Null when no network driver is available.
+nlohmann::json default_network(engine::Engine& engine) {
+  try {
+    for (const auto& network : engine.network()->list_networks()) {
+      if (!network.details.value("default", false)) continue;
+      nlohmann::json out = {{"name", network.name},
+                            {"bridge", network.details.value("bridge", "")},
+                            {"subnet", network.subnet},
+                            {"gateway", network.gateway}};
+      if (network.details.contains("subnet_note")) out["subnet_note"] = network.details["subnet_note"];
+      return out;
+    }
+  } catch (const Error&) {
+    // The driver's row in the table says why it is not available.
+  }
+  return nullptr;
+}
+
 void print_json(engine::Engine& engine, const std::vector<RoleReport>& roles) {
   const auto& host = engine.host();
   nlohmann::json out;
@@ -79,6 +98,7 @@ void print_json(engine::Engine& engine, const std::vector<RoleReport>& roles) {
                  {"overlay", host.overlay_supported},
                  {"cgroup_namespace", host.cgroup_namespace},
                  {"seccomp", host.seccomp_supported}};
+  out["default_network"] = default_network(engine);
   out["config"] = engine.config().to_json();
   std::cout << out.dump(2) << '\n';
 }
@@ -105,6 +125,17 @@ void print_text(engine::Engine& engine, const std::vector<RoleReport>& roles) {
                {"Cgroup namespace:", yes_no(host.cgroup_namespace)},
                {"Seccomp:", yes_no(host.seccomp_supported)}},
               "  ");
+
+  if (auto network = default_network(engine); !network.is_null()) {
+    std::cout << "\nDefault network:\n";
+    std::vector<std::vector<std::string>> lines = {
+        {"Name:", network["name"]}, {"Bridge:", network["bridge"]}, {"Subnet:", network["subnet"]},
+        {"Gateway:", network["gateway"]}};
+    if (network.contains("subnet_note")) {
+      lines.push_back({"Subnet chosen because:", network["subnet_note"].get<std::string>() + ", so another was picked"});
+    }
+    print_table(std::cout, lines, "  ");
+  }
 
   std::cout << "\nConfiguration:\n" << config.to_json().dump(2) << '\n';
 }

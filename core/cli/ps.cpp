@@ -64,7 +64,7 @@ int ps_main(CliContext& context, const std::vector<std::string>& args) {
                      {"Command", container_command(record.spec.args, no_trunc)},
                      {"CreatedAt", record.created},
                      {"RunningFor", container_created(record, now)},
-                     {"Ports", ""},
+                     {"Ports", container_ports(record)},
                      {"State", to_string(record.state)},
                      {"Status", container_status(record, now)},
                      {"Names", record.name}});
@@ -77,7 +77,7 @@ int ps_main(CliContext& context, const std::vector<std::string>& args) {
   for (const auto& record : shown) {
     table.push_back({short_id(record.id, no_trunc), container_image(record.spec, no_trunc),
                      container_command(record.spec.args, no_trunc), container_created(record, now),
-                     container_status(record, now), "", record.name});
+                     container_status(record, now), container_ports(record), record.name});
   }
   print_table(std::cout, table);
   return 0;

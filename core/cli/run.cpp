@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/pull_progress.hpp"
@@ -10,6 +11,7 @@
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/container_control.hpp"
+#include "engine/container_etc_files.hpp"
 #include "engine/io_relay.hpp"
 #include "engine/container_log.hpp"
 #include "engine/container_spec_json.hpp"
@@ -48,7 +50,13 @@ po::options_description run_options() {
     ("volume,v", po::value<std::vector<std::string>>()->composing(), "bind mount /host:/container[:ro]")
     ("tmpfs", po::value<std::vector<std::string>>()->composing(), "mount a tmpfs: /path[:options]")
     ("read-only", po::bool_switch(), "mount the container's root filesystem read-only")
-    ("network,net", po::value<std::string>()->default_value("none"), "network mode: none or host")
+    ("network,net", po::value<std::string>(), "network: bridge, a user network, none or host (default: the config's default_network, bridge)")
+    ("publish,p", po::value<std::vector<std::string>>()->composing(), "publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]")
+    ("publish-all,P", po::bool_switch(), "publish the image's exposed ports on free host ports")
+    ("dns", po::value<std::vector<std::string>>()->composing(), "DNS server for the container")
+    ("dns-search", po::value<std::vector<std::string>>()->composing(), "DNS search domain")
+    ("dns-option", po::value<std::vector<std::string>>()->composing(), "DNS resolver option")
+    ("add-host", po::value<std::vector<std::string>>()->composing(), "add a line to /etc/hosts: NAME:IP")
     ("cap-add", po::value<std::vector<std::string>>()->composing(), "add a Linux capability")
     ("cap-drop", po::value<std::vector<std::string>>()->composing(), "drop a Linux capability")
     ("privileged", po::bool_switch(), "give the container every capability, no seccomp, no masked paths")
@@ -119,6 +127,45 @@ engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map&
   spec.image_id = image->id;
   spec.image_layers = image->layers;
   return engine::read_image_defaults(nlohmann::json::parse(store.read_blob(image->id)));
+}
+
+// --network and what depends on it: published ports, DNS and /etc/hosts additions.
+void set_network_options(engine::Engine& engine, const po::variables_map& options, const engine::ImageDefaults& image,
+                         engine::ContainerSpec& spec) {
+  const std::string network = text(options, "network").value_or(engine.config().default_network);
+  if (network.empty()) throw Error("--network is empty", 0, "use bridge, a network's name, none or host");
+  if (network == "none") {
+    spec.network = engine::NetworkMode::none;
+  } else if (network == "host") {
+    spec.network = engine::NetworkMode::host;
+  } else {
+    spec.network = engine::NetworkMode::network;
+    spec.network_name = network;
+    // Refused before any container exists, as Docker does.
+    const auto known = engine.network()->list_networks();
+    if (std::none_of(known.begin(), known.end(), [&](const NetworkInfo& info) { return info.name == network; })) {
+      throw Error("network " + network + " not found", 0,
+                  "create it with `mcore network create " + network + "`, or see `mcore network ls`");
+    }
+  }
+  for (const auto& value : list<std::string>(options, "publish")) spec.ports.push_back(parse_publish(value));
+  if (options["publish-all"].as<bool>()) {
+    for (const auto& exposed : image.exposed_ports) spec.ports.push_back(parse_exposed_port(exposed));
+  }
+  if (!spec.ports.empty() && spec.network != engine::NetworkMode::network) {
+    throw Error("ports cannot be published with --network " + network, 0,
+                network == "host" ? "with the host's network the container's ports are the host's already; drop -p"
+                                  : "join a network (--network bridge) to publish ports");
+  }
+  spec.dns = list<std::string>(options, "dns");
+  for (const auto& server : spec.dns) engine::check_dns_server(server);
+  spec.dns_search = list<std::string>(options, "dns-search");
+  spec.dns_options = list<std::string>(options, "dns-option");
+  // Checked now; written when the container starts (host-gateway is the network's gateway then).
+  spec.extra_hosts = list<std::string>(options, "add-host");
+  for (const auto& value : spec.extra_hosts) {
+    engine::parse_add_host(value, spec.network == engine::NetworkMode::network ? "0.0.0.0" : "");
+  }
 }
 
 engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map& options,
@@ -195,15 +242,7 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
   for (const auto& volume : list<std::string>(options, "volume")) spec.volumes.push_back(parse_volume(volume));
   for (const auto& tmpfs : list<std::string>(options, "tmpfs")) spec.tmpfs.push_back(parse_tmpfs(tmpfs));
 
-  std::string network = options["network"].as<std::string>();
-  if (network == "none") {
-    spec.network = engine::NetworkMode::none;
-  } else if (network == "host") {
-    spec.network = engine::NetworkMode::host;
-  } else {
-    throw Error("unsupported --network \"" + network + "\"", 0,
-                "use none or host; bridge networks arrive with the network-bridge driver");
-  }
+  set_network_options(engine, options, image, spec);
 
   spec.capabilities = engine::resolve_capabilities(spec.privileged, list<std::string>(options, "cap-add"),
                                                    list<std::string>(options, "cap-drop"),

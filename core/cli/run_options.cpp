@@ -1,5 +1,6 @@
 #include "cli/run_options.hpp"
 
+#include <arpa/inet.h>
 #include <sys/mount.h>
 
 #include <cctype>
@@ -69,6 +70,73 @@ std::int64_t parse_cpus(const std::string& value, unsigned online_cpus) {
                 "use a value from 0.01 to " + std::to_string(online_cpus) + ", the CPUs this host has online");
   }
   return nano;
+}
+
+namespace {
+
+std::uint16_t port_number(const std::string& text, const std::string& value, bool zero_allowed) {
+  const bool digits = !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos;
+  const unsigned long number = digits ? std::stoul(text) : 0;
+  if (!digits || number > 65535 || (number == 0 && !zero_allowed)) {
+    const bool range = text.find('-') != std::string::npos;
+    throw Error("invalid port \"" + text + "\" in -p " + value, 0,
+                range ? "port ranges are not supported; publish each port with its own -p"
+                      : "use [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp] with ports from 1 to 65535");
+  }
+  return static_cast<std::uint16_t>(number);
+}
+
+// Splits off "/tcp" or "/udp".
+std::string take_protocol(std::string& text, const std::string& value) {
+  const auto slash = text.rfind('/');
+  if (slash == std::string::npos) return "tcp";
+  std::string protocol = text.substr(slash + 1);
+  text.resize(slash);
+  if (protocol != "tcp" && protocol != "udp") {
+    throw Error("unsupported protocol \"" + protocol + "\" in -p " + value, 0, "publish tcp or udp ports");
+  }
+  return protocol;
+}
+
+}  // namespace
+
+PortMapping parse_publish(const std::string& value) {
+  std::string text = value;
+  PortMapping port;
+  port.protocol = take_protocol(text, value);
+  std::vector<std::string> parts;
+  for (std::size_t start = 0;;) {
+    const auto colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() > 3) {
+    throw Error("invalid -p " + value, 0, "use [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; IPv6 host addresses are not supported");
+  }
+  port.container_port = port_number(parts.back(), value, false);
+  if (parts.size() >= 2) {
+    const std::string& host_port = parts[parts.size() - 2];
+    port.host_port = host_port.empty() ? 0 : port_number(host_port, value, false);
+  }
+  if (parts.size() == 3) {
+    port.host_ip = parts[0];
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, port.host_ip.c_str(), &parsed) != 1) {
+      throw Error("invalid host address \"" + port.host_ip + "\" in -p " + value, 0,
+                  "give an IPv4 address of this host, e.g. -p 127.0.0.1:8080:80");
+    }
+    if (port.host_ip == "0.0.0.0") port.host_ip.clear();
+  }
+  return port;
+}
+
+PortMapping parse_exposed_port(const std::string& value) {
+  std::string text = value;
+  PortMapping port;
+  port.protocol = take_protocol(text, value);
+  port.container_port = port_number(text, value, false);
+  return port;
 }
 
 engine::VolumeSpec parse_volume(const std::string& value) {

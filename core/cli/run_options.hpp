@@ -23,6 +23,13 @@ engine::VolumeSpec parse_volume(const std::string& value);
 // "/run", "/run:rw,size=64m,mode=1777,noexec". Docker's default flags: noexec, nosuid, nodev.
 engine::TmpfsSpec parse_tmpfs(const std::string& value);
 
+// -p: "[IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]" ("8080:80", "127.0.0.1:8080:80/udp", "127.0.0.1::80",
+// "80"); a missing or empty host port is 0, for the network driver to choose a free one.
+PortMapping parse_publish(const std::string& value);
+
+// An image's ExposedPorts key ("80/tcp", "53/udp", "8080") as -P publishes it: on a free host port.
+PortMapping parse_exposed_port(const std::string& value);
+
 struct UserSpec {
   std::string user;                  // name or uid
   std::optional<std::string> group;  // name or gid

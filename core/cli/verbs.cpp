@@ -28,6 +28,7 @@ const std::vector<Verb>& all_verbs() {
       {"commit", "Create a new image from a container's changes", commit_main},
       {"save", "Save images to a tar archive (docker-archive or oci-archive)", save_main},
       {"load", "Load images from a tar archive", load_main},
+      {"network", "Manage networks (create, ls, inspect, rm, prune)", network_main},
       {"inspect", "Return low-level information on containers and images", inspect_main},
       {"rename", "Rename a container", rename_main},
       {"stats", "Display a live stream of containers' resource usage", stats_main},

@@ -82,6 +82,7 @@ int commit_main(CliContext& context, const std::vector<std::string>& args);
 int save_main(CliContext& context, const std::vector<std::string>& args);
 int load_main(CliContext& context, const std::vector<std::string>& args);
 int image_main(CliContext& context, const std::vector<std::string>& args);
+int network_main(CliContext& context, const std::vector<std::string>& args);
 int inspect_main(CliContext& context, const std::vector<std::string>& args);
 int info_main(CliContext& context, const std::vector<std::string>& args);
 int version_main(CliContext& context, const std::vector<std::string>& args);

@@ -72,6 +72,16 @@ TEST(ContainerFormat, StatusFollowsTheObservedState) {
   EXPECT_EQ(container_status(unfinished, finished), "");
 }
 
+TEST(ContainerFormat, PortsListThePublishedOnesOfARunningContainer) {
+  auto record = record_in(ContainerState::running);
+  EXPECT_EQ(container_ports(record), "");
+  record.endpoint = engine::NetworkEndpoint{"bridge", "172.17.0.2/16", "172.17.0.1", "",
+                                    {{"", 8080, 80, "tcp"}, {"127.0.0.1", 5353, 53, "udp"}}};
+  EXPECT_EQ(container_ports(record), "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp");
+  record.state = ContainerState::exited;
+  EXPECT_EQ(container_ports(record), "") << "Docker lists no ports for a stopped container";
+}
+
 TEST(ContainerFormat, CreatedCountsWholeSecondsAgo) {
   const auto record = record_in(ContainerState::running);
   EXPECT_EQ(container_created(record, at("2024-01-01T12:00:00Z")), "2 hours ago");

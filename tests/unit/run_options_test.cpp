@@ -68,6 +68,40 @@ TEST(ParseVolume, RefusesBadSpecs) {
             std::string::npos);
 }
 
+TEST(ParsePublish, DockersForms) {
+  auto port = parse_publish("8080:80");
+  EXPECT_EQ(port.host_ip, "");
+  EXPECT_EQ(port.host_port, 8080);
+  EXPECT_EQ(port.container_port, 80);
+  EXPECT_EQ(port.protocol, "tcp");
+  port = parse_publish("127.0.0.1:5353:53/udp");
+  EXPECT_EQ(port.host_ip, "127.0.0.1");
+  EXPECT_EQ(port.host_port, 5353);
+  EXPECT_EQ(port.container_port, 53);
+  EXPECT_EQ(port.protocol, "udp");
+  port = parse_publish("80");
+  EXPECT_EQ(port.host_port, 0) << "a free host port is chosen at start";
+  EXPECT_EQ(port.container_port, 80);
+  port = parse_publish("127.0.0.1::80");
+  EXPECT_EQ(port.host_ip, "127.0.0.1");
+  EXPECT_EQ(port.host_port, 0);
+  EXPECT_EQ(parse_publish("0.0.0.0:80:80").host_ip, "") << "every address";
+  port = parse_exposed_port("53/udp");
+  EXPECT_EQ(port.container_port, 53);
+  EXPECT_EQ(port.protocol, "udp");
+  EXPECT_EQ(parse_exposed_port("8080").protocol, "tcp");
+}
+
+TEST(ParsePublish, RefusesWhatItCannotPublish) {
+  EXPECT_NE(error_of([] { parse_publish("80:99999"); }).find("invalid port \"99999\""), std::string::npos);
+  EXPECT_NE(error_of([] { parse_publish("0"); }).find("invalid port"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_publish("8000-8010:80"); }).find("port ranges are not supported"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_publish("80/sctp"); }).find("unsupported protocol \"sctp\""), std::string::npos);
+  EXPECT_NE(error_of([] { parse_publish("localhost:80:80"); }).find("invalid host address"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_publish("::1:80:80"); }).find("IPv6"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_publish("web:80"); }).find("invalid port \"web\""), std::string::npos);
+}
+
 TEST(ParseTmpfs, DefaultsAndOptions) {
   auto plain = parse_tmpfs("/run");
   EXPECT_EQ(plain.container_path, "/run");
