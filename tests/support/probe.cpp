@@ -1,9 +1,12 @@
 // mcore-probe: a static helper the integration tests copy into container root filesystems to exercise
-// what busybox cannot: keyctl, large allocations, fork loops. Prints one line; exit code 0 on success.
+// what busybox cannot: keyctl, large allocations, fork loops, a UDP echo server. Prints one line; exit code 0 on success.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +44,24 @@ int main(int argc, char** argv) {
     }
     std::printf("forked %ld\n", made);
     return 0;
+  }
+  if (std::strcmp(command, "udp-echo") == 0 && argc == 3) {
+    // Answers every datagram on the port with "echo:" and the datagram, until killed.
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[2])));
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return 3;
+    std::printf("listening\n");
+    std::fflush(stdout);
+    for (;;) {
+      char buffer[512] = "echo:";
+      sockaddr_in peer{};
+      socklen_t length = sizeof peer;
+      ssize_t n = ::recvfrom(fd, buffer + 5, sizeof buffer - 5, 0, reinterpret_cast<sockaddr*>(&peer), &length);
+      if (n < 0) return 4;
+      ::sendto(fd, buffer, static_cast<std::size_t>(n) + 5, 0, reinterpret_cast<sockaddr*>(&peer), length);
+    }
   }
   return 2;
 }

@@ -203,7 +203,12 @@ const fs::path& shared_busybox_rootfs() {
 }
 
 McoreSandbox::McoreSandbox(nlohmann::json extra_config)
-    : dir_("mcore-sandbox"), cgroup_parent_("mcore-test-" + random_suffix()), config_file_(dir_.path() / "config.json") {
+    : dir_("mcore-sandbox"),
+      suffix_(random_suffix()),
+      cgroup_parent_("mcore-test-" + suffix_),
+      bridge_("mct" + suffix_),
+      table_("mcore_test_" + suffix_),
+      config_file_(dir_.path() / "config.json") {
   fs::create_directories(data_root());
   fs::create_directories(state_root());
   write_config(extra_config);
@@ -213,7 +218,21 @@ McoreSandbox::~McoreSandbox() {
   // Detached containers outlive the commands that started them: end them (and their supervisors)
   // before the roots they live in go away.
   if (fs::exists(data_root() / "containers")) mcore({"rm", "--all", "--force"});
+  for (const auto& bridge : network_bridges()) {
+    if (fs::exists("/sys/class/net/" + bridge)) run_command({"/usr/sbin/ip", "link", "delete", bridge});
+  }
+  if (run_command({"/usr/sbin/nft", "list", "table", "ip", table_}).exit_code == 0) {
+    run_command({"/usr/sbin/nft", "delete", "table", "ip", table_});
+  }
   remove_cgroup_tree(cgroup_parent_);
+}
+
+std::vector<std::string> McoreSandbox::network_bridges() const {
+  std::vector<std::string> bridges;
+  auto networks = nlohmann::json::parse(read_text(data_root() / "network" / "bridge" / "networks.json"), nullptr, false);
+  if (!networks.is_array()) return bridges;
+  for (const auto& network : networks) bridges.push_back(network.value("bridge", ""));
+  return bridges;
 }
 
 fs::path McoreSandbox::data_root() const { return dir_.path() / "data"; }
@@ -225,6 +244,8 @@ void McoreSandbox::write_config(const nlohmann::json& extra) {
       {"state_root", state_root().string()},
       {"plugin_dirs", {MCORE_PLUGIN_BUILD_DIR}},
       {"resource", {{"cgroup_parent", cgroup_parent_}}},
+      {"default_network", "none"},
+      {"network", {{"bridge", bridge_}, {"table", table_}, {"ip_forward", false}}},
   };
   config.merge_patch(extra);
   write_text(config_file_, config.dump(2));

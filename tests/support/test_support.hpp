@@ -62,9 +62,11 @@ void make_busybox_rootfs(const std::filesystem::path& dir);
 // The busybox rootfs built once per test process, shared read-only by all tests in it.
 const std::filesystem::path& shared_busybox_rootfs();
 
-// An mcore with its own data and state roots, a config file selecting the build tree's plugins, and a
-// cgroup parent beneath the test's own cgroup ("mcore-test-<random>"), removed on destruction together
-// with every container cgroup left below it.
+// An mcore with its own data and state roots, a config file selecting the build tree's plugins, a
+// cgroup parent beneath the test's own cgroup ("mcore-test-<random>"), and network state of its own: the
+// default bridge "mct<random>", the nftables table "mcore_test_<random>", no default network for `run`
+// (tests ask for one) and net.ipv4.ip_forward left alone. All of it is removed on destruction, with every
+// container cgroup left below the parent and every network bridge the sandbox's networks made.
 class McoreSandbox {
  public:
   explicit McoreSandbox(nlohmann::json extra_config = nlohmann::json::object());
@@ -79,12 +81,19 @@ class McoreSandbox {
   std::filesystem::path data_root() const;
   std::filesystem::path state_root() const;
   const std::string& cgroup_parent() const { return cgroup_parent_; }
+  const std::string& bridge() const { return bridge_; }
+  const std::string& firewall_table() const { return table_; }
+  // The bridge links of every network the sandbox's mcore recorded (the default one and user ones).
+  std::vector<std::string> network_bridges() const;
   // Rewrites the config file with `extra` merged over the sandbox's own keys.
   void write_config(const nlohmann::json& extra);
 
  private:
   TempDir dir_;
+  std::string suffix_;
   std::string cgroup_parent_;
+  std::string bridge_;
+  std::string table_;
   std::filesystem::path config_file_;
 };
 
