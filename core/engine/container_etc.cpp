@@ -106,6 +106,22 @@ EtcFilePaths etc_file_paths(const ContainerStore& store, const std::string& id) 
   return {dir / "hosts", dir / "resolv.conf", dir / "hostname"};
 }
 
+fs::path etc_mount_point_layer(const ContainerStore& store, const std::string& id) {
+  const fs::path layer = store.container_dir(id) / "mount-points";
+  if (::access(layer.c_str(), F_OK) == 0) return layer;
+  // Built beside and renamed into place: a crash never leaves half a layer to be stacked.
+  const fs::path staging = store.container_dir(id) / ".mount-points";
+  std::error_code error;
+  fs::remove_all(staging, error);
+  fs::create_directories(staging / "etc", error);
+  if (error) throw Error("create " + (staging / "etc").string(), error.value());
+  for (const char* name : {"hosts", "hostname", "resolv.conf"}) write_in_place(staging / "etc" / name, "");
+  // The layer's etc/ gives the container's /etc its mode: whatever mcore's umask, it is the usual one.
+  fs::permissions(staging / "etc", fs::perms(0755), error);
+  if (::rename(staging.c_str(), layer.c_str()) != 0) throw Error::from_errno("rename " + staging.string());
+  return layer;
+}
+
 void write_etc_files(const ContainerStore& store, const ContainerSpec& spec) {
   const EtcFilePaths paths = etc_file_paths(store, spec.id);
   const bool own_namespace = spec.network != NetworkMode::host;

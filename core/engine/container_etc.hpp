@@ -18,6 +18,12 @@ struct EtcFilePaths {
 };
 EtcFilePaths etc_file_paths(const ContainerStore& store, const std::string& id);
 
+// An overlay layer holding only the mount points (etc/, and etc/hosts, etc/hostname, etc/resolv.conf as
+// empty files), stacked just below the container's writable layer, so the init's bind mounts create
+// nothing in that layer: what the container itself changed (what commit and diff see) stays its own,
+// as with Docker's init layer. Created on the container's first start.
+std::filesystem::path etc_mount_point_layer(const ContainerStore& store, const std::string& id);
+
 // Writes the three files before the init starts. A container that joins a network has no address yet:
 // its hosts file gets its line from write_hosts() once attached.
 void write_etc_files(const ContainerStore& store, const ContainerSpec& spec);

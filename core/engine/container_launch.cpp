@@ -197,6 +197,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     request.container_id = id;
     request.layers = spec.image_layers;
     if (!spec.rootfs.empty()) request.external_lowers = {spec.rootfs};
+    request.external_lowers.push_back(etc_mount_point_layer(store, id));
     RootfsPlan rootfs = storage->prepare_rootfs(request);
 
     // A group left by a crash would make create() fail; a first start has none to remove.

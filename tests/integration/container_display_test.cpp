@@ -182,7 +182,9 @@ TEST_F(ContainerDisplayTest, InspectShowsAContainerInDockersShape) {
   EXPECT_EQ(json["Config"]["Hostname"], "box");
   const auto env = json["Config"]["Env"];
   EXPECT_NE(std::find(env.begin(), env.end(), "GREETING=hi"), env.end()) << env;
-  EXPECT_EQ(json["NetworkSettings"]["Networks"], nlohmann::json::object());
+  // Docker lists the mode as the container's one network, with no address.
+  EXPECT_EQ(json["NetworkSettings"]["Networks"], (nlohmann::json{{"none", nlohmann::json::object()}}));
+  EXPECT_EQ(json["NetworkSettings"]["IPAddress"], "");
   // By id prefix and by --type too.
   EXPECT_EQ(inspect_one(id.substr(0, 8))["Id"], id);
   auto typed = mcore({"inspect", "--type", "container", "insp"});

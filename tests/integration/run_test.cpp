@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -156,15 +157,21 @@ TEST_F(RunTest, HostnameFlagSetsHostnameAndEnvironment) {
 TEST_F(RunTest, HostMountsAreInvisibleAndStandardMountsPresent) {
   auto result = sh("cat /proc/mounts");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  // Only the container's own mounts: the root, the standard file systems and Docker's masks.
+  // Only the container's own mounts: the root, the standard file systems, Docker's masks and the three
+  // files mcore bind-mounts as Docker does.
+  const std::set<std::string> etc_files = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"};
   std::istringstream lines(result.out);
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     std::string source, target;
     fields >> source >> target;
-    EXPECT_TRUE(target == "/" || target.starts_with("/proc") || target.starts_with("/dev") || target.starts_with("/sys"))
+    EXPECT_TRUE(target == "/" || target.starts_with("/proc") || target.starts_with("/dev") ||
+                target.starts_with("/sys") || etc_files.count(target))
         << "host mount visible: " << line;
+  }
+  for (const auto& file : etc_files) {
+    EXPECT_NE(result.out.find(" " + file + " "), std::string::npos) << "missing " << file << " in\n" << result.out;
   }
   for (const char* expected : {" /proc proc ", " /dev tmpfs ", " /dev/pts devpts ", " /dev/shm tmpfs ",
                                " /dev/mqueue mqueue ", " /sys sysfs ro,"}) {
