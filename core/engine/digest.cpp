@@ -1,13 +1,12 @@
 #include "engine/digest.hpp"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <mutex>
 
 #include <openssl/evp.h>
 
 #include "mcore/error.hpp"
+#include "mcore/lazy_library.hpp"
 
 namespace mcore::engine {
 
@@ -24,27 +23,17 @@ struct Crypto {
   decltype(&EVP_DigestFinal_ex) final = nullptr;
 };
 
-template <class Function>
-void bind(void* library, const char* name, Function& function) {
-  function = reinterpret_cast<Function>(::dlsym(library, name));
-  if (function == nullptr) throw Error(std::string("libcrypto lacks ") + name, 0, "install OpenSSL 3 (libssl3)");
-}
-
 const Crypto& crypto() {
   static Crypto functions;
   static std::once_flag loaded;
   std::call_once(loaded, [] {
-    void* library = ::dlopen(MCORE_LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) {
-      throw Error(std::string("cannot load ") + MCORE_LIBCRYPTO_SONAME + ": " + ::dlerror(), 0,
-                  "install OpenSSL 3 (libssl3)");
-    }
-    bind(library, "EVP_MD_CTX_new", functions.md_ctx_new);
-    bind(library, "EVP_MD_CTX_free", functions.md_ctx_free);
-    bind(library, "EVP_sha256", functions.sha256);
-    bind(library, "EVP_DigestInit_ex", functions.init);
-    bind(library, "EVP_DigestUpdate", functions.update);
-    bind(library, "EVP_DigestFinal_ex", functions.final);
+    static LazyLibrary library(MCORE_LIBCRYPTO_SONAME, "install OpenSSL 3 (libssl3)");
+    library.bind("EVP_MD_CTX_new", functions.md_ctx_new);
+    library.bind("EVP_MD_CTX_free", functions.md_ctx_free);
+    library.bind("EVP_sha256", functions.sha256);
+    library.bind("EVP_DigestInit_ex", functions.init);
+    library.bind("EVP_DigestUpdate", functions.update);
+    library.bind("EVP_DigestFinal_ex", functions.final);
   });
   return functions;
 }

@@ -238,12 +238,14 @@ NetworkInfo BridgeDriver::describe(const NetworkRecord& network) const {
 void BridgeDriver::bring_up(const NetworkRecord& network) const {
   const fs::path dir = network_state(network);
   const fs::path marker = dir / "up";
-  if (::access(marker.c_str(), F_OK) == 0 && link_exists(network.bridge)) return;
+  // sysfs rather than a netlink round trip: this runs at every attach.
+  const fs::path link = fs::path("/sys/class/net") / network.bridge;
+  if (::access(marker.c_str(), F_OK) == 0 && ::access(link.c_str(), F_OK) == 0) return;
   std::error_code error;
   fs::create_directories(dir, error);
   if (error) throw Error("create " + dir.string(), error.value());
   ExclusiveLock held(dir / "up.lock");
-  if (::access(marker.c_str(), F_OK) == 0 && link_exists(network.bridge)) return;
+  if (::access(marker.c_str(), F_OK) == 0 && ::access(link.c_str(), F_OK) == 0) return;
   const Ipv4Subnet subnet = parse_subnet(network.subnet);
   ensure_bridge({network.bridge, network.gateway + "/" + std::to_string(subnet.prefix), config_.mtu});
   // Published ports answer on 127.0.0.1: DNAT-ed loopback traffic must be routable out of the bridge.
@@ -393,7 +395,8 @@ void BridgeDriver::detach(const std::string& container_id, const std::string& ne
     ::unlink(marker.c_str());
   }
   // Usually gone already: a veth pair dies with the container's network namespace.
-  delete_link(veth_name(container_id));
+  const fs::path veth = fs::path("/sys/class/net") / veth_name(container_id);
+  if (::access(veth.c_str(), F_OK) == 0) delete_link(veth_name(container_id));
   if (network) leases(*network).release(container_id);
 }
 

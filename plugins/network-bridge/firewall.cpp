@@ -3,14 +3,49 @@
 #include <nftables/libnftables.h>
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "mcore/error.hpp"
+#include "mcore/lazy_library.hpp"
 
 namespace mcore::bridge {
 namespace {
+
+// libnftables (and libnftnl, libjansson, libgmp... with it) is opened the first time a rule is
+// touched, not linked: that costs about 4 ms per process, and most attaches and every detach of a
+// container without published ports never touch a rule.
+struct Nftables {
+  decltype(&nft_ctx_new) ctx_new = nullptr;
+  decltype(&nft_ctx_free) ctx_free = nullptr;
+  decltype(&nft_ctx_buffer_output) ctx_buffer_output = nullptr;
+  decltype(&nft_ctx_buffer_error) ctx_buffer_error = nullptr;
+  decltype(&nft_ctx_get_error_buffer) ctx_get_error_buffer = nullptr;
+  decltype(&nft_ctx_get_output_buffer) ctx_get_output_buffer = nullptr;
+  decltype(&nft_ctx_output_get_flags) ctx_output_get_flags = nullptr;
+  decltype(&nft_ctx_output_set_flags) ctx_output_set_flags = nullptr;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer = nullptr;
+};
+
+const Nftables& nft() {
+  static Nftables functions;
+  static std::once_flag loaded;
+  std::call_once(loaded, [] {
+    static LazyLibrary library("libnftables.so.1", "install libnftables1 (apt-get install libnftables1)");
+    library.bind("nft_ctx_new", functions.ctx_new);
+    library.bind("nft_ctx_free", functions.ctx_free);
+    library.bind("nft_ctx_buffer_output", functions.ctx_buffer_output);
+    library.bind("nft_ctx_buffer_error", functions.ctx_buffer_error);
+    library.bind("nft_ctx_get_error_buffer", functions.ctx_get_error_buffer);
+    library.bind("nft_ctx_get_output_buffer", functions.ctx_get_output_buffer);
+    library.bind("nft_ctx_output_get_flags", functions.ctx_output_get_flags);
+    library.bind("nft_ctx_output_set_flags", functions.ctx_output_set_flags);
+    library.bind("nft_run_cmd_from_buffer", functions.run_cmd_from_buffer);
+  });
+  return functions;
+}
 
 std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
@@ -22,29 +57,30 @@ void check_protocol(const std::string& protocol) {
 
 }  // namespace
 
-Firewall::Firewall(std::string table) : table_(std::move(table)), context_(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free) {
+Firewall::Firewall(std::string table)
+    : table_(std::move(table)), context_(nft().ctx_new(NFT_CTX_DEFAULT), nft().ctx_free) {
   if (!context_) throw Error("create an nftables context");
-  nft_ctx_buffer_output(context_.get());
-  nft_ctx_buffer_error(context_.get());
+  nft().ctx_buffer_output(context_.get());
+  nft().ctx_buffer_error(context_.get());
 }
 
 Firewall::~Firewall() = default;
 
 void Firewall::run(const std::string& commands) const {
-  if (nft_run_cmd_from_buffer(context_.get(), commands.c_str()) != 0) {
-    std::string error = nft_ctx_get_error_buffer(context_.get());
+  if (nft().run_cmd_from_buffer(context_.get(), commands.c_str()) != 0) {
+    std::string error = nft().ctx_get_error_buffer(context_.get());
     while (!error.empty() && error.back() == '\n') error.pop_back();
     throw Error("nftables refused mcore's rules in table ip " + table_ + ": " + error);
   }
 }
 
 std::string Firewall::list_json() const {
-  const unsigned flags = nft_ctx_output_get_flags(context_.get());
-  nft_ctx_output_set_flags(context_.get(), flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-  const int result = nft_run_cmd_from_buffer(context_.get(), ("list table ip " + table_).c_str());
-  nft_ctx_output_set_flags(context_.get(), flags);
-  nft_ctx_get_error_buffer(context_.get());  // a missing table is no error here: drop its message
-  return result == 0 ? nft_ctx_get_output_buffer(context_.get()) : "";
+  const unsigned flags = nft().ctx_output_get_flags(context_.get());
+  nft().ctx_output_set_flags(context_.get(), flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  const int result = nft().run_cmd_from_buffer(context_.get(), ("list table ip " + table_).c_str());
+  nft().ctx_output_set_flags(context_.get(), flags);
+  nft().ctx_get_error_buffer(context_.get());  // a missing table is no error here: drop its message
+  return result == 0 ? nft().ctx_get_output_buffer(context_.get()) : "";
 }
 
 void Firewall::ensure_base() {

@@ -47,7 +47,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     // Not permitted: the file becomes the caller's, as any rewrite by the caller would.
   }
   if (!write_all(fd.get(), content)) throw Error::from_errno(what + ": write " + temp);
-  if (::fsync(fd.get()) != 0) throw Error::from_errno(what + ": fsync " + temp);
+  if (options.sync_file && ::fsync(fd.get()) != 0) throw Error::from_errno(what + ": fsync " + temp);
   // close() can report a deferred write error (NFS); check it before the rename publishes the file.
   if (::close(fd.release()) != 0) throw Error::from_errno(what + ": close " + temp);
   if (::rename(temp.c_str(), path.c_str()) != 0) throw Error::from_errno(what + ": rename " + temp);

@@ -12,9 +12,12 @@ struct AtomicWriteOptions {
   mode_t mode = 0644;
   bool keep_owner = false;      // an existing file keeps its owner and group (root rewriting a user's file)
   bool sync_directory = false;  // also fsync the directory, so the rename itself survives a power cut
+  // fsync the content before the rename. Runtime state that a reboot clears anyway (leases under the
+  // state root) skips it: the rename alone keeps crashes from tearing it.
+  bool sync_file = true;
 };
 
-// Writes `content` to a temporary file beside `path` (mode, write, fsync, close), then renames it over
+// Writes `content` to a temporary file beside `path` (mode, write, fsync unless asked not to, close), then renames it over
 // `path`. Throws Error naming the step that failed; the temporary file never remains.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content,
                        const AtomicWriteOptions& options = {});
