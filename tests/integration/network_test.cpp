@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "oci_image_builder.hpp"
 #include "test_support.hpp"
 
 namespace mcore::test {
@@ -214,6 +215,27 @@ TEST_F(NetworkTest, TheContainerGetsAnAddressAGatewayAndItsEtcFiles) {
   expect_nothing_left();
 }
 
+TEST_F(NetworkTest, TheDefaultSubnetAvoidsHostRoutesAndInfoSaysSo) {
+  // A host route over Docker's first pool, on an empty bridge of the test's own (no traffic).
+  const std::string dummy = "mctd" + std::to_string(::getpid() % 100000);
+  ASSERT_EQ(run_command({"/usr/sbin/ip", "link", "add", dummy, "type", "bridge"}).exit_code, 0);
+  struct Remove {
+    std::string link;
+    ~Remove() { run_command({"/usr/sbin/ip", "link", "delete", link}); }
+  } remove{dummy};
+  ASSERT_EQ(run_command({"/usr/sbin/ip", "addr", "add", "172.17.255.254/16", "dev", dummy}).exit_code, 0);
+  ASSERT_EQ(run_command({"/usr/sbin/ip", "link", "set", dummy, "up"}).exit_code, 0);
+  auto info = mcore({"info", "--format", "json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const auto network = nlohmann::json::parse(info.out)["default_network"];
+  EXPECT_NE(network.value("subnet", ""), "172.17.0.0/16") << network.dump();
+  EXPECT_NE(network.value("subnet_note", "").find("172.17.0.0/16 overlaps the host route to 172.17.0.0/16"),
+            std::string::npos)
+      << network.dump();
+  auto text = mcore({"info"});
+  EXPECT_NE(text.out.find("Subnet chosen because:"), std::string::npos) << text.out;
+}
+
 TEST_F(NetworkTest, InspectAndPsShowTheAddressAndPortsWhileItRuns) {
   const int port = free_port();
   const std::string id = detached("bridge", {"-p", "127.0.0.1:" + std::to_string(port) + ":80", "-p", "8080"}, "sleep 30");
@@ -298,6 +320,44 @@ TEST_F(NetworkTest, PublishedTcpPortsAnswerOnLoopbackAndTheBridgeAddress) {
   EXPECT_EQ(http_get(gateway_of("bridge"), loopback_port, "/index.html"), "");
   EXPECT_EQ(mcore({"rm", "-f", id}).exit_code, 0);
   EXPECT_EQ(http_get("127.0.0.1", any_port, "/index.html"), "") << "the port still answers after rm";
+  expect_nothing_left();
+}
+
+TEST_F(NetworkTest, PublishAllPublishesTheImagesExposedPortsOnFreePorts) {
+  // An image whose config exposes 80/tcp and 5353/udp, loaded from an OCI archive.
+  TempDir work("mcore-network-image");
+  OciImageBuilder builder(work.path() / "layout");
+  Layer layer = {LayerEntry::directory("bin"), LayerEntry::file("bin/busybox", read_text("/bin/busybox"), 0755),
+                 LayerEntry::directory("tmp", 01777), LayerEntry::directory("etc")};
+  for (const char* applet : {"sh", "httpd", "echo"}) layer.push_back(LayerEntry::symlink(std::string("bin/") + applet, "busybox"));
+  const auto image = builder.add_image({layer}, "amd64", "",
+                                       {{"Env", {"PATH=/bin"}},
+                                        {"ExposedPorts", {{"80/tcp", nlohmann::json::object()}, {"5353/udp", nlohmann::json::object()}}}});
+  builder.tag(image, "exposed:1");
+  const fs::path archive = work.path() / "exposed.tar";
+  ASSERT_EQ(run_command({"/usr/bin/tar", "-C", builder.dir().string(), "-cf", archive.string(), "."}).exit_code, 0);
+  auto loaded = mcore({"load", "-i", archive.string()});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+
+  auto run = mcore({"run", "-d", "-P", "--network", "bridge", "--dns", "127.0.0.1", "exposed:1", "sh", "-c",
+                    "echo exposed > /tmp/index.html; httpd -f -p 80 -h /tmp"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string id = trimmed(run.out);
+  const auto ports = inspect(id)["NetworkSettings"]["Ports"];
+  const std::string tcp = ports["80/tcp"][0].value("HostPort", "");
+  const std::string udp = ports["5353/udp"][0].value("HostPort", "");
+  ASSERT_FALSE(tcp.empty()) << ports.dump();
+  EXPECT_FALSE(udp.empty()) << ports.dump();
+  std::string answer;
+  for (int i = 0; i < 50 && answer.find("exposed") == std::string::npos; ++i) {
+    answer = http_get("127.0.0.1", std::stoi(tcp), "/index.html");
+    if (answer.empty()) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(answer.find("exposed"), std::string::npos) << answer;
+  // exec joins the container's network namespace: it sees eth0 with the container's address.
+  auto exec = mcore({"exec", id, "sh", "-c", "cat /proc/net/fib_trie | grep -c " + address_of(id)});
+  EXPECT_EQ(exec.exit_code, 0) << exec.err << exec.out;
+  EXPECT_EQ(mcore({"rm", "-f", id}).exit_code, 0);
   expect_nothing_left();
 }
 
