@@ -11,15 +11,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-bool confirmed(bool all) {
-  std::cout << (all ? "WARNING! This will remove all images without at least one container associated to them.\n"
-                    : "WARNING! This will remove all dangling images.\n")
-            << "Are you sure you want to continue? [y/N] " << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer == "y" || answer == "Y" || answer == "yes";
-}
-
 int prune_main(CliContext& context, const std::vector<std::string>& args) {
   po::options_description options("Options");
   // clang-format off
@@ -31,7 +22,11 @@ int prune_main(CliContext& context, const std::vector<std::string>& args) {
   if (!parsed) return 0;
   expect_no_arguments("image prune", *parsed);
   const bool all = parsed->options["all"].as<bool>();
-  if (!parsed->options["force"].as<bool>() && !confirmed(all)) return 0;
+  if (!confirmed(parsed->options["force"].as<bool>(),
+                 all ? "This will remove all images without at least one container associated to them."
+                     : "This will remove all dangling images.")) {
+    return 0;
+  }
 
   engine::Engine& engine = context.engine();
   engine::ImageStore store(engine.config().data_root);

@@ -158,13 +158,8 @@ int network_prune(CliContext& context, const std::vector<std::string>& args) {
   auto parsed = parse_verb("network prune", "[OPTIONS]", "Remove all unused networks", options, args);
   if (!parsed) return 0;
   expect_no_arguments("network prune", *parsed);
-  if (!parsed->options["force"].as<bool>()) {
-    std::cout << "WARNING! This will remove all networks not used by at least one container.\n"
-                 "Are you sure you want to continue? [y/N] "
-              << std::flush;
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "y" && answer != "Y" && answer != "yes") return 0;
+  if (!confirmed(parsed->options["force"].as<bool>(), "This will remove all networks not used by at least one container.")) {
+    return 0;
   }
   engine::Engine& engine = context.engine();
   engine::prune_network_leftovers(engine, engine::ContainerStore(engine.config().data_root));

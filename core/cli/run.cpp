@@ -17,6 +17,7 @@
 #include "engine/container_spec_json.hpp"
 #include "engine/container_store.hpp"
 #include "engine/image_config.hpp"
+#include "engine/volume_control.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -276,7 +277,21 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
   auto& engine = context.engine();
   std::optional<engine::FileLock> image_hold;
   engine::ContainerSpec spec = build_spec(engine, parsed->options, parsed->positionals, image_hold);
-  engine::create_container(engine, spec);
+  {
+    // Held until the record names the volumes: `volume rm` and prune cannot take them meanwhile.
+    std::optional<engine::FileLock> volume_hold;
+    if (!spec.volumes.empty()) {
+      volume_hold.emplace(engine::VolumeStore(engine.config().data_root).lock(engine::FileLock::Mode::shared));
+    }
+    engine::create_container_volumes(engine, spec);
+    try {
+      engine::create_container(engine, spec);
+    } catch (...) {
+      volume_hold.reset();
+      engine::remove_anonymous_volumes(engine, engine::ContainerStore(engine.config().data_root), spec);
+      throw;
+    }
+  }
   image_hold.reset();  // the record now keeps the image's layers from collection
 
   // Blocked from before the launch, so that no signal meant for the container is lost.
@@ -293,7 +308,7 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
   engine::LaunchReport report = engine::launch_container(engine, spec.id, theirs.get());
   theirs.reset();
   if (report.failure) {
-    if (spec.remove_on_exit) engine::remove_container(engine, spec.id, true);
+    if (spec.remove_on_exit) engine::remove_container(engine, spec.id, true, true);
     report_error(*report.failure);
     return report.exit_code;
   }

@@ -10,6 +10,7 @@
 #include <map>
 #include <regex>
 
+#include "engine/volume_store.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -141,15 +142,22 @@ PortMapping parse_exposed_port(const std::string& value) {
 
 engine::VolumeSpec parse_volume(const std::string& value) {
   auto parts = split(value, ':');
-  if (parts.size() < 2 || parts.size() > 3) {
-    throw Error("invalid volume \"" + value + "\"", 0, "use -v /host/path:/container/path[:ro]");
+  if (parts.empty() || parts.size() > 3) {
+    throw Error("invalid volume \"" + value + "\"", 0, "use -v /host/path:/container/path[:ro], -v NAME:/path or -v /path");
   }
   engine::VolumeSpec volume;
-  if (parts[0].empty() || parts[0].front() != '/') {
-    throw Error("invalid volume \"" + value + "\": the host path \"" + parts[0] + "\" is not absolute", 0,
-                "named volumes are not supported yet; give an absolute host path");
+  if (parts.size() == 1) {
+    // -v /path: an anonymous volume, created at run.
+    require_absolute("-v " + value, parts[0]);
+    volume.container_path = parts[0];
+    return volume;
   }
-  volume.host_path = parts[0];
+  if (!parts[0].empty() && parts[0].front() == '/') {
+    volume.host_path = parts[0];
+  } else {
+    engine::check_volume_name(parts[0]);
+    volume.volume = parts[0];
+  }
   require_absolute("-v " + value, parts[1]);
   volume.container_path = parts[1];
   if (parts.size() == 3) {
@@ -160,7 +168,7 @@ engine::VolumeSpec parse_volume(const std::string& value) {
     }
   }
   std::error_code error;
-  if (!fs::exists(volume.host_path, error)) {
+  if (!volume.host_path.empty() && !fs::exists(volume.host_path, error)) {
     throw Error("volume source " + volume.host_path.string() + " does not exist", ENOENT,
                 "create it first or fix the path in -v");
   }

@@ -17,7 +17,8 @@ std::int64_t parse_size(const std::string& flag, const std::string& value);
 // "1.5" -> 1'500'000'000; must be within (0, online CPUs].
 std::int64_t parse_cpus(const std::string& value, unsigned online_cpus);
 
-// "/host:/ctr", "/host:/ctr:ro", "/host:/ctr:rw". The host path must be absolute and exist.
+// "/host:/ctr", "/host:/ctr:ro", "/host:/ctr:rw": a bind mount (the host path must exist);
+// "NAME:/ctr[:ro]": the named volume NAME; "/ctr": an anonymous volume. Volumes are created at run.
 engine::VolumeSpec parse_volume(const std::string& value);
 
 // "/run", "/run:rw,size=64m,mode=1777,noexec". Docker's default flags: noexec, nosuid, nodev.

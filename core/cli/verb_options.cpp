@@ -153,4 +153,12 @@ void expect_no_arguments(const std::string& verb, const ParsedVerb& parsed) {
   }
 }
 
+bool confirmed(bool force, const std::string& warning) {
+  if (force) return true;
+  std::cout << "WARNING! " << warning << "\nAre you sure you want to continue? [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
 }  // namespace mcore::cli

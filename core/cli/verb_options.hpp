@@ -31,6 +31,10 @@ std::optional<ParsedVerb> parse_verb(const std::string& verb, const std::string&
                                      boost::program_options::options_description options,
                                      const std::vector<std::string>& args);
 
+// Docker's prune prompt: prints "WARNING! <warning>" and asks to continue; true on y/Y/yes. `force`
+// (-f) answers yes without asking.
+bool confirmed(bool force, const std::string& warning);
+
 // Throws Error when a verb that takes no arguments got some ("mcore info: unexpected argument \"x\"").
 void expect_no_arguments(const std::string& verb, const ParsedVerb& parsed);
 

@@ -29,6 +29,7 @@ const std::vector<Verb>& all_verbs() {
       {"save", "Save images to a tar archive (docker-archive or oci-archive)", save_main},
       {"load", "Load images from a tar archive", load_main},
       {"network", "Manage networks (create, ls, inspect, rm, prune)", network_main},
+      {"volume", "Manage volumes (create, ls, inspect, rm, prune)", volume_main},
       {"inspect", "Return low-level information on containers and images", inspect_main},
       {"rename", "Rename a container", rename_main},
       {"stats", "Display a live stream of containers' resource usage", stats_main},

@@ -83,6 +83,7 @@ int save_main(CliContext& context, const std::vector<std::string>& args);
 int load_main(CliContext& context, const std::vector<std::string>& args);
 int image_main(CliContext& context, const std::vector<std::string>& args);
 int network_main(CliContext& context, const std::vector<std::string>& args);
+int volume_main(CliContext& context, const std::vector<std::string>& args);
 int inspect_main(CliContext& context, const std::vector<std::string>& args);
 int info_main(CliContext& context, const std::vector<std::string>& args);
 int version_main(CliContext& context, const std::vector<std::string>& args);

@@ -161,7 +161,7 @@ void unpause_container(Engine& engine, const std::string& id) {
   store.save(*stored);
 }
 
-void remove_container(Engine& engine, const std::string& id, bool force) {
+void remove_container(Engine& engine, const std::string& id, bool force, bool volumes) {
   ContainerStore store(engine.config().data_root);
   for (;;) {
     {
@@ -169,7 +169,8 @@ void remove_container(Engine& engine, const std::string& id, bool force) {
       auto record = current(engine, store, id);
       if (!record) return;
       if (!is_live(record->state)) {
-        remove_container_files(engine, store, *record);
+        remove_container_files(engine, store, *record,
+                               volumes ? AnonymousVolumes::remove : AnonymousVolumes::keep);
         return;
       }
       if (!force) {

@@ -38,7 +38,8 @@ void pause_container(Engine& engine, const std::string& id);
 void unpause_container(Engine& engine, const std::string& id);
 
 // Removes a container; a running one only with `force` (killed first).
-void remove_container(Engine& engine, const std::string& id, bool force);
+// `volumes` (rm -v): its anonymous volumes go too.
+void remove_container(Engine& engine, const std::string& id, bool force, bool volumes = false);
 
 // Blocks until the container is not running and returns its exit code.
 int wait_container(Engine& engine, const std::string& id);

@@ -10,6 +10,7 @@
 #include "engine/container_launch.hpp"
 #include "engine/container_liveness.hpp"
 #include "engine/container_network.hpp"
+#include "engine/volume_control.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -67,7 +68,8 @@ std::chrono::milliseconds restart_delay(int restart_count) {
   return std::min(std::chrono::milliseconds(100) * (1 << doublings), std::chrono::milliseconds(60'000));
 }
 
-void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record) {
+void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record,
+                            AnonymousVolumes volumes) {
   ContainerRecord leaving = record;
   detach_container_network(engine, store, leaving);
   try {
@@ -84,6 +86,13 @@ void remove_container_files(Engine& engine, ContainerStore& store, const Contain
   fs::remove_all(runtime_paths(engine.config(), record.id).dir, error);
   store.release_name(record.name, record.id);
   store.remove(record.id);
+  if (volumes == AnonymousVolumes::remove) {
+    try {
+      remove_anonymous_volumes(engine, store, record.spec);
+    } catch (const Error& error) {
+      warn(engine, record.id, error);
+    }
+  }
 }
 
 void handle_container_exit(Engine& engine, const std::string& id, int lock_fd) {
@@ -96,7 +105,7 @@ void handle_container_exit(Engine& engine, const std::string& id, int lock_fd) {
     record_exit(engine, store, *record);
     if (!should_restart(*record, record->exit_code)) {
       if (record->spec.remove_on_exit) {
-        remove_container_files(engine, store, *record);
+        remove_container_files(engine, store, *record, AnonymousVolumes::remove);
       } else {
         store.save(*record);
       }
@@ -131,7 +140,7 @@ std::optional<ContainerRecord> repair_container(Engine& engine, ContainerStore& 
   if (!claims_life || supervisor_alive(runtime_paths(engine.config(), record.id))) return record;
   record_exit(engine, store, record);
   if (record.spec.remove_on_exit) {
-    remove_container_files(engine, store, record);
+    remove_container_files(engine, store, record, AnonymousVolumes::remove);
     return std::nullopt;
   }
   store.save(record);

@@ -18,9 +18,14 @@ bool should_restart(const ContainerRecord& record, int exit_code);
 // Docker's backoff: 100 ms doubling with each restart, at most a minute.
 std::chrono::milliseconds restart_delay(int restart_count);
 
-// Deletes a container that no longer runs: cgroup, writable layer, runtime directory, name and record.
-// Idempotent. The caller holds the container's lock.
-void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record);
+// What goes with a removed container besides its own files.
+enum class AnonymousVolumes { keep, remove };  // rm -v and --rm remove them, as in Docker
+
+// Deletes a container that no longer runs: network attachment, cgroup, writable layer, runtime
+// directory, name and record, and its anonymous volumes when asked. Idempotent. The caller holds the
+// container's lock.
+void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record,
+                            AnonymousVolumes volumes = AnonymousVolumes::keep);
 
 // `mcore __exited ID`: runs in the supervisor's process (the supervisor execs it), which holds the
 // liveness lock as `lock_fd`. Restarts the container through start_and_supervise when the policy says so.

@@ -119,8 +119,9 @@ Json network_settings_of(const ContainerRecord& record) {
 Json host_config_of(const ContainerSpec& spec) {
   std::vector<std::string> binds;
   for (const auto& volume : spec.volumes) {
-    binds.push_back(volume.host_path.string() + ":" + volume.container_path +
-                    (volume.read_only ? ":ro" : ""));
+    // Docker lists a named volume by its name.
+    binds.push_back((volume.volume.empty() ? volume.host_path.string() : volume.volume) + ":" +
+                    volume.container_path + (volume.read_only ? ":ro" : ""));
   }
   Json tmpfs = Json::object();
   for (const auto& mount : spec.tmpfs) tmpfs[mount.container_path] = tmpfs_options(mount);
@@ -163,6 +164,17 @@ Json host_config_of(const ContainerSpec& spec) {
 Json mounts_of(const ContainerSpec& spec) {
   Json mounts = Json::array();
   for (const auto& volume : spec.volumes) {
+    if (!volume.volume.empty()) {
+      mounts.push_back({{"Type", "volume"},
+                        {"Name", volume.volume},
+                        {"Source", volume.host_path.string()},
+                        {"Destination", volume.container_path},
+                        {"Driver", "local"},
+                        {"Mode", volume.read_only ? "ro" : "z"},
+                        {"RW", !volume.read_only},
+                        {"Propagation", ""}});
+      continue;
+    }
     mounts.push_back({{"Type", "bind"},
                       {"Source", volume.host_path.string()},
                       {"Destination", volume.container_path},

@@ -21,6 +21,7 @@
 #include "engine/init_plan.hpp"
 #include "engine/init_protocol.hpp"
 #include "engine/scope_exit.hpp"
+#include "engine/volume_populate.hpp"
 #include "engine/container_seccomp.hpp"
 #include "engine/start_failure.hpp"
 
@@ -199,6 +200,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     if (!spec.rootfs.empty()) request.external_lowers = {spec.rootfs};
     request.external_lowers.push_back(etc_mount_point_layer(store, id));
     RootfsPlan rootfs = storage->prepare_rootfs(request);
+    populate_volumes(engine, spec, rootfs);
 
     // A group left by a crash would make create() fail; a first start has none to remove.
     if (record.state != ContainerState::created) resource->destroy(id);

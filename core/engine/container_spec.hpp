@@ -18,9 +18,10 @@
 namespace mcore::engine {
 
 struct VolumeSpec {
-  std::filesystem::path host_path;       // absolute, must exist
+  std::filesystem::path host_path;       // absolute, must exist (a named volume's _data directory)
   std::string container_path;            // absolute inside the container
   bool read_only = false;
+  std::string volume;                    // the named volume mounted, "" for a bind mount of a host path
 };
 
 struct TmpfsSpec {

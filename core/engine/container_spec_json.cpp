@@ -144,7 +144,8 @@ nlohmann::json spec_to_json(const ContainerSpec& spec) {
   for (const auto& volume : spec.volumes) {
     volumes.push_back({{"host_path", volume.host_path.string()},
                        {"container_path", volume.container_path},
-                       {"read_only", volume.read_only}});
+                       {"read_only", volume.read_only},
+                       {"volume", volume.volume}});
   }
   nlohmann::json tmpfs = nlohmann::json::array();
   for (const auto& mount : spec.tmpfs) {
@@ -203,7 +204,7 @@ ContainerSpec spec_from_json(const nlohmann::json& json) {
   spec.rootfs = json.value("rootfs", "");
   for (const auto& volume : json.value("volumes", nlohmann::json::array())) {
     spec.volumes.push_back({volume.value("host_path", ""), volume.value("container_path", ""),
-                            volume.value("read_only", false)});
+                            volume.value("read_only", false), volume.value("volume", "")});
   }
   for (const auto& mount : json.value("tmpfs", nlohmann::json::array())) {
     spec.tmpfs.push_back({mount.value("container_path", ""), mount.value("flags", 0UL), mount.value("data", "")});

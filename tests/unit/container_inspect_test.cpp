@@ -30,7 +30,7 @@ ContainerRecord sample_record() {
   spec.group = "nogroup";
   spec.image = "alpine:3.19";
   spec.image_id = "sha256:" + std::string(64, 'd');
-  spec.volumes = {{"/data", "/mnt/data", true}, {"/logs", "/var/log", false}};
+  spec.volumes = {{"/data", "/mnt/data", true, ""}, {"/logs", "/var/log", false, ""}};
   spec.tmpfs = {{"/run", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m"}};
   spec.read_only_rootfs = true;
   spec.network = NetworkMode::host;
@@ -75,6 +75,18 @@ TEST(ContainerInspect, TopLevelMembersInDockersOrder) {
   EXPECT_EQ(json["NetworkSettings"]["IPAddress"], "");
   EXPECT_EQ(json["NetworkSettings"]["Networks"], nlohmann::ordered_json({{"host", nlohmann::ordered_json::object()}}));
   EXPECT_EQ(json["HostConfig"]["NetworkMode"], "host");
+}
+
+TEST(ContainerInspect, ANamedVolumeIsListedByNameAsDockerDoes) {
+  ContainerRecord record = sample_record();
+  record.spec.volumes = {{"/var/lib/mcore/volumes/cache/_data", "/cache", false, "cache"}};
+  const auto json = inspect_container(record, "");
+  EXPECT_EQ(json["HostConfig"]["Binds"], nlohmann::ordered_json({"cache:/cache"}));
+  const auto& mount = json["Mounts"][0];
+  EXPECT_EQ(mount["Type"], "volume");
+  EXPECT_EQ(mount["Name"], "cache");
+  EXPECT_EQ(mount["Source"], "/var/lib/mcore/volumes/cache/_data");
+  EXPECT_EQ(mount["Driver"], "local");
 }
 
 TEST(ContainerInspect, NetworkSettingsOfAnAttachedContainer) {

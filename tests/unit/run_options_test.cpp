@@ -57,11 +57,26 @@ TEST(ParseVolume, BindsWithModes) {
   EXPECT_FALSE(rw.read_only);
   EXPECT_TRUE(parse_volume("/tmp:/data:ro").read_only);
   EXPECT_FALSE(parse_volume("/tmp:/data:rw").read_only);
+  EXPECT_EQ(rw.volume, "") << "a host path is a bind mount";
+}
+
+TEST(ParseVolume, NamedAndAnonymousVolumes) {
+  auto named = parse_volume("cache:/var/cache:ro");
+  EXPECT_EQ(named.volume, "cache");
+  EXPECT_TRUE(named.host_path.empty()) << "the volume's directory is known at run";
+  EXPECT_EQ(named.container_path, "/var/cache");
+  EXPECT_TRUE(named.read_only);
+  auto anonymous = parse_volume("/scratch");
+  EXPECT_EQ(anonymous.volume, "");
+  EXPECT_TRUE(anonymous.host_path.empty());
+  EXPECT_EQ(anonymous.container_path, "/scratch");
 }
 
 TEST(ParseVolume, RefusesBadSpecs) {
-  EXPECT_NE(error_of([] { parse_volume("/tmp"); }).find("use -v /host/path:/container/path[:ro]"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_volume("named:/data"); }).find("not absolute"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("/a:/b:ro:x"); }).find("use -v /host/path:/container/path[:ro]"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("scratch"); }).find("\"scratch\" is not absolute"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("x:/data"); }).find("invalid volume name \"x\""), std::string::npos);
+  EXPECT_NE(error_of([] { parse_volume("-bad:/data"); }).find("invalid volume name"), std::string::npos);
   EXPECT_NE(error_of([] { parse_volume("/tmp:data"); }).find("\"data\" is not absolute"), std::string::npos);
   EXPECT_NE(error_of([] { parse_volume("/tmp:/data:rx"); }).find("invalid volume option \"rx\""), std::string::npos);
   EXPECT_NE(error_of([] { parse_volume("/no/such/dir:/data"); }).find("volume source /no/such/dir does not exist"),
