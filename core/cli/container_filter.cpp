@@ -11,12 +11,13 @@ namespace mcore::cli {
 namespace {
 
 constexpr std::string_view kHint =
-    "filter by status=created|running|paused|restarting|exited|dead, name=NAME, id=ID or exited=CODE";
+    "filter by status=created|running|paused|restarting|exited|dead, name=NAME, id=ID, exited=CODE or "
+    "label=KEY[=VALUE]";
 
 // Docker's keys that mcore does not implement (yet): refused with their own message, not as unknown.
-constexpr std::array<std::string_view, 11> kDockerOnlyKeys = {"ancestor", "before",    "since",   "label",
-                                                              "health",   "isolation", "is-task", "network",
-                                                              "publish",  "expose",    "volume"};
+constexpr std::array<std::string_view, 10> kDockerOnlyKeys = {"ancestor", "before",  "since",   "health",
+                                                              "isolation", "is-task", "network", "publish",
+                                                              "expose",   "volume"};
 
 // "removing" is a state Docker accepts in filters; mcore never shows it, so it matches nothing.
 constexpr std::array<std::string_view, 7> kStatuses = {"created",  "running", "paused", "restarting",
@@ -55,6 +56,14 @@ ContainerFilter ContainerFilter::parse(const std::vector<std::string>& filters) 
       } catch (const std::regex_error&) {
         // Docker skips a value that is not a valid expression; it can still match exactly.
       }
+    } else if (key == "label") {
+      // Docker: every label filter must match (AND), "KEY" alone asks only that the label exists.
+      if (value.empty()) invalid(text);
+      const auto separator = value.find('=');
+      filter.labels_.push_back({value.substr(0, separator),
+                                separator == std::string::npos ? std::nullopt
+                                                               : std::optional(value.substr(separator + 1))});
+      continue;
     } else if (contains(kDockerOnlyKeys, key)) {
       throw Error("the filter '" + key + "' is not supported by mcore yet", 0, std::string(kHint));
     } else {
@@ -82,6 +91,10 @@ bool ContainerFilter::matches(const engine::ContainerRecord& record) const {
   const bool ran_and_stopped = record.state == engine::ContainerState::exited && !record.started_at.empty();
   std::vector<std::string> exit_codes;
   if (ran_and_stopped) exit_codes.push_back(std::to_string(record.exit_code));
+  for (const auto& [key, value] : labels_) {
+    const auto found = record.spec.labels.find(key);
+    if (found == record.spec.labels.end() || (value && found->second != *value)) return false;
+  }
   return matches_any("status", {to_string(record.state)}) &&
          matches_any("name", {record.name, "/" + record.name}) && matches_any("id", {record.id}) &&
          matches_any("exited", exit_codes);

@@ -1,8 +1,9 @@
 #pragma once
 // `mcore ps --filter KEY=VALUE`, read as Docker reads it: values of one key are alternatives (OR),
 // different keys must all match (AND). Keys: status, name, id (Go-style regular expressions, searched,
-// or an exact match), exited (an exit code).
+// or an exact match), exited (an exit code), label (KEY or KEY=VALUE; every label filter must match).
 #include <map>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ class ContainerFilter {
   bool matches_any(const std::string& key, const std::vector<std::string>& candidates) const;
 
   std::map<std::string, std::vector<Pattern>> values_;
+  std::vector<std::pair<std::string, std::optional<std::string>>> labels_;
 };
 
 }  // namespace mcore::cli

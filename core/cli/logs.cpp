@@ -4,12 +4,14 @@
 
 #include <charconv>
 #include <chrono>
+#include <map>
 
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/container_liveness.hpp"
 #include "engine/container_log_reader.hpp"
+#include "engine/deployment.hpp"
 #include "mcore/fd_io.hpp"
 
 namespace mcore::cli {
@@ -24,7 +26,8 @@ po::options_description logs_options() {
     ("follow,f", po::bool_switch(), "follow log output until the container stops")
     ("tail,n", po::value<std::string>()->default_value("all"), "number of lines to show from the end of the logs, or all")
     ("timestamps,t", po::bool_switch(), "show timestamps")
-    ("since", po::value<std::string>(), "show logs since a time (2026-11-23T10:00:00Z) or a duration ago (42m)");
+    ("since", po::value<std::string>(), "show logs since a time (2026-11-23T10:00:00Z) or a duration ago (42m)")
+    ("deployment", po::value<std::string>(), "the logs of a deployment's services (mcore up), each line after its service's name");
   // clang-format on
   return options;
 }
@@ -46,12 +49,15 @@ std::optional<std::size_t> parse_tail(const std::string& value) {
 // an entry of the other is added, so that a terminal showing both keeps their order.
 class StandardStreamsSink final : public engine::LogSink {
  public:
-  explicit StandardStreamsSink(bool timestamps) : timestamps_(timestamps) {}
+  // `prefix` starts every entry ("web | " for a deployment's service).
+  explicit StandardStreamsSink(bool timestamps, std::string prefix = "")
+      : timestamps_(timestamps), prefix_(std::move(prefix)) {}
 
   void entry(const engine::LogEntry& entry) override {
     const bool to_stderr = entry.stream == engine::LogStream::stderr_stream;
     Output& output = to_stderr ? stderr_ : stdout_;
     flush(to_stderr ? stdout_ : stderr_);
+    output.pending += prefix_;
     if (timestamps_) {
       output.pending += engine::format_log_time(entry.time);
       output.pending += ' ';
@@ -81,6 +87,7 @@ class StandardStreamsSink final : public engine::LogSink {
   }
 
   bool timestamps_;
+  std::string prefix_;
   Output stdout_{STDOUT_FILENO, "standard output", {}};
   Output stderr_{STDERR_FILENO, "standard error", {}};
 };
@@ -100,9 +107,47 @@ std::optional<ParsedVerb> parse_logs_arguments(const std::vector<std::string>& a
 
 }  // namespace
 
+// mcore logs --deployment NAME [SERVICE]: every service's log in turn, in service order.
+int deployment_logs(CliContext& context, const ParsedVerb& parsed, const engine::LogReadOptions& options) {
+  const auto& values = parsed.options;
+  if (options.follow) {
+    throw Error("--follow with --deployment is not supported", 0, "follow one service: mcore logs -f CONTAINER");
+  }
+  if (parsed.positionals.size() > 1) throw Error("mcore logs --deployment takes at most one service name");
+  const std::string deployment = values["deployment"].as<std::string>();
+  const engine::ContainerStore store(context.engine().config().data_root);
+  std::map<std::string, std::string> services;  // service -> container id
+  for (const auto& record : store.list()) {
+    const auto labels = record.spec.labels;
+    auto in = labels.find(engine::kDeploymentLabel);
+    auto service = labels.find(engine::kServiceLabel);
+    if (in == labels.end() || in->second != deployment || service == labels.end()) continue;
+    if (!parsed.positionals.empty() && service->second != parsed.positionals.front()) continue;
+    services[service->second] = record.id;
+  }
+  if (services.empty()) {
+    throw VerbError(Error("no containers of deployment " + deployment +
+                              (parsed.positionals.empty() ? "" : " service " + parsed.positionals.front()),
+                          0, "see mcore ps --deployment " + deployment + " -a"),
+                    kExitRefused);
+  }
+  for (const auto& [service, id] : services) {
+    StandardStreamsSink sink(values["timestamps"].as<bool>(), service + " | ");
+    engine::read_container_log(store.log_path(id), options, sink);
+    sink.idle();
+  }
+  return 0;
+}
+
 int logs_main(CliContext& context, const std::vector<std::string>& args) {
   const auto parsed = parse_logs_arguments(args);
   if (!parsed) return 0;
+  if (parsed->options.count("deployment")) {
+    engine::LogReadOptions options;
+    options.tail = parse_tail(parsed->options["tail"].as<std::string>());
+    options.follow = parsed->options["follow"].as<bool>();
+    return deployment_logs(context, *parsed, options);
+  }
   if (parsed->positionals.size() != 1) {
     throw Error(parsed->positionals.empty() ? "mcore logs needs a container"
                                             : "mcore logs takes one container, got " +

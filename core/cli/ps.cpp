@@ -9,6 +9,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
+#include "engine/deployment.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;
@@ -17,8 +18,11 @@ namespace {
 
 ContainerFilter parse_filter(const po::variables_map& options) {
   try {
-    return ContainerFilter::parse(options.count("filter") ? options["filter"].as<std::vector<std::string>>()
-                                                          : std::vector<std::string>{});
+    auto filters = options.count("filter") ? options["filter"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (options.count("deployment")) {
+      filters.push_back(std::string("label=") + engine::kDeploymentLabel + "=" + options["deployment"].as<std::string>());
+    }
+    return ContainerFilter::parse(filters);
   } catch (const Error& error) {
     throw VerbError(error, kExitRefused);  // Docker's daemon refuses a bad filter: exit 1
   }
@@ -34,7 +38,8 @@ int ps_main(CliContext& context, const std::vector<std::string>& args) {
     ("quiet,q", po::bool_switch(), "only display container IDs")
     ("no-trunc", po::bool_switch(), "don't truncate output")
     ("filter,f", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
-     "filter output: status=, name=, id=, exited= (repeatable)");
+     "filter output: status=, name=, id=, exited=, label= (repeatable)")
+    ("deployment", po::value<std::string>(), "only the containers of this deployment (mcore up)");
   // clang-format on
   add_format_option(options);
   auto parsed = parse_verb("ps", "[OPTIONS]", verb_summary("ps"), options, args);

@@ -58,6 +58,8 @@ po::options_description run_options() {
     ("dns-search", po::value<std::vector<std::string>>()->composing(), "DNS search domain")
     ("dns-option", po::value<std::vector<std::string>>()->composing(), "DNS resolver option")
     ("add-host", po::value<std::vector<std::string>>()->composing(), "add a line to /etc/hosts: NAME:IP")
+    ("network-alias", po::value<std::vector<std::string>>()->composing(), "another name containers on its network resolve it by")
+    ("label,l", po::value<std::vector<std::string>>()->composing(), "set a label: KEY=VALUE")
     ("cap-add", po::value<std::vector<std::string>>()->composing(), "add a Linux capability")
     ("cap-drop", po::value<std::vector<std::string>>()->composing(), "drop a Linux capability")
     ("privileged", po::bool_switch(), "give the container every capability, no seccomp, no masked paths")
@@ -163,6 +165,8 @@ void set_network_options(engine::Engine& engine, const po::variables_map& option
   spec.dns_search = list<std::string>(options, "dns-search");
   spec.dns_options = list<std::string>(options, "dns-option");
   // Checked now; written when the container starts (host-gateway is the network's gateway then).
+  spec.network_aliases = list<std::string>(options, "network-alias");
+  for (const auto& alias : spec.network_aliases) validate_hostname(alias);
   spec.extra_hosts = list<std::string>(options, "add-host");
   for (const auto& value : spec.extra_hosts) {
     engine::parse_add_host(value, spec.network == engine::NetworkMode::network ? "0.0.0.0" : "");
@@ -213,6 +217,11 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
   }
   if (options.count("stop-timeout")) spec.stop_timeout = options["stop-timeout"].as<int>();
   spec.read_only_rootfs = options["read-only"].as<bool>();
+  for (const auto& label : list<std::string>(options, "label")) {
+    const auto equals = label.find('=');
+    if (equals == 0) throw Error("invalid --label \"" + label + "\"", 0, "use KEY=VALUE");
+    spec.labels[label.substr(0, equals)] = equals == std::string::npos ? "" : label.substr(equals + 1);
+  }
   spec.privileged = options["privileged"].as<bool>();
 
   auto user = text(options, "user");
@@ -268,15 +277,10 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
   return spec;
 }
 
-}  // namespace
-
-int run_main(CliContext& context, const std::vector<std::string>& args) {
-  auto parsed = parse_verb("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]  or  [OPTIONS] --rootfs DIR COMMAND [ARG...]",
-                           "Run a command in a new container", run_options(), args);
-  if (!parsed) return 0;
-  auto& engine = context.engine();
+// The container `run`'s arguments describe, created (record, volumes) but not started.
+engine::ContainerSpec create_from(engine::Engine& engine, const ParsedVerb& parsed) {
   std::optional<engine::FileLock> image_hold;
-  engine::ContainerSpec spec = build_spec(engine, parsed->options, parsed->positionals, image_hold);
+  engine::ContainerSpec spec = build_spec(engine, parsed.options, parsed.positionals, image_hold);
   {
     // Held until the record names the volumes: `volume rm` and prune cannot take them meanwhile.
     std::optional<engine::FileLock> volume_hold;
@@ -292,7 +296,31 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
       throw;
     }
   }
-  image_hold.reset();  // the record now keeps the image's layers from collection
+  return spec;  // the record now keeps the image's layers from collection: image_hold may go
+}
+
+}  // namespace
+
+std::string run_detached(CliContext& context, const std::vector<std::string>& args) {
+  std::vector<std::string> detached{"-d"};
+  detached.insert(detached.end(), args.begin(), args.end());
+  const ParsedVerb parsed = parse_options("mcore run", run_options(), detached);
+  auto& engine = context.engine();
+  const engine::ContainerSpec spec = create_from(engine, parsed);
+  engine::LaunchReport report = engine::launch_container(engine, spec.id);
+  if (report.failure) {
+    if (spec.remove_on_exit) engine::remove_container(engine, spec.id, true, true);
+    throw VerbError(*report.failure, report.exit_code);
+  }
+  return spec.id;
+}
+
+int run_main(CliContext& context, const std::vector<std::string>& args) {
+  auto parsed = parse_verb("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]  or  [OPTIONS] --rootfs DIR COMMAND [ARG...]",
+                           "Run a command in a new container", run_options(), args);
+  if (!parsed) return 0;
+  auto& engine = context.engine();
+  const engine::ContainerSpec spec = create_from(engine, *parsed);
 
   // Blocked from before the launch, so that no signal meant for the container is lost.
   std::optional<engine::ForwardedSignals> signals;

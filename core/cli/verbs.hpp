@@ -84,9 +84,16 @@ int load_main(CliContext& context, const std::vector<std::string>& args);
 int image_main(CliContext& context, const std::vector<std::string>& args);
 int network_main(CliContext& context, const std::vector<std::string>& args);
 int volume_main(CliContext& context, const std::vector<std::string>& args);
+int up_main(CliContext& context, const std::vector<std::string>& args);
+int down_main(CliContext& context, const std::vector<std::string>& args);
+int config_main(CliContext& context, const std::vector<std::string>& args);
 int inspect_main(CliContext& context, const std::vector<std::string>& args);
 int info_main(CliContext& context, const std::vector<std::string>& args);
 int version_main(CliContext& context, const std::vector<std::string>& args);
+
+// `mcore run -d ARGS...` without printing: creates and starts the container, returns its id. Throws
+// (a VerbError with the container's exit code when its command could not start).
+std::string run_detached(CliContext& context, const std::vector<std::string>& args);
 
 // Prints an error as the one line users see: "mcore: <what>[; <hint>]" on stderr.
 void report_error(const Error& error);

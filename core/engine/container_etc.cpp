@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "engine/container_etc_files.hpp"
 #include "engine/file_util.hpp"
 #include "mcore/error.hpp"
@@ -59,6 +61,9 @@ HostEntry own_entry(const ContainerRecord& record) {
   own.address = address_of(*record.endpoint);
   own.names = {record.spec.hostname};
   if (record.name != record.spec.hostname) own.names.push_back(record.name);
+  for (const auto& alias : record.spec.network_aliases) {
+    if (std::find(own.names.begin(), own.names.end(), alias) == own.names.end()) own.names.push_back(alias);
+  }
   return own;
 }
 

@@ -206,7 +206,7 @@ Json config_of(const ContainerSpec& spec) {
           {"Image", spec.image},
           {"WorkingDir", spec.working_dir},
           {"Entrypoint", nullptr},
-          {"Labels", Json::object()},
+          {"Labels", spec.labels},
           {"StopSignal", signal_name(spec.stop_signal)},
           {"StopTimeout", spec.stop_timeout}};
 }

@@ -21,6 +21,7 @@
 #include "engine/init_plan.hpp"
 #include "engine/init_protocol.hpp"
 #include "engine/scope_exit.hpp"
+#include "engine/self_command.hpp"
 #include "engine/volume_populate.hpp"
 #include "engine/container_seccomp.hpp"
 #include "engine/start_failure.hpp"
@@ -75,7 +76,6 @@ LaunchReport receive_report(int fd) {
   return report;
 }
 
-fs::path mcore_executable() { return fs::read_symlink("/proc/self/exe"); }
 
 fs::path supervisor_executable() {
   const fs::path dir = mcore_executable().parent_path();
@@ -88,13 +88,7 @@ fs::path supervisor_executable() {
 
 // `mcore [global options] __exited --lock-fd N ID`: what the supervisor execs when the command exits.
 std::vector<std::string> exit_command(const Engine& engine, const std::string& id, int lock_fd) {
-  std::vector<std::string> argv{mcore_executable().string()};
-  const GlobalOptions& options = engine.global_options();
-  if (options.config_path) argv.insert(argv.end(), {"--config", fs::absolute(*options.config_path).string()});
-  for (const auto& dir : options.plugin_dirs) argv.insert(argv.end(), {"--plugin-dir", fs::absolute(dir).string()});
-  if (options.log_level) argv.insert(argv.end(), {"--log-level", *options.log_level});
-  argv.insert(argv.end(), {"__exited", "--lock-fd", std::to_string(lock_fd), id});
-  return argv;
+  return self_command(engine, {"__exited", "--lock-fd", std::to_string(lock_fd), id});
 }
 
 // AF_UNIX paths are limited to 108 bytes, the state root is not: bind and connect go through a short

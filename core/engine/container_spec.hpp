@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,8 @@ struct ContainerSpec {
   std::vector<std::string> dns_search;   // --dns-search
   std::vector<std::string> dns_options;  // --dns-option
   std::vector<std::string> extra_hosts;  // --add-host as given ("name:ip"), checked by run
+  std::vector<std::string> network_aliases;  // --network-alias: more names peers resolve it by
+  std::map<std::string, std::string> labels;  // --label KEY=VALUE (deployments mark their containers)
 
   bool privileged = false;
   CapabilitySet capabilities = 0;

@@ -170,6 +170,8 @@ nlohmann::json spec_to_json(const ContainerSpec& spec) {
       {"dns_search", spec.dns_search},
       {"dns_options", spec.dns_options},
       {"extra_hosts", spec.extra_hosts},
+      {"network_aliases", spec.network_aliases},
+      {"labels", spec.labels},
       {"privileged", spec.privileged},
       {"capabilities", spec.capabilities},
       {"no_new_privileges", spec.no_new_privileges},
@@ -216,6 +218,8 @@ ContainerSpec spec_from_json(const nlohmann::json& json) {
   spec.dns_search = json.value("dns_search", std::vector<std::string>{});
   spec.dns_options = json.value("dns_options", std::vector<std::string>{});
   spec.extra_hosts = json.value("extra_hosts", std::vector<std::string>{});
+  spec.network_aliases = json.value("network_aliases", std::vector<std::string>{});
+  spec.labels = json.value("labels", std::map<std::string, std::string>{});
   spec.privileged = json.value("privileged", false);
   spec.capabilities = json.value("capabilities", CapabilitySet{0});
   spec.no_new_privileges = json.value("no_new_privileges", false);

@@ -208,8 +208,19 @@ TEST(ContainerFilter, RefusesWhatDockerRefuses) {
   EXPECT_EQ(parse_error({"status=sleeping"}), "invalid filter 'status=sleeping'");
   EXPECT_EQ(parse_error({"exited=x"}), "invalid filter 'exited=x'");
   EXPECT_NE(parse_error({"nameweb"}).find("expected name=value"), std::string::npos);
-  EXPECT_NE(parse_error({"label=a=b"}).find("not supported"), std::string::npos);
+  EXPECT_NE(parse_error({"volume=data"}).find("not supported"), std::string::npos);
+  EXPECT_EQ(parse_error({"label="}), "invalid filter 'label='");
   EXPECT_EQ(parse_error({"status=removing"}), "");
+}
+
+TEST(ContainerFilter, LabelsMustAllMatchAsInDocker) {
+  auto record = record_in(ContainerState::running);
+  record.spec.labels = {{"mcore.deployment", "shop"}, {"tier", "web"}};
+  EXPECT_TRUE(ContainerFilter::parse({"label=tier"}).matches(record));
+  EXPECT_TRUE(ContainerFilter::parse({"label=mcore.deployment=shop", "label=tier=web"}).matches(record));
+  EXPECT_FALSE(ContainerFilter::parse({"label=mcore.deployment=shop", "label=tier=db"}).matches(record));
+  EXPECT_FALSE(ContainerFilter::parse({"label=missing"}).matches(record));
+  EXPECT_FALSE(ContainerFilter::parse({"label=tier=we"}).matches(record)) << "values match exactly";
 }
 
 }  // namespace
