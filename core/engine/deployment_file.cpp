@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "engine/container_spec_json.hpp"
+#include "engine/compose_interpolation.hpp"
 #include "engine/flag_syntax.hpp"
 #include "mcore/error.hpp"
 
@@ -30,8 +31,9 @@ namespace {
 // --- YAML to JSON ---------------------------------------------------------------------------------------
 
 // A plain scalar typed as YAML 1.2's core schema does (as Compose reads it): "80:80" and "no" stay strings.
-Json yaml_scalar(const YAML::Node& node) {
-  const std::string& text = node.Scalar();
+// Values are interpolated first, as Compose does, then typed.
+Json yaml_scalar(const YAML::Node& node, const InterpolationVariables& variables) {
+  const std::string text = interpolate(node.Scalar(), variables);
   if (node.Tag() != "?") return text;  // quoted or tagged
   static const std::regex null_pattern("^(~|null|Null|NULL)?$");
   static const std::regex int_pattern("^[-+]?[0-9]+$");
@@ -47,12 +49,12 @@ Json yaml_scalar(const YAML::Node& node) {
   return text;
 }
 
-Json yaml_to_json(const YAML::Node& node) {
+Json yaml_to_json(const YAML::Node& node, const InterpolationVariables& variables) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar: return yaml_scalar(node);
+    case YAML::NodeType::Scalar: return yaml_scalar(node, variables);
     case YAML::NodeType::Sequence: {
       Json list = Json::array();
-      for (const auto& item : node) list.push_back(yaml_to_json(item));
+      for (const auto& item : node) list.push_back(yaml_to_json(item, variables));
       return list;
     }
     case YAML::NodeType::Map: {
@@ -61,9 +63,9 @@ Json yaml_to_json(const YAML::Node& node) {
       for (const auto& entry : node) {
         const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
         if (key == "<<" && entry.first.Tag() == "?") {
-          merged.push_back(yaml_to_json(entry.second));
+          merged.push_back(yaml_to_json(entry.second, variables));
         } else {
-          map[key] = yaml_to_json(entry.second);
+          map[key] = yaml_to_json(entry.second, variables);
         }
       }
       for (const auto& source : merged) {
@@ -100,7 +102,9 @@ Json parse_file(const fs::path& file) {
     }
   }
   try {
-    return yaml_to_json(YAML::Load(text));
+    return yaml_to_json(YAML::Load(text), interpolation_variables(file.parent_path()));
+  } catch (const Error& error) {
+    throw Error(file.string() + ": " + error.what(), 0, error.hint());
   } catch (const YAML::Exception& error) {
     throw Error(file.string() + " is not valid YAML: line " + std::to_string(error.mark.line + 1) + ", column " +
                     std::to_string(error.mark.column + 1) + ": " + error.msg,

@@ -129,9 +129,9 @@ TEST_F(DeploymentTest, TheSameDeploymentInComposeYaml) {
   const fs::path file = write("compose.yaml", R"(name: shop
 services:
   web:
-    image: box:1
+    image: box:${BOX_TAG:-1}
     environment:
-      GREETING: from-yaml
+      GREETING: ${GREETING_FROM_DOT_ENV}
     command: ["sh", "-c", "env | grep ^GREETING= | cut -d= -f2 > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]
     networks: [front]
     healthcheck:
@@ -160,6 +160,7 @@ networks:
 volumes:
   data:
 )");
+  write(".env", "GREETING_FROM_DOT_ENV=from-yaml\n");  // Compose's interpolation, from the file's .env
   auto valid = mcore({"config", "validate", "-f", file.string()});
   EXPECT_EQ(valid.exit_code, 0) << valid.err;
   auto up = mcore({"up", "-d", "-f", file.string()});
