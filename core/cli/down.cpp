@@ -26,12 +26,10 @@ int down_main(CliContext& context, const std::vector<std::string>& args) {
     engine::remove_container(engine, record.id, true, volumes);
     std::cout << "Container " << record.name << " removed" << std::endl;
   }
-  const auto existing = engine.network()->list_networks();
+  const auto existing = network_names(engine);
   for (const auto& network : deployment.networks) {
     const std::string name = deployment_object_name(deployment, network.name);
-    if (std::none_of(existing.begin(), existing.end(), [&](const NetworkInfo& info) { return info.name == name; })) {
-      continue;
-    }
+    if (!existing.count(name)) continue;
     engine.network()->remove_network(name);
     std::cout << "Network " << name << " removed" << std::endl;
   }

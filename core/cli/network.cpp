@@ -59,10 +59,8 @@ int network_create(CliContext& context, const std::vector<std::string>& args) {
   if (!spec.gateway.empty() && spec.subnet.empty()) {
     throw Error("--gateway needs --subnet", 0, "give the subnet the gateway belongs to");
   }
-  for (const auto& network : networks(engine)) {
-    if (network.name == spec.name) {
-      throw Error("network " + spec.name + " already exists", 0, "choose another name, or remove it first");
-    }
+  if (network_names(engine).count(spec.name)) {
+    throw Error("network " + spec.name + " already exists", 0, "choose another name, or remove it first");
   }
   const NetworkInfo created = engine.network()->create_network(spec);
   std::cout << created.details.value("id", created.name) << '\n';
@@ -178,6 +176,12 @@ int network_prune(CliContext& context, const std::vector<std::string>& args) {
 }
 
 }  // namespace
+
+std::set<std::string> network_names(engine::Engine& engine) {
+  std::set<std::string> names;
+  for (const auto& network : networks(engine)) names.insert(network.name);
+  return names;
+}
 
 int network_main(CliContext& context, const std::vector<std::string>& args) {
   const std::string usage = "Usage: mcore network COMMAND\n\n" + verb_summary("network") +

@@ -145,8 +145,7 @@ void set_network_options(engine::Engine& engine, const po::variables_map& option
     spec.network = engine::NetworkMode::network;
     spec.network_name = network;
     // Refused before any container exists, as Docker does.
-    const auto known = engine.network()->list_networks();
-    if (std::none_of(known.begin(), known.end(), [&](const NetworkInfo& info) { return info.name == network; })) {
+    if (!network_names(engine).count(network)) {
       throw Error("network " + network + " not found", 0,
                   "create it with `mcore network create " + network + "`, or see `mcore network ls`");
     }

@@ -28,12 +28,10 @@ using Clock = std::chrono::steady_clock;
 void say(const std::string& what, const std::string& name) { std::cout << what << " " << name << std::endl; }
 
 void ensure_networks(engine::Engine& engine, const engine::Deployment& deployment) {
-  const auto existing = engine.network()->list_networks();
+  const auto existing = network_names(engine);
   for (const auto& network : deployment.networks) {
     const std::string name = deployment_object_name(deployment, network.name);
-    if (std::any_of(existing.begin(), existing.end(), [&](const NetworkInfo& info) { return info.name == name; })) {
-      continue;
-    }
+    if (existing.count(name)) continue;
     engine.network()->create_network({name, network.subnet, network.gateway, {}});
     say("Network", name + " created");
   }

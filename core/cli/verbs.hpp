@@ -3,6 +3,7 @@
 // arguments and return the process exit code; they throw mcore::Error for mcore's own failures, which
 // main() prints as one line and turns into exit code 125.
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,9 @@ int version_main(CliContext& context, const std::vector<std::string>& args);
 // `mcore run -d ARGS...` without printing: creates and starts the container, returns its id. Throws
 // (a VerbError with the container's exit code when its command could not start).
 std::string run_detached(CliContext& context, const std::vector<std::string>& args);
+
+// The names of the network driver's networks (the default one included).
+std::set<std::string> network_names(engine::Engine& engine);
 
 // Prints an error as the one line users see: "mcore: <what>[; <hint>]" on stderr.
 void report_error(const Error& error);

@@ -261,11 +261,11 @@ NetworkInfo BridgeDriver::create_network(const NetworkSpec& spec) {
     throw Error("the bridge driver has no option \"" + spec.options.begin()->first + "\"", 0,
                 "leave out --opt; the driver takes --subnet and --gateway");
   }
-  auto networks = networks_with_default();
+  networks_with_default();  // the default network first: a user network never takes its subnet
   NetworkRecord record;
   {
     auto held = store_.lock();
-    networks = store_.read();
+    auto networks = store_.read();
     for (const auto& network : networks) {
       if (network.name != spec.name) continue;
       if (network.is_default && spec.subnet.empty() && spec.gateway.empty()) return describe(network);
