@@ -1,5 +1,6 @@
 #include "docker_registry_driver.hpp"
 
+#include <arpa/inet.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -76,7 +77,12 @@ class CountingSink final : public ByteSink {
 
 bool is_loopback_registry(const std::string& registry) {
   const auto host = host_without_port(registry);
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost") return true;
+  // Only an address literal is known to be loopback: a name such as 127.0.0.1.example.com resolves anywhere.
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 DockerRegistryDriver::DockerRegistryDriver(const HostContext& context)

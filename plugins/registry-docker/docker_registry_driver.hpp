@@ -58,7 +58,8 @@ class DockerRegistryDriver final : public RegistryDriver {
   std::map<std::string, std::unique_ptr<RegistryClient>> clients_;
 };
 
-// True for "localhost", 127.0.0.0/8 and ::1, with or without a port.
+// True for "localhost" and the address literals of 127.0.0.0/8 and ::1, with or without a port; never for
+// a name (127.0.0.1.example.com may resolve anywhere, and would be spoken to over plain HTTP).
 bool is_loopback_registry(const std::string& registry);
 
 }  // namespace mcore::registry

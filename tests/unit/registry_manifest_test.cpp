@@ -164,6 +164,12 @@ TEST(RegistryDriverConfig, LoopbackRegistries) {
   EXPECT_TRUE(is_loopback_registry("[::1]:5000"));
   EXPECT_FALSE(is_loopback_registry("registry.example.com"));
   EXPECT_FALSE(is_loopback_registry("127example.com"));
+  EXPECT_TRUE(is_loopback_registry("127.1.2.3"));
+  // Names that merely look like loopback addresses resolve wherever their owner wants: TLS for them.
+  EXPECT_FALSE(is_loopback_registry("127.0.0.1.attacker.example:5000"));
+  EXPECT_FALSE(is_loopback_registry("127.evil.example"));
+  EXPECT_FALSE(is_loopback_registry("localhost.attacker.example"));
+  EXPECT_FALSE(is_loopback_registry("[::2]:5000"));
 }
 
 }  // namespace
