@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -80,12 +81,18 @@ void set_up_terminal(const ContainerChild& child) {
 }
 
 // Reads a small file of the container (passwd, group) into `buffer`, NUL-terminated; nullptr when the
-// file does not exist. Longer files are cut at the buffer's size.
+// file does not exist. Longer files are cut at the buffer's size. The container controls the file:
+// a FIFO or a device there must not make mcore block, so only a regular file is read.
 const char* read_container_file(const ContainerChild& child, const char* path, char* buffer, std::size_t size) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     if (errno == ENOENT) return nullptr;
     child.fail("open", path + 1);
+  }
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+    errno = EINVAL;
+    child.fail("read (not a regular file)", path + 1);
   }
   std::size_t used = 0;
   while (used + 1 < size) {
@@ -133,14 +140,20 @@ void attach_stdio(const ContainerChild& child) noexcept {
   for (int fd = 0; fd <= 2; ++fd) {
     if (plan.stdio[fd] >= 0 && ::dup2(plan.stdio[fd], fd) < 0) child.fail("attach the output pipes");
   }
-  if (::setsid() < 0) child.fail("setsid");
-  if (plan.tty) {
-    set_up_terminal(child);
-  } else if (plan.stdin_null) {
+  if (!plan.tty && plan.stdin_null) {
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null < 0 || ::dup2(null, 0) < 0) child.fail("open /dev/null for stdin");
     ::close(null);
   }
+}
+
+void start_session(const ContainerChild& child) noexcept {
+  if (::setsid() < 0) child.fail("setsid");
+  if (child.plan.tty) set_up_terminal(child);
+}
+
+void stay_undumpable(const ContainerChild& child) noexcept {
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) child.fail("make the process non-dumpable");
 }
 
 void wait_for_go(const ContainerChild& child) noexcept {

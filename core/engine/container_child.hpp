@@ -40,9 +40,18 @@ struct ContainerChild {
 // fills in HOME when the plan asks for it. Fails the child when a named user or group does not exist.
 ResolvedUser resolve_credentials(const ContainerChild& child) noexcept;
 
-// Starts a new session and gives the command its stdio: the plan's descriptors, a new terminal in the
-// container's devpts (whose master goes to mcore) with -t, /dev/null as stdin without -i.
+// Gives the command the plan's descriptors as stdio, and the container's /dev/null as stdin when the
+// plan asks for it (no -i, no -t).
 void attach_stdio(const ContainerChild& child) noexcept;
+
+// Starts a new session and, with -t, makes a new terminal in the container's devpts its controlling
+// terminal and stdio; the master goes to mcore.
+void start_session(const ContainerChild& child) noexcept;
+
+// Makes the process non-dumpable: /proc/PID/{exe,root,fd,mem,environ} of an mcore process that a
+// container can see are then closed to the container (without CAP_SYS_PTRACE). A change of
+// credentials resets the flag to the host's suid_dumpable, so call it again after drop_privileges.
+void stay_undumpable(const ContainerChild& child) noexcept;
 
 // Blocks until mcore has placed the process (cgroup, network) and lets it go on; exits 125 when mcore
 // gave up or died, so the command never runs unplaced.

@@ -279,6 +279,9 @@ void die_with_supervisor(const Init& init) {
 
 void run_container_init(InitPlan& plan) noexcept {
   Init init{{plan}};
+  // Nothing of the container can see the init before it execs the command, but should its PID
+  // namespace ever be shared, its /proc entries stay closed as those of `mcore exec`'s processes are.
+  stay_undumpable(init);
   ::umask(0);
   // Nothing we mount may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) init.fail("make mounts private");
@@ -297,6 +300,7 @@ void run_container_init(InitPlan& plan) noexcept {
   const ResolvedUser user = resolve_credentials(init);
 
   attach_stdio(init);
+  start_session(init);
   if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) init.fail("sethostname");
 
   wait_for_go(init);
@@ -305,6 +309,7 @@ void run_container_init(InitPlan& plan) noexcept {
   if (::chdir(plan.working_dir) != 0) init.fail("chdir to the working directory", plan.working_dir + 1);
 
   drop_privileges(init, user);
+  stay_undumpable(init);
   ::umask(022);
   reset_signals();
   die_with_supervisor(init);

@@ -77,15 +77,6 @@ LaunchReport receive_report(int fd) {
 }
 
 
-fs::path supervisor_executable() {
-  const fs::path dir = mcore_executable().parent_path();
-  for (const fs::path& candidate : {dir / "mcore-supervisor", dir.parent_path() / "libexec/mcore/mcore-supervisor"}) {
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  throw Error("mcore-supervisor is missing beside " + (dir / "mcore").string(), ENOENT,
-              "install mcore completely (it belongs in ../libexec/mcore/)");
-}
-
 // `mcore [global options] __exited --lock-fd N ID`: what the supervisor execs when the command exits.
 std::vector<std::string> exit_command(const Engine& engine, const std::string& id, int lock_fd) {
   return self_command(engine, {"__exited", "--lock-fd", std::to_string(lock_fd), id});
@@ -266,7 +257,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     send_report(report_fd, LaunchReport{}, process.pidfd());
     lock.release();
 
-    std::vector<std::string> argv = {supervisor_executable().string(),
+    std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
                                      "--id", id,
                                      "--log", store.log_path(id).string(),
                                      "--log-max-size", std::to_string(spec.log.max_size),

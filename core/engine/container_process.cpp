@@ -19,9 +19,10 @@
 namespace mcore::engine {
 namespace {
 
-// Receives one message; returns false at end of file. A passed descriptor lands in `passed_fd`.
-bool receive(int fd, InitMessage& message, UniqueFd* passed_fd) {
-  const ssize_t n = receive_message(fd, &message, sizeof message, passed_fd);
+// Receives one message; returns false at end of file. A passed descriptor lands in `passed_fd`, the
+// sender's PID (on a socket with SO_PASSCRED) in `sender`.
+bool receive(int fd, InitMessage& message, UniqueFd* passed_fd, pid_t* sender = nullptr) {
+  const ssize_t n = receive_message(fd, &message, sizeof message, passed_fd, sender);
   if (n < 0) throw Error::from_errno("read from the container init");
   if (n == 0) return false;
   if (static_cast<std::size_t>(n) != sizeof message) throw Error("short message from the container init");
@@ -33,13 +34,19 @@ InitFailure to_failure(const InitMessage& message) { return {message.step, messa
 
 }  // namespace
 
-ContainerProcess ContainerProcess::spawn(unsigned long clone_flags, ChildMain child_main, void* context) {
+ContainerProcess ContainerProcess::spawn(unsigned long clone_flags, ChildMain child_main, void* context,
+                                        bool forks_child) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     throw Error::from_errno("create the sync socket");
   }
   UniqueFd parent_end(pair[0]);
   UniqueFd child_end(pair[1]);
+  // The forked process tells us who it is by sending: the kernel adds its PID, in our namespace.
+  const int on = 1;
+  if (forks_child && ::setsockopt(parent_end.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
+    throw Error::from_errno("ask for the sender's credentials on the sync socket");
+  }
 
   int pidfd = -1;
   clone_args args{};
@@ -72,7 +79,7 @@ ContainerProcess ContainerProcess::start(InitPlan& plan, unsigned long namespace
 }
 
 ContainerProcess::~ContainerProcess() {
-  if (pid_ > 0 && !reaped_) {
+  if (pidfd_ && !reaped_) {
     send_signal(SIGKILL);
     siginfo_t info{};
     while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0 && errno == EINTR) {
@@ -90,6 +97,26 @@ UniqueFd ContainerProcess::receive_pty_master(std::optional<InitFailure>& failur
   }
   if (!master) throw Error("the container init sent no terminal");
   return master;
+}
+
+std::optional<ContainerProcess> ContainerProcess::receive_forked(std::optional<InitFailure>& failure) {
+  InitMessage message{};
+  pid_t sender = 0;
+  if (!receive(sync_.get(), message, nullptr, &sender)) {
+    failure = InitFailure{"enter the container", ECHILD};
+    return std::nullopt;
+  }
+  if (message.kind == InitMessageKind::failure) {
+    failure = to_failure(message);
+    return std::nullopt;
+  }
+  if (message.kind != InitMessageKind::started || sender <= 0) {
+    throw Error("the process entering the container did not say who it is");
+  }
+  // It is our child (CLONE_PARENT) and not reaped: its PID cannot have been reused.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sender, 0U)));
+  if (!pidfd) throw Error::from_errno("open a pidfd of the process in the container");
+  return ContainerProcess(sender, std::move(pidfd), std::move(sync_));
 }
 
 bool ContainerProcess::release() {

@@ -25,9 +25,11 @@ class ContainerProcess {
 
   // Clones a child with `clone_flags` (0, or CLONE_NEW* flags) that runs `child_main(context, sync_fd)`
   // with its end of a new sync socket; child_main must never return. For processes that join an
-  // existing container (`mcore exec`). Throws Error when the clone fails.
+  // existing container (`mcore exec`): with `forks_child`, the child forks the process meant to run
+  // and receive_forked() takes it over. Throws Error when the clone fails.
   using ChildMain = void (*)(void* context, int sync_fd) noexcept;
-  static ContainerProcess spawn(unsigned long clone_flags, ChildMain child_main, void* context);
+  static ContainerProcess spawn(unsigned long clone_flags, ChildMain child_main, void* context,
+                                bool forks_child = false);
 
   ContainerProcess(ContainerProcess&&) noexcept = default;
   ContainerProcess& operator=(ContainerProcess&&) = delete;
@@ -42,6 +44,11 @@ class ContainerProcess {
   // Lets the init go on past the barrier: cgroup placement (and network) are done. Returns false when
   // the init already failed and exited; wait_for_exec then returns its report.
   bool release();
+
+  // For a child that forks the process meant to run the command and exits (`mcore exec`): the forked
+  // process, which is mcore's child too (CLONE_PARENT) and takes over the sync socket; nullopt with
+  // `failure` set when the child reported a failure instead, or died without a report.
+  std::optional<ContainerProcess> receive_forked(std::optional<InitFailure>& failure);
 
   // Blocks until the init has exec'd the command (nullopt) or reported why it could not. `released`
   // says whether release() succeeded: without it, end of file means the init died unreported.

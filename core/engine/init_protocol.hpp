@@ -1,13 +1,15 @@
 #pragma once
 // Messages on the sync socket between mcore and the container init (SOCK_SEQPACKET, one message per
-// send). Child to parent: a failure report, or the PTY master (as SCM_RIGHTS). Parent to child: one
-// "go" byte once the cgroup (and later the network) is in place. The child's end is close-on-exec, so
-// end-of-file on the parent's end means the command was exec'd.
+// send). Child to parent: a failure report, the PTY master (as SCM_RIGHTS), or, from a process that
+// another child forked into the container for `mcore exec`, "started" (its PID comes with it, as
+// SCM_CREDENTIALS: it holds no descriptor of its own to pass).
+// Parent to child: one "go" byte once the cgroup (and later the network) is in place. The child's end is
+// close-on-exec, so end-of-file on the parent's end means the command was exec'd.
 #include <cstdint>
 
 namespace mcore::engine {
 
-enum class InitMessageKind : std::int32_t { failure = 1, pty_master = 2 };
+enum class InitMessageKind : std::int32_t { failure = 1, pty_master = 2, started = 3 };
 
 struct InitMessage {
   InitMessageKind kind;

@@ -519,15 +519,4 @@ SeccompProgram compile_seccomp_file(const std::filesystem::path& file, Capabilit
   }
 }
 
-int install_seccomp(const SeccompProgram& program) noexcept {
-  if (program.instructions.empty()) return 0;
-  // sock_fprog counts in 16 bits: never let a truncated length install half a program.
-  if (program.instructions.size() > BPF_MAXINSNS) return EINVAL;
-  sock_fprog fprog{};
-  fprog.len = static_cast<unsigned short>(program.instructions.size());
-  fprog.filter = const_cast<sock_filter*>(program.instructions.data());
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return errno;
-  return 0;
-}
-
 }  // namespace mcore::engine

@@ -1,9 +1,24 @@
 #include "engine/self_command.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "mcore/error.hpp"
+
 namespace mcore::engine {
 namespace fs = std::filesystem;
 
 fs::path mcore_executable() { return fs::read_symlink("/proc/self/exe"); }
+
+fs::path helper_executable(const std::string& name) {
+  const fs::path dir = mcore_executable().parent_path();
+  for (const fs::path& candidate : {dir / name, dir.parent_path() / "libexec/mcore" / name}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  throw Error(name + " is missing beside " + (dir / "mcore").string(), ENOENT,
+              "install mcore completely (it belongs in ../libexec/mcore/)");
+}
 
 std::vector<std::string> self_command(const Engine& engine, const std::vector<std::string>& verb_args) {
   std::vector<std::string> argv{mcore_executable().string()};

@@ -24,18 +24,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kDockerDefaultCapEff = "00000000a80425fb";
 
-// A busybox root filesystem with mcore-probe in /bin, built once for the whole test program.
-const fs::path& probe_rootfs() {
-  static TempDir dir("mcore-exec-rootfs");
-  static const fs::path root = [] {
-    fs::path path = dir.path() / "root";
-    make_busybox_rootfs(path);
-    fs::copy_file(MCORE_PROBE_BINARY, path / "bin/mcore-probe");
-    return path;
-  }();
-  return root;
-}
-
 std::size_t count_lines(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
 
 // The lines of `text` that start with `prefix`, in order.
@@ -124,7 +112,7 @@ class ExecTest : public ::testing::Test {
   // removes it.
   void start(const std::string& name, const std::vector<std::string>& flags = {},
              const std::string& command = "exec sleep 1000") {
-    std::vector<std::string> args{"run", "-d", "--name", name, "--rootfs", probe_rootfs().string()};
+    std::vector<std::string> args{"run", "-d", "--name", name, "--rootfs", shared_probe_rootfs().string()};
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), {"sh", "-c", "echo hello > /created-by-init; " + command});
     auto result = sandbox_->mcore(args);
@@ -269,7 +257,7 @@ TEST_F(ExecTest, ExitCodesPassThroughDockerStyle) {
 }
 
 TEST_F(ExecTest, RefusesStoppedUnknownContainersAndMissingCommandWithOneLine) {
-  auto ran = sandbox_->mcore({"run", "--name", "done", "--rootfs", probe_rootfs().string(), "true"});
+  auto ran = sandbox_->mcore({"run", "--name", "done", "--rootfs", shared_probe_rootfs().string(), "true"});
   ASSERT_EQ(ran.exit_code, 0) << ran.err;
   struct Case {
     std::vector<std::string> args;

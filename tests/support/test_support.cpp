@@ -202,6 +202,16 @@ const fs::path& shared_busybox_rootfs() {
   return dir.path();
 }
 
+const fs::path& shared_probe_rootfs() {
+  static TempDir dir("mcore-probe-rootfs");
+  static std::once_flag built;
+  std::call_once(built, [] {
+    make_busybox_rootfs(dir.path());
+    fs::copy_file(MCORE_PROBE_BINARY, dir.path() / "bin/mcore-probe");
+  });
+  return dir.path();
+}
+
 McoreSandbox::McoreSandbox(nlohmann::json extra_config)
     : dir_("mcore-sandbox"),
       suffix_(random_suffix()),

@@ -62,6 +62,9 @@ void make_busybox_rootfs(const std::filesystem::path& dir);
 // The busybox rootfs built once per test process, shared read-only by all tests in it.
 const std::filesystem::path& shared_busybox_rootfs();
 
+// The same with mcore-probe in /bin (tests/support/probe.cpp), also built once and shared read-only.
+const std::filesystem::path& shared_probe_rootfs();
+
 // An mcore with its own data and state roots, a config file selecting the build tree's plugins, a
 // cgroup parent beneath the test's own cgroup ("mcore-test-<random>"), and network state of its own: the
 // default bridge "mct<random>", the nftables table "mcore_test_<random>", no default network for `run`
