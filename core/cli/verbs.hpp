@@ -31,14 +31,18 @@ class VerbError : public Error {
   int exit_code_;
 };
 
-// What every verb gets: the global options and the engine, created on first use so that `version`
-// and `--help` work without a config.
+// What every verb gets: the global options and the engine, created on first use (with its roots
+// secured) so that `version` and `--help` work without a config, and as any user.
 class CliContext {
  public:
   explicit CliContext(engine::GlobalOptions options) : options_(std::move(options)) {}
   const engine::GlobalOptions& options() const { return options_; }
   engine::Engine& engine() {
-    if (!engine_) engine_ = std::make_unique<engine::Engine>(options_);
+    if (!engine_) {
+      auto engine = std::make_unique<engine::Engine>(options_);
+      engine->secure_roots();
+      engine_ = std::move(engine);
+    }
     return *engine_;
   }
 

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "engine/container_network.hpp"
 #include "engine/container_process.hpp"
 #include "engine/container_store.hpp"
+#include "engine/file_util.hpp"
 #include "engine/fd_passing.hpp"
 #include "engine/init_plan.hpp"
 #include "engine/init_protocol.hpp"
@@ -100,6 +102,8 @@ UniqueFd listen_on(const ContainerRuntimePaths& paths) {
       ::listen(socket.get(), 64) != 0) {
     throw Error::from_errno("listen on " + paths.socket.string());
   }
+  // bind(2) follows the umask; the mode must not. The supervisor checks each peer's credentials too.
+  if (::fchmodat(dir.get(), "supervisor.sock", 0600, 0) != 0) throw Error::from_errno("chmod " + paths.socket.string());
   return socket;
 }
 
@@ -117,7 +121,7 @@ Pipe make_pipe() {
 // Takes the supervisor's liveness lock on a fresh descriptor (inherited by the supervisor, so no
 // close-on-exec). Fails when another supervisor holds it.
 UniqueFd take_liveness_lock(const ContainerRuntimePaths& paths) {
-  UniqueFd fd(::open(paths.supervisor_lock.c_str(), O_RDWR | O_CREAT, 0644));
+  UniqueFd fd(::open(paths.supervisor_lock.c_str(), O_RDWR | O_CREAT, 0600));
   if (!fd) throw Error::from_errno("open " + paths.supervisor_lock.string());
   struct flock lock {};
   lock.l_type = F_WRLCK;
@@ -163,9 +167,8 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
 
   UniqueFd liveness;
   try {
-    std::error_code error;
-    fs::create_directories(paths.dir, error);
-    if (error) throw Error("create " + paths.dir.string(), error.value());
+    // The supervisor's socket lives here: nobody but root may reach it, whatever the umask.
+    ensure_private_directory(paths.dir);
     liveness = held_lock_fd >= 0 ? UniqueFd(held_lock_fd) : take_liveness_lock(paths);
   } catch (const Error& error) {
     // Another supervisor runs it: its record is not ours to touch.

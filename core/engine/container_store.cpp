@@ -176,7 +176,7 @@ void ContainerStore::create(const ContainerRecord& record) {
   fs::create_directories(root_, error);
   if (error) throw Error("create " + root_.string(), error.value());
   FileLock creating(root_ / kCreationLock, FileLock::Mode::shared);
-  if (::mkdir(staging.c_str(), 0755) != 0) throw Error::from_errno("create " + staging.string());
+  if (::mkdir(staging.c_str(), 0700) != 0) throw Error::from_errno("create " + staging.string());
   try {
     reserve_name(record.name, record.id);
     try {

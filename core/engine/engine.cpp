@@ -1,11 +1,14 @@
 #include "engine/engine.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "engine/file_util.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -80,6 +83,19 @@ Engine::Engine(const GlobalOptions& options)
       loader_(plugin_search_dirs(options, config_)) {}
 
 Engine::~Engine() = default;
+
+void Engine::secure_roots() {
+  if (::geteuid() != 0) {
+    throw Error("mcore needs root: its containers, images and volumes in " + config_.data_root.string() +
+                    " are root's alone",
+                EPERM, "run it as root (sudo mcore ...)");
+  }
+  // Volumes hold what containers wrote, setuid-root files included; records hold -e secrets.
+  for (const auto& dir : {config_.data_root, config_.data_root / "containers", config_.data_root / "volumes",
+                          config_.state_root}) {
+    ensure_private_directory(dir);
+  }
+}
 
 const HostFacts& Engine::host() {
   if (!host_) host_ = probe_host();

@@ -39,6 +39,12 @@ class Engine {
   const PluginLoader& plugins() const { return loader_; }
   const HostFacts& host();
 
+  // Before a command touches the data and state roots: refuses anyone but root (the roots hold records
+  // with secrets, and volumes with setuid files that containers wrote), creates both roots and the
+  // containers/ and volumes/ directories private (0700) at first use, and narrows them when found wider.
+  // Throws Error saying what to do.
+  void secure_roots();
+
   // The driver chosen for a role, "auto" resolved ("cgroup-v1" on a hybrid host).
   std::string driver_name(DriverKind kind);
 

@@ -17,6 +17,11 @@ std::string read_file(const std::filesystem::path& path);
 // path and the value.
 void write_knob(const std::filesystem::path& path, std::string_view content);
 
+// Creates `dir` (missing parents 0755) as a private directory, mode 0700. One that exists is narrowed to
+// 0700 when found wider, and refused when another user owns it (that user could swap what mcore keeps
+// there). Throws Error naming the path.
+void ensure_private_directory(const std::filesystem::path& dir);
+
 // A flock(2) on `path` (created if missing), held until destruction: exclusive, or shared with other
 // shared holders.
 class FileLock {

@@ -54,6 +54,15 @@ class Supervisor {
     clients_.push_back({fd, attached});
   }
 
+  // A client may attach, type into the container and take the init's pidfd: only root, or the user the
+  // supervisor runs as, whatever the socket's mode and directories say.
+  static bool trusted_peer(int fd) {
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) return false;
+    return peer.uid == 0 || peer.uid == ::geteuid();
+  }
+
   void drop_client(std::size_t index) {
     ::close(clients_[index].fd);
     clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -143,7 +152,11 @@ class Supervisor {
     }
     if (fds[kListen].revents & POLLIN) {
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) add_client(fd, false);
+      if (fd >= 0 && trusted_peer(fd)) {
+        add_client(fd, false);
+      } else if (fd >= 0) {
+        ::close(fd);
+      }
     }
     // Clients, newest last; iterate backwards so that dropping one keeps the others' indexes.
     for (std::size_t i = fds.size(); i-- > kFixed;) {
@@ -188,7 +201,7 @@ class Supervisor {
   void write_exit_file(int exit_code) {
     const std::string text = std::to_string(exit_code) + " " + engine::now_rfc3339() + "\n";
     const std::string temporary = options_.exit_file.string() + ".tmp";
-    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return;
     write_all(fd, text.data(), text.size());
     ::close(fd);

@@ -9,7 +9,7 @@
 namespace mcore {
 
 struct AtomicWriteOptions {
-  mode_t mode = 0644;
+  mode_t mode = 0600;  // private by default: records hold secrets (-e, credentials)
   bool keep_owner = false;      // an existing file keeps its owner and group (root rewriting a user's file)
   bool sync_directory = false;  // also fsync the directory, so the rename itself survives a power cut
   // fsync the content before the rename. Runtime state that a reboot clears anyway (leases under the
