@@ -74,6 +74,24 @@ void check_network_name(const std::string& name) {
   }
 }
 
+// The one option the driver takes, under Docker's name or short: gateway_mode_ipv4 "nat" (the default:
+// from outside the host, only published ports are reachable) or "nat-unprotected" (containers'
+// addresses may be routed to directly). Returns whether direct routing is allowed.
+bool parse_gateway_mode(const std::map<std::string, std::string>& options) {
+  bool direct_routing = false;
+  for (const auto& [key, value] : options) {
+    if (key != "gateway_mode_ipv4" && key != "com.docker.network.bridge.gateway_mode_ipv4") {
+      throw Error("the bridge driver has no option \"" + key + "\"", 0,
+                  "it takes --opt gateway_mode_ipv4=nat|nat-unprotected, besides --subnet and --gateway");
+    }
+    if (value != "nat" && value != "nat-unprotected") {
+      throw Error("gateway_mode_ipv4 \"" + value + "\" is not supported", 0, "use nat or nat-unprotected");
+    }
+    direct_routing = value == "nat-unprotected";
+  }
+  return direct_routing;
+}
+
 // The container's end of the pair is eth0 in its own namespace; the host end is named after the
 // container, so that detach and prune find it without any state.
 std::string veth_name(const std::string& container_id) { return "mcv" + container_id.substr(0, 12); }
@@ -237,7 +255,8 @@ NetworkInfo BridgeDriver::describe(const NetworkRecord& network) const {
 
 void BridgeDriver::bring_up(const NetworkRecord& network) const {
   const fs::path dir = network_state(network);
-  const fs::path marker = dir / "up";
+  // Named after the rules' generation: a network brought up by an older mcore gets today's rules.
+  const fs::path marker = dir / "up-2";
   // sysfs rather than a netlink round trip: this runs at every attach.
   const fs::path link = fs::path("/sys/class/net") / network.bridge;
   if (::access(marker.c_str(), F_OK) == 0 && ::access(link.c_str(), F_OK) == 0) return;
@@ -251,16 +270,13 @@ void BridgeDriver::bring_up(const NetworkRecord& network) const {
   // Published ports answer on 127.0.0.1: DNAT-ed loopback traffic must be routable out of the bridge.
   write_sysctl(fs::path("/proc/sys/net/ipv4/conf") / network.bridge / "route_localnet", "1");
   firewall().ensure_base();
-  firewall().add_network(network.name, network.bridge, network.subnet);
+  firewall().add_network({network.name, network.bridge, network.subnet, network.gateway, network.direct_routing});
   std::ofstream(marker).flush();
 }
 
 NetworkInfo BridgeDriver::create_network(const NetworkSpec& spec) {
   check_network_name(spec.name);
-  if (!spec.options.empty()) {
-    throw Error("the bridge driver has no option \"" + spec.options.begin()->first + "\"", 0,
-                "leave out --opt; the driver takes --subnet and --gateway");
-  }
+  const bool direct_routing = parse_gateway_mode(spec.options);
   networks_with_default();  // the default network first: a user network never takes its subnet
   NetworkRecord record;
   {
@@ -275,6 +291,7 @@ NetworkInfo BridgeDriver::create_network(const NetworkSpec& spec) {
     record.id = random_id();
     record.bridge = "br-mc" + record.id.substr(0, 10);
     record.created = now_rfc3339();
+    record.direct_routing = direct_routing;
     assign_subnet(record, spec.subnet, spec.gateway, networks);
     networks.push_back(record);
     store_.write(networks);

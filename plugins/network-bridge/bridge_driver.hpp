@@ -4,7 +4,7 @@
 // isolation between networks are rules in mcore's own nftables table.
 //
 // State: <data_root>/network/bridge/networks.json (the networks); <state_root>/network/bridge/
-// networks/<id>/ (leases and the "up" marker of a network whose bridge and rules are in place since
+// networks/<id>/ (leases and the "up-2" marker of a network whose bridge and rules are in place since
 // boot) and published/<container id> (present while the container may have port rules).
 #include <filesystem>
 #include <memory>

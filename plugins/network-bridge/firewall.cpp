@@ -90,17 +90,27 @@ void Firewall::ensure_base() {
       "add chain " + table + " output { type nat hook output priority -100; policy accept; }\n"
       "add chain " + table + " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
       "add chain " + table + " forward { type filter hook forward priority filter; policy accept; }\n"
+      "add chain " + table + " input { type filter hook input priority filter; policy accept; }\n"
+      "add chain " + table + " raw_prerouting { type filter hook prerouting priority raw; policy accept; }\n"
       "add set " + table + " bridges { type ifname; }\n");
 }
 
-void Firewall::add_network(const std::string& name, const std::string& bridge, const std::string& subnet) {
-  remove_owner("net:" + name);
+void Firewall::add_network(const NetworkRules& network) {
+  remove_owner("net:" + network.name);
   const std::string table = "ip " + table_;
-  const std::string owner = " comment " + quoted("net:" + name) + "\n";
-  run("add element " + table + " bridges { " + quoted(bridge) + " }\n"
-      "add rule " + table + " postrouting ip saddr " + subnet + " oifname != " + quoted(bridge) + " masquerade" + owner +
-      "add rule " + table + " forward iifname " + quoted(bridge) + " oifname != " + quoted(bridge) +
-      " oifname @bridges ct status ! dnat drop" + owner);
+  const std::string owner = " comment " + quoted("net:" + network.name) + "\n";
+  const std::string bridge = quoted(network.bridge);
+  std::string commands =
+      "add element " + table + " bridges { " + bridge + " }\n"
+      "add rule " + table + " postrouting ip saddr " + network.subnet + " oifname != " + bridge + " masquerade" + owner +
+      "add rule " + table + " forward iifname " + bridge + " oifname != " + bridge +
+      " oifname @bridges ct status ! dnat drop" + owner +
+      "add rule " + table + " input iifname " + bridge + " ip daddr 127.0.0.0/8 ct status ! dnat drop" + owner;
+  if (!network.direct_routing) {
+    commands += "add rule " + table + " raw_prerouting iifname != " + bridge + " ip daddr " + network.subnet +
+                " ip daddr != " + network.gateway + " drop" + owner;
+  }
+  run(commands);
 }
 
 void Firewall::publish(const std::string& container_id, const std::vector<PublishedPort>& ports) {

@@ -23,6 +23,16 @@ struct PublishedPort {
   std::string network_subnet;
 };
 
+// What the rules of one network need to know of it.
+struct NetworkRules {
+  std::string name;
+  std::string bridge;
+  std::string subnet;   // CIDR
+  std::string gateway;  // the bridge's own address in the subnet
+  // Docker's gateway_mode_ipv4=nat-unprotected: hosts on the outside may address containers directly.
+  bool direct_routing = false;
+};
+
 class Firewall {
  public:
   explicit Firewall(std::string table = "mcore");
@@ -30,12 +40,20 @@ class Firewall {
   Firewall(const Firewall&) = delete;
   Firewall& operator=(const Firewall&) = delete;
 
-  // The table, its NAT chains, its forward chain and the set of mcore's bridges, created when missing.
+  // The table, its NAT chains, its forward and input chains, a prerouting chain at raw priority and the
+  // set of mcore's bridges, created when missing.
   void ensure_base();
-  // Masquerade for traffic from `subnet` that leaves through another interface than `bridge`, and
-  // isolation: nothing is forwarded from `bridge` to another of mcore's bridges but connections to a
-  // published port (DNAT-ed), which every network may reach. Replaces the network's rules when it has some.
-  void add_network(const std::string& name, const std::string& bridge, const std::string& subnet);
+  // The network's rules, replacing those it has:
+  // - masquerade for traffic from its subnet that leaves through another interface than its bridge;
+  // - isolation: nothing is forwarded from its bridge to another of mcore's bridges but connections to a
+  //   published port (DNAT-ed), which every network may reach;
+  // - no container reaches the host's loopback services: route_localnet lets 127.0.0.0/8 in from the
+  //   bridge (for published ports on 127.0.0.1), so what arrives there for 127.0.0.0/8 is dropped unless
+  //   it belongs to a DNAT-ed connection (the CVE-2020-8558 mitigation);
+  // - only published ports are reachable from outside: a packet that arrives on another interface
+  //   addressed to a container of the subnet (not to the host, as DNAT-ed and reply traffic is) is
+  //   dropped before routing, unless the network allows direct routing.
+  void add_network(const NetworkRules& network);
   // DNAT of traffic addressed to the host itself (never of the host's connections to other machines)
   // to the container, and masquerade of what reaches it from the host's loopback or from its own
   // network through the host (hairpin). One batch: all of `ports` or none.

@@ -41,6 +41,7 @@ std::vector<NetworkRecord> NetworkStore::read() const {
     record.created = item.value("created", "");
     record.is_default = item.value("default", false);
     record.subnet_note = item.value("subnet_note", "");
+    record.direct_routing = item.value("direct_routing", false);
     networks.push_back(std::move(record));
   }
   return networks;
@@ -56,7 +57,8 @@ void NetworkStore::write(const std::vector<NetworkRecord>& networks) const {
                     {"gateway", record.gateway},
                     {"created", record.created},
                     {"default", record.is_default},
-                    {"subnet_note", record.subnet_note}});
+                    {"subnet_note", record.subnet_note},
+                    {"direct_routing", record.direct_routing}});
   }
   write_file_atomic(dir_ / "networks.json", json.dump(2));
 }

@@ -20,6 +20,7 @@ struct NetworkRecord {
   std::string created;  // RFC 3339, UTC
   bool is_default = false;
   std::string subnet_note;  // why this subnet, when it is not the first choice ("" otherwise)
+  bool direct_routing = false;  // created with gateway_mode_ipv4=nat-unprotected
 };
 
 class NetworkStore {

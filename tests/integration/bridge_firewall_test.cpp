@@ -51,6 +51,12 @@ class BridgeFirewallTest : public ::testing::Test {
     return test::run_command({"/usr/sbin/nft", "list", "set", "ip", table_, "bridges"}).out;
   }
 
+  static std::size_t mentions(const std::string& text, const std::string& word) {
+    std::size_t count = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++count;
+    return count;
+  }
+
   std::string table_;
   nlohmann::json others_before_;
   std::unique_ptr<Firewall> firewall_;
@@ -62,7 +68,7 @@ TEST_F(BridgeFirewallTest, TheBaseIsCreatedOnceWithNatChains) {
   const std::string listed = rules();
   for (const char* hook : {"hook prerouting priority dstnat", "hook output priority -100",
                            "hook postrouting priority srcnat", "hook forward priority filter",
-                           "set bridges"}) {
+                           "hook input priority filter", "hook prerouting priority raw", "set bridges"}) {
     EXPECT_NE(listed.find(hook), std::string::npos) << hook << " in\n" << listed;
   }
   EXPECT_TRUE(firewall_->owners().empty());
@@ -70,8 +76,10 @@ TEST_F(BridgeFirewallTest, TheBaseIsCreatedOnceWithNatChains) {
 
 TEST_F(BridgeFirewallTest, ANetworkMasqueradesWhatLeavesItsSubnetAndIsReplacedNotDuplicated) {
   firewall_->ensure_base();
-  firewall_->add_network("front", "mctb0", "10.233.7.0/24");
-  firewall_->add_network("front", "mctb0", "10.233.7.0/24");
+  const NetworkRules front{"front", "mctb0", "10.233.7.0/24", "10.233.7.1"};
+  firewall_->add_network(front);
+  const std::size_t once = mentions(rules(), "net:front");
+  firewall_->add_network(front);
   const std::string listed = rules();
   EXPECT_NE(listed.find("ip saddr 10.233.7.0/24 oifname != \"mctb0\" masquerade comment \"net:front\""),
             std::string::npos)
@@ -80,18 +88,32 @@ TEST_F(BridgeFirewallTest, ANetworkMasqueradesWhatLeavesItsSubnetAndIsReplacedNo
   EXPECT_NE(listed.find("iifname \"mctb0\" oifname != \"mctb0\" oifname @bridges ct status ! dnat drop comment \"net:front\""),
             std::string::npos)
       << listed;
-  const auto mentions = [](const std::string& text, const std::string& word) {
-    std::size_t count = 0;
-    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++count;
-    return count;
-  };
-  EXPECT_EQ(mentions(listed, "net:front"), 2u) << "rules were added twice:\n" << listed;
+  // No container reaches the host's loopback services, and from outside only published ports.
+  EXPECT_NE(listed.find("iifname \"mctb0\" ip daddr 127.0.0.0/8 ct status ! dnat drop comment \"net:front\""),
+            std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find("iifname != \"mctb0\" ip daddr 10.233.7.0/24 ip daddr != 10.233.7.1 drop comment \"net:front\""),
+            std::string::npos)
+      << listed;
+  EXPECT_EQ(mentions(listed, "net:front"), once) << "rules were added twice:\n" << listed;
   EXPECT_NE(set_elements().find("\"mctb0\""), std::string::npos) << set_elements();
   EXPECT_EQ(firewall_->owners(), std::vector<std::string>{"net:front"});
   firewall_->remove_network("front", "mctb0");
   firewall_->remove_network("front", "mctb0");
   EXPECT_EQ(rules().find("net:front"), std::string::npos);
   EXPECT_EQ(set_elements().find("mctb0"), std::string::npos) << set_elements();
+}
+
+TEST_F(BridgeFirewallTest, ANetworkAllowingDirectRoutingKeepsItsOtherRules) {
+  firewall_->ensure_base();
+  firewall_->add_network({"routed", "mctb1", "10.233.8.0/24", "10.233.8.1", true});
+  const std::string listed = rules();
+  // The only rule that names the subnet as a destination is the drop in raw prerouting.
+  EXPECT_EQ(listed.find("ip daddr 10.233.8.0/24"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("ip saddr 10.233.8.0/24"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("iifname \"mctb1\" ip daddr 127.0.0.0/8 ct status ! dnat drop"), std::string::npos) << listed;
+  firewall_->remove_network("routed", "mctb1");
+  EXPECT_EQ(rules().find("net:routed"), std::string::npos);
 }
 
 TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {

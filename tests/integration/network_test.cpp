@@ -5,8 +5,11 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,17 +30,6 @@ using namespace std::chrono_literals;
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
-}
-
-// A busybox root filesystem with mcore-probe in /bin (the UDP echo server), built once.
-const fs::path& network_rootfs() {
-  static TempDir dir("mcore-network-rootfs");
-  static std::once_flag built;
-  std::call_once(built, [] {
-    fs::copy(shared_busybox_rootfs(), dir.path(), fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-    fs::copy_file(MCORE_PROBE_BINARY, dir.path() / "bin/mcore-probe");
-  });
-  return dir.path();
 }
 
 // One request over TCP to 127.0.0.1-style addresses on the host; the whole answer, "" when it fails.
@@ -125,7 +117,7 @@ class NetworkTest : public ::testing::Test {
   std::string detached(const std::string& network, const std::vector<std::string>& flags, const std::string& script) {
     std::vector<std::string> args{"run", "-d", "--network", network};
     add_local_dns(args, flags);
-    args.insert(args.end(), {"--rootfs", network_rootfs().string(), "sh", "-c", script});
+    args.insert(args.end(), {"--rootfs", shared_probe_rootfs().string(), "sh", "-c", script});
     auto result = mcore(args);
     EXPECT_EQ(result.exit_code, 0) << result.err;
     return trimmed(result.out);
@@ -136,7 +128,7 @@ class NetworkTest : public ::testing::Test {
                            const std::vector<std::string>& flags = {}) {
     std::vector<std::string> args{"run", "--rm", "--network", network};
     add_local_dns(args, flags);
-    args.insert(args.end(), {"--rootfs", network_rootfs().string(), "sh", "-c", script});
+    args.insert(args.end(), {"--rootfs", shared_probe_rootfs().string(), "sh", "-c", script});
     return mcore(args);
   }
 
@@ -407,7 +399,7 @@ TEST_F(NetworkTest, TwentyParallelStartsGetDistinctAddresses) {
   std::vector<std::future<CommandResult>> starts;
   for (int i = 0; i < 20; ++i) {
     starts.push_back(std::async(std::launch::async, [&] {
-      return mcore({"run", "-d", "--network", "many", "--dns", "127.0.0.1", "--rootfs", network_rootfs().string(),
+      return mcore({"run", "-d", "--network", "many", "--dns", "127.0.0.1", "--rootfs", shared_probe_rootfs().string(),
                     "sleep", "30"});
     }));
   }
@@ -484,10 +476,10 @@ TEST_F(NetworkTest, BadInputGetsOneClearLineAndExitCode125) {
       {{"network", "create", "--subnet", "10.233.46.1/24", "hostbits"}, "10.233.46.0/24"},
       {{"network", "create", "taken"}, "already exists"},
       {{"network", "rm", "nowhere"}, "network nowhere not found"},
-      {{"run", "--rm", "--network", "nowhere", "--rootfs", network_rootfs().string(), "true"}, "network nowhere not found"},
-      {{"run", "--rm", "--network", "bridge", "-p", "80:99999", "--rootfs", network_rootfs().string(), "true"}, "invalid port"},
-      {{"run", "--rm", "--network", "none", "-p", "8080:80", "--rootfs", network_rootfs().string(), "true"}, "--network none"},
-      {{"run", "--rm", "--add-host", "db", "--rootfs", network_rootfs().string(), "true"}, "db"},
+      {{"run", "--rm", "--network", "nowhere", "--rootfs", shared_probe_rootfs().string(), "true"}, "network nowhere not found"},
+      {{"run", "--rm", "--network", "bridge", "-p", "80:99999", "--rootfs", shared_probe_rootfs().string(), "true"}, "invalid port"},
+      {{"run", "--rm", "--network", "none", "-p", "8080:80", "--rootfs", shared_probe_rootfs().string(), "true"}, "--network none"},
+      {{"run", "--rm", "--add-host", "db", "--rootfs", shared_probe_rootfs().string(), "true"}, "db"},
   };
   for (const auto& c : cases) {
     auto result = mcore(c.args);
@@ -519,6 +511,146 @@ TEST_F(NetworkTest, StopDetachesAndStartAttachesAgain) {
   EXPECT_NE(answer.find("again"), std::string::npos);
   EXPECT_EQ(mcore({"rm", "-f", id}).exit_code, 0);
   expect_nothing_left();
+}
+
+// --- What a container and the outside may reach (issue 13) ---------------------------------------------
+
+// A UDP socket on the host's 127.0.0.1 that records what reaches it.
+class LoopbackListener {
+ public:
+  LoopbackListener() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    timeval timeout{2, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~LoopbackListener() { ::close(fd_); }
+  int port() const { return port_; }
+  // What the first datagram held, "" when none came within 2 s.
+  std::string received() {
+    char buffer[2048];
+    ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "";
+  }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+TEST_F(NetworkTest, ADefaultContainerCannotReachTheHostsLoopbackListeners) {
+  // The bridge accepts 127.0.0.0/8 from containers (route_localnet, for ports published on 127.0.0.1):
+  // a container with CAP_NET_RAW hands the host a frame addressed to 127.0.0.1 through its gateway.
+  LoopbackListener listener;
+  auto sent = run_script("bridge", "mcore-probe raw-udp " + gateway_of("bridge") + " 127.0.0.1 " +
+                                       std::to_string(listener.port()) + " from-the-container");
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  EXPECT_EQ(listener.received(), "") << "a host service on 127.0.0.1 got a container's packet";
+  // Ports published on 127.0.0.1 still answer there (their traffic is DNAT-ed).
+  const int port = free_port();
+  const std::string id = detached("bridge", {"-p", "127.0.0.1:" + std::to_string(port) + ":80"},
+                                  "echo served > /tmp/index.html; httpd -f -p 80 -h /tmp");
+  std::string answer;
+  for (int i = 0; i < 50 && answer.find("served") == std::string::npos; ++i, std::this_thread::sleep_for(100ms)) {
+    answer = http_get("127.0.0.1", port, "/index.html");
+  }
+  EXPECT_NE(answer.find("served"), std::string::npos) << answer;
+  EXPECT_EQ(mcore({"rm", "-f", id}).exit_code, 0);
+}
+
+// A host on the outside of this machine, stood in for by a network namespace of the test's own joined
+// to the host by a veth pair, with a route to `subnets` through the host.
+class OutsideHost {
+ public:
+  explicit OutsideHost(const std::vector<std::string>& subnets)
+      : name_("mcore-test-out-" + std::to_string(::getpid())), link_("mcto" + std::to_string(::getpid() % 100000)) {
+    ip({"netns", "add", name_});
+    ip({"link", "add", link_, "type", "veth", "peer", "name", "eth0", "netns", name_});
+    ip({"addr", "add", "10.233.99.1/30", "dev", link_});
+    ip({"link", "set", link_, "up"});
+    in_namespace({"/usr/sbin/ip", "addr", "add", "10.233.99.2/30", "dev", "eth0"});
+    in_namespace({"/usr/sbin/ip", "link", "set", "eth0", "up"});
+    in_namespace({"/usr/sbin/ip", "link", "set", "lo", "up"});
+    for (const auto& subnet : subnets) in_namespace({"/usr/sbin/ip", "route", "add", subnet, "via", "10.233.99.1"});
+  }
+  ~OutsideHost() {
+    run_command({"/usr/sbin/ip", "link", "delete", link_});
+    run_command({"/usr/sbin/ip", "netns", "delete", name_});
+  }
+  static std::string host_address() { return "10.233.99.1"; }
+
+  // GET /index.html from the outside host: the body, "" when nothing answers within 3 s.
+  std::string fetch(const std::string& address, int port) const {
+    int answer[2];
+    EXPECT_EQ(::pipe(answer), 0);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int netns = ::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+      if (netns < 0 || ::setns(netns, CLONE_NEWNET) != 0) ::_exit(3);
+      const std::string response = http_get(address, port, "/index.html");
+      const auto body = response.find("\r\n\r\n");
+      const std::string text = body == std::string::npos ? "" : response.substr(body + 4);
+      ::_exit(::write(answer[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : 4);
+    }
+    ::close(answer[1]);
+    std::string text;
+    char buffer[512];
+    ssize_t n;
+    while ((n = ::read(answer[0], buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+    ::close(answer[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the outside host's request failed to run";
+    return text;
+  }
+
+ private:
+  static void ip(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/sbin/ip"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+  void in_namespace(const std::vector<std::string>& command) const {
+    std::vector<std::string> argv{"/usr/sbin/ip", "netns", "exec", name_};
+    argv.insert(argv.end(), command.begin(), command.end());
+    auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+
+  std::string name_;
+  std::string link_;
+};
+
+TEST_F(NetworkTest, FromOutsideOnlyPublishedPortsAreReachable) {
+  Forwarding forwarding;
+  create_network("open", "10.233.98.0/24");
+  auto routed = mcore({"network", "create", "--subnet", "10.233.97.0/24", "--opt", "gateway_mode_ipv4=nat-unprotected",
+                       "routed"});
+  ASSERT_EQ(routed.exit_code, 0) << routed.err;
+  const int published = free_port();
+  const std::string script = "echo inside > /tmp/index.html; httpd -p 8080 -h /tmp; exec httpd -f -p 80 -h /tmp";
+  const std::string guarded = detached("open", {"-p", std::to_string(published) + ":8080"}, script);
+  const std::string unguarded = detached("routed", {}, script);
+  OutsideHost outside({"10.233.98.0/24", "10.233.97.0/24"});
+
+  // The published port answers on the host's address, for the outside too.
+  std::string answer;
+  for (int i = 0; i < 30 && answer.empty(); ++i, std::this_thread::sleep_for(100ms)) {
+    answer = outside.fetch(OutsideHost::host_address(), published);
+  }
+  EXPECT_EQ(answer, "inside\n") << "the published port did not answer the outside";
+  // A port never published is not reachable by routing to the container's address.
+  EXPECT_EQ(outside.fetch(address_of(guarded), 80), "") << "an unpublished port answered the outside";
+  EXPECT_EQ(outside.fetch(address_of(guarded), 8080), "") << "the container's address answered the outside";
+  // Unless the network was created to allow it.
+  EXPECT_EQ(outside.fetch(address_of(unguarded), 80), "inside\n");
+  EXPECT_EQ(mcore({"rm", "-f", guarded, unguarded}).exit_code, 0);
 }
 
 }  // namespace
