@@ -22,7 +22,10 @@ namespace {
 // Receives one message; returns false at end of file. A passed descriptor lands in `passed_fd`, the
 // sender's PID (on a socket with SO_PASSCRED) in `sender`.
 bool receive(int fd, InitMessage& message, UniqueFd* passed_fd, pid_t* sender = nullptr) {
-  const ssize_t n = receive_message(fd, &message, sizeof message, passed_fd, sender);
+  ssize_t n = receive_message(fd, &message, sizeof message, passed_fd, sender);
+  // A child that failed before reading our "go" byte resets the connection as it exits; the error comes
+  // first, once, and its report still waits behind it.
+  if (n < 0 && errno == ECONNRESET) n = receive_message(fd, &message, sizeof message, passed_fd, sender);
   if (n < 0) throw Error::from_errno("read from the container init");
   if (n == 0) return false;
   if (static_cast<std::size_t>(n) != sizeof message) throw Error("short message from the container init");

@@ -1,0 +1,84 @@
+// The request `mcore exec` hands mcore-enter: what build_process_plan made comes out the same on the
+// other side, and damaged bytes are refused rather than half-read.
+#include "engine/enter_request.hpp"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <cstring>
+
+namespace mcore::engine {
+namespace {
+
+InitPlan sample_plan() {
+  ContainerSpec spec;
+  spec.args = {"sh", "-c", "echo hi"};
+  spec.env = {"PATH=/usr/bin:/bin", "A=b", "EMPTY="};
+  spec.working_dir = "/srv";
+  spec.user = "nobody";
+  spec.group = "nogroup";
+  spec.capabilities = 0xa80425fbULL;
+  spec.no_new_privileges = true;
+  spec.tty = true;
+  InitPlan plan;
+  build_process_plan(spec, plan);
+  plan.seccomp.instructions = {{0x20, 0, 0, 4}, {0x06, 0, 0, 0x7fff0000}};
+  return plan;
+}
+
+std::vector<std::string> strings(const std::vector<char*>& pointers) {
+  std::vector<std::string> out;
+  for (char* pointer : pointers) out.push_back(pointer != nullptr ? pointer : "<null>");
+  return out;
+}
+
+TEST(EnterRequest, WhatGoesInComesOut) {
+  const InitPlan plan = sample_plan();
+  const int namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET;
+  EnterRequest request;
+  ASSERT_TRUE(decode_enter_request(encode_enter_request(plan, namespaces), request));
+  const InitPlan& got = request.process;
+  EXPECT_EQ(request.namespaces, namespaces);
+  EXPECT_EQ(strings(got.argv), strings(plan.argv));
+  EXPECT_EQ(strings(got.envp), strings(plan.envp));
+  EXPECT_STREQ(got.working_dir, "/srv");
+  EXPECT_STREQ(got.user, "nobody");
+  ASSERT_NE(got.group, nullptr);
+  EXPECT_STREQ(got.group, "nogroup");
+  ASSERT_NE(got.path_env, nullptr);
+  EXPECT_STREQ(got.path_env, "/usr/bin:/bin");
+  EXPECT_EQ(got.home_slot, plan.home_slot);
+  EXPECT_EQ(std::string(got.envp[static_cast<std::size_t>(got.home_slot)]), "HOME=/");
+  EXPECT_EQ(got.capabilities, plan.capabilities);
+  EXPECT_TRUE(got.no_new_privileges);
+  EXPECT_TRUE(got.tty);
+  ASSERT_EQ(got.seccomp.instructions.size(), 2u);
+  EXPECT_EQ(std::memcmp(got.seccomp.instructions.data(), plan.seccomp.instructions.data(), 2 * sizeof(sock_filter)), 0);
+}
+
+TEST(EnterRequest, NoGroupStaysNoGroup) {
+  ContainerSpec spec;
+  spec.args = {"true"};
+  InitPlan plan;
+  build_process_plan(spec, plan);
+  EnterRequest request;
+  ASSERT_TRUE(decode_enter_request(encode_enter_request(plan, 0), request));
+  EXPECT_EQ(request.process.group, nullptr);
+  EXPECT_EQ(request.process.path_env, nullptr);
+}
+
+TEST(EnterRequest, DamagedBytesAreRefused) {
+  const std::string bytes = encode_enter_request(sample_plan(), CLONE_NEWNS);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    EnterRequest request;
+    EXPECT_FALSE(decode_enter_request(std::string_view(bytes).substr(0, cut), request)) << "cut at " << cut;
+  }
+  EnterRequest request;
+  EXPECT_FALSE(decode_enter_request(bytes + "x", request)) << "trailing bytes";
+  std::string wrong_magic = bytes;
+  wrong_magic[0] = 'X';
+  EXPECT_FALSE(decode_enter_request(wrong_magic, request));
+}
+
+}  // namespace
+}  // namespace mcore::engine
