@@ -114,7 +114,9 @@ std::string detect_media_type(std::string_view content_type, std::string_view bo
   // OCI allows omitting mediaType: tell an index from a manifest by its shape.
   if (document.contains("manifests")) return std::string(kOciIndex);
   if (document.contains("config") && document.contains("layers")) return std::string(kOciManifest);
-  if (document.value("schemaVersion", 0) == 1) {
+  // Any JSON may come: a schemaVersion that is not a number is no schema 1, and no exception.
+  if (const auto version = document.find("schemaVersion");
+      version != document.end() && version->is_number_integer() && version->get<std::int64_t>() == 1) {
     throw Error("the registry sent a schema 1 manifest, which mcore does not support", 0,
                 "push the image again with a current tool (docker, podman, skopeo)");
   }

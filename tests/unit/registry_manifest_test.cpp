@@ -57,6 +57,8 @@ TEST(RegistryManifest, DetectMediaType) {
   EXPECT_EQ(detect_media_type("", R"({"schemaVersion":2,"config":{},"layers":[]})"), kOciManifest);
   EXPECT_THROW(detect_media_type("text/html", "<html>garbage</html>"), mcore::Error);
   EXPECT_THROW(detect_media_type("", R"({"schemaVersion":1,"fsLayers":[]})"), mcore::Error);
+  // Found by fuzz_registry_manifest: a schemaVersion of another type was a raw json.exception.
+  EXPECT_THROW(detect_media_type("", R"({"schemaVersion":"1"})"), mcore::Error);
 }
 
 TEST(RegistryManifest, ParseImageManifest) {
