@@ -18,14 +18,15 @@ engine::ContainerRecord observed_container(CliContext& context, const std::strin
   return engine::observe_container(config, std::move(*record));
 }
 
-std::vector<engine::ContainerRecord> observed_containers(CliContext& context) {
+engine::ContainerListing observed_containers(CliContext& context) {
   const auto& config = context.engine().config();
-  auto records = engine::ContainerStore(config.data_root).list();
+  auto listing = engine::ContainerStore(config.data_root).list();
+  auto& records = listing.records;
   for (auto& record : records) record = engine::observe_container(config, std::move(record));
   // Creation times are all UTC with nanoseconds, so they sort as text.
   std::sort(records.begin(), records.end(),
             [](const auto& a, const auto& b) { return a.created > b.created; });
-  return records;
+  return listing;
 }
 
 }  // namespace mcore::cli

@@ -13,7 +13,7 @@ namespace mcore::cli {
 // unknown or ambiguous one, also when it is removed meanwhile.
 engine::ContainerRecord observed_container(CliContext& context, const std::string& reference);
 
-// Every container, newest first as Docker lists them.
-std::vector<engine::ContainerRecord> observed_containers(CliContext& context);
+// Every container: the records newest first as Docker lists them, and those that cannot be read.
+engine::ContainerListing observed_containers(CliContext& context);
 
 }  // namespace mcore::cli

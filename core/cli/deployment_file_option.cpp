@@ -25,7 +25,7 @@ fs::path deployment_file(const po::variables_map& options) {
 std::map<std::string, engine::ContainerRecord> deployment_containers(CliContext& context, const std::string& deployment) {
   const auto& config = context.engine().config();
   std::map<std::string, engine::ContainerRecord> found;
-  for (auto& record : engine::ContainerStore(config.data_root).list()) {
+  for (auto& record : engine::ContainerStore(config.data_root).list().records) {
     const auto& labels = record.spec.labels;
     auto in = labels.find(engine::kDeploymentLabel);
     auto service = labels.find(engine::kServiceLabel);

@@ -33,7 +33,7 @@ int prune_main(CliContext& context, const std::vector<std::string>& args) {
   const auto in_use = engine::images_in_use(engine.config());
   std::vector<engine::ImageRecord> doomed;
   for (const auto& image : store.list()) {
-    if (in_use.contains(image.id)) continue;
+    if (!in_use.users_of(image.id).empty()) continue;
     if (all || image.names.empty()) doomed.push_back(image);
   }
 
@@ -47,6 +47,7 @@ int prune_main(CliContext& context, const std::vector<std::string>& args) {
   // Runs even when no image goes: blobs a failed pull or an earlier removal left behind are freed too.
   const auto report = engine::remove_images_and_collect(store, *engine.storage(), engine.config().data_root, ids);
   for (const auto& layer : report.deleted_layers) lines.push_back("deleted: " + layer);
+  if (!report.kept_all_layers.empty()) std::cerr << "mcore: " << report.kept_all_layers << '\n';
 
   if (!lines.empty()) {
     std::cout << "Deleted Images:\n";

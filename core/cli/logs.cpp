@@ -117,7 +117,7 @@ int deployment_logs(CliContext& context, const ParsedVerb& parsed, const engine:
   const std::string deployment = values["deployment"].as<std::string>();
   const engine::ContainerStore store(context.engine().config().data_root);
   std::map<std::string, std::string> services;  // service -> container id
-  for (const auto& record : store.list()) {
+  for (const auto& record : store.list().records) {
     const auto labels = record.spec.labels;
     auto in = labels.find(engine::kDeploymentLabel);
     auto service = labels.find(engine::kServiceLabel);
@@ -167,13 +167,23 @@ int logs_main(CliContext& context, const std::vector<std::string>& args) {
   const auto& config = context.engine().config();
   const engine::ContainerStore store(config.data_root);
   const std::string id = container_id_of(context, parsed->positionals.front());
+  // The log needs no record: one that cannot be read is named, with the way out, and the log shown.
+  try {
+    store.load(id);
+  } catch (const engine::UnreadableRecordError& unreadable) {
+    report_error(unreadable);
+  }
   // The record is read again each time: a restart policy may have started the container anew.
   options.still_running = [&] {
-    auto record = store.load(id);
-    if (!record) return false;  // removed meanwhile
-    const auto state = engine::observe_container(config, std::move(*record)).state;
-    return state == engine::ContainerState::running || state == engine::ContainerState::paused ||
-           state == engine::ContainerState::restarting;
+    try {
+      auto record = store.load(id);
+      if (!record) return false;  // removed meanwhile
+      const auto state = engine::observe_container(config, std::move(*record)).state;
+      return state == engine::ContainerState::running || state == engine::ContainerState::paused ||
+             state == engine::ContainerState::restarting;
+    } catch (const engine::UnreadableRecordError&) {
+      return engine::supervisor_alive(engine::runtime_paths(config, id));
+    }
   };
 
   StandardStreamsSink sink(values["timestamps"].as<bool>());

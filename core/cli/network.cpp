@@ -126,7 +126,7 @@ int network_inspect(CliContext& context, const std::vector<std::string>& args) {
   engine::Engine& engine = context.engine();
   const auto all = networks(engine);
   std::map<std::string, std::string> names;
-  for (const auto& record : engine::ContainerStore(engine.config().data_root).list()) names[record.id] = record.name;
+  for (const auto& record : engine::ContainerStore(engine.config().data_root).list().records) names[record.id] = record.name;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& name : parsed->positionals) out.push_back(inspect_json(find_network(all, name), names));
   std::cout << out.dump(4) << '\n';

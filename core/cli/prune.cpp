@@ -19,6 +19,7 @@ int container_prune_main(CliContext& context, const std::vector<std::string>& ar
   for (const auto& id : report.removed_containers) std::cout << id << '\n';
   for (const auto& line : report.stale) std::cout << "Cleaned up: " << line << '\n';
   std::cout << std::flush;
+  for (const auto& line : report.kept) std::cerr << "mcore: kept " << line << '\n';
   return 0;
 }
 

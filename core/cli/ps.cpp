@@ -1,6 +1,7 @@
 // mcore ps: the containers, like `docker ps`. It reads the records once and asks only the supervisors'
 // liveness locks: no plugin is loaded and no process started, so it stays fast with many containers.
 #include <iostream>
+#include <set>
 
 #include "cli/container_filter.hpp"
 #include "cli/container_format.hpp"
@@ -9,6 +10,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
+#include "engine/container_liveness.hpp"
 #include "engine/deployment.hpp"
 
 namespace mcore::cli {
@@ -26,6 +28,19 @@ ContainerFilter parse_filter(const po::variables_map& options) {
   } catch (const Error& error) {
     throw VerbError(error, kExitRefused);  // Docker's daemon refuses a bad filter: exit 1
   }
+}
+
+// What ps shows of a container whose record cannot be read: its id, the name pointing at it, whether its
+// supervisor lives, and why the record cannot be read (as its error).
+engine::ContainerRecord unreadable_row(const engine::Config& config, const engine::ContainerStore& store,
+                                       const engine::UnreadableRecord& damaged) {
+  engine::ContainerRecord row;
+  row.id = damaged.id;
+  row.name = store.name_of(damaged.id);
+  row.state = engine::supervisor_alive(engine::runtime_paths(config, damaged.id)) ? engine::ContainerState::running
+                                                                                    : engine::ContainerState::dead;
+  row.error = damaged.reason;
+  return row;
 }
 
 }  // namespace
@@ -51,10 +66,26 @@ int ps_main(CliContext& context, const std::vector<std::string>& args) {
   const ContainerFilter filter = parse_filter(parsed->options);
   const bool all = parsed->options["all"].as<bool>() || filter.lists_stopped();
 
+  auto listing = observed_containers(context);
   std::vector<engine::ContainerRecord> shown;
-  for (auto& record : observed_containers(context)) {
+  for (auto& record : listing.records) {
     if ((all || is_up(record)) && filter.matches(record)) shown.push_back(std::move(record));
   }
+  // Records that cannot be read are shown, never hidden: as "unreadable", with the name that points at
+  // them, last. A running one shows without -a too.
+  const engine::ContainerStore store(context.engine().config().data_root);
+  std::set<std::string> unreadable;
+  for (const auto& damaged : listing.unreadable) {
+    engine::ContainerRecord row = unreadable_row(context.engine().config(), store, damaged);
+    if ((all || is_up(row)) && filter.matches(row)) {
+      unreadable.insert(row.id);
+      shown.push_back(std::move(row));
+    }
+  }
+  auto status = [&](const engine::ContainerRecord& record, Clock::time_point now) {
+    if (!unreadable.count(record.id)) return container_status(record, now);
+    return std::string(is_up(record) ? "Unreadable record (running)" : "Unreadable record");
+  };
 
   if (quiet) {
     for (const auto& record : shown) std::cout << short_id(record.id, no_trunc) << '\n';
@@ -70,8 +101,8 @@ int ps_main(CliContext& context, const std::vector<std::string>& args) {
                      {"CreatedAt", record.created},
                      {"RunningFor", container_created(record, now)},
                      {"Ports", container_ports(record)},
-                     {"State", to_string(record.state)},
-                     {"Status", container_status(record, now)},
+                     {"State", unreadable.count(record.id) ? "unreadable" : to_string(record.state)},
+                     {"Status", status(record, now)},
                      {"Names", record.name}});
     }
     std::cout << out.dump(2) << '\n';
@@ -82,7 +113,7 @@ int ps_main(CliContext& context, const std::vector<std::string>& args) {
   for (const auto& record : shown) {
     table.push_back({short_id(record.id, no_trunc), container_image(record.spec, no_trunc),
                      container_command(record.spec.args, no_trunc), container_created(record, now),
-                     container_status(record, now), container_ports(record), record.name});
+                     status(record, now), container_ports(record), record.name});
   }
   print_table(std::cout, table);
   return 0;

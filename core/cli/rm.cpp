@@ -19,9 +19,8 @@ int rm_main(CliContext& context, const std::vector<std::string>& args) {
   std::vector<std::string> references = parsed->positionals;
   if (parsed->options["all"].as<bool>()) {
     if (!references.empty()) throw VerbError(Error("mcore rm --all takes no container names"), kExitRefused);
-    for (const auto& record : engine::ContainerStore(context.engine().config().data_root).list()) {
-      references.push_back(record.id);
-    }
+    // Records that cannot be read too: `rm --all -f` is a way out for them.
+    references = engine::ContainerStore(context.engine().config().data_root).list().ids();
     if (references.empty()) return 0;
   }
   require_containers("rm", references);

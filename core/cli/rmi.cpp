@@ -23,10 +23,7 @@ std::string users_text(const std::vector<engine::ImageUser>& users) {
 void remove_one(engine::Engine& engine, engine::ImageStore& store, const std::string& text, bool force) {
   const auto image = engine::resolve_image(store, text);
   if (!image) throw Error("No such image: " + text, 0, "'mcore images' lists the local images");
-  const auto in_use = engine::images_in_use(engine.config());
-  const auto users_at = in_use.find(image->id);
-  const std::vector<engine::ImageUser> users = users_at == in_use.end() ? std::vector<engine::ImageUser>{}
-                                                                        : users_at->second;
+  const std::vector<engine::ImageUser> users = engine::images_in_use(engine.config()).users_of(image->id);
   const bool running = std::any_of(users.begin(), users.end(), [](const auto& user) { return user.running; });
   const std::string id12 = short_id(image->id);
 
@@ -58,6 +55,7 @@ void remove_one(engine::Engine& engine, engine::ImageStore& store, const std::st
       engine::remove_images_and_collect(store, *engine.storage(), engine.config().data_root, {image->id});
   std::cout << "Deleted: " << image->id << '\n';
   for (const auto& layer : report.deleted_layers) std::cout << "Deleted: " << layer << '\n';
+  if (!report.kept_all_layers.empty()) std::cerr << "mcore: " << report.kept_all_layers << '\n';
 }
 
 }  // namespace

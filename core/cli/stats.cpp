@@ -73,7 +73,7 @@ class StatsView {
       }
       return shown;
     }
-    for (auto& record : observed_containers(context_)) {
+    for (auto& record : observed_containers(context_).records) {
       if (all_ || is_up(record)) shown.push_back(std::move(record));
     }
     return shown;

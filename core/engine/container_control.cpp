@@ -5,13 +5,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "engine/container_exit.hpp"
 #include "engine/container_liveness.hpp"
+#include "engine/container_prune.hpp"
 #include "engine/supervisor_client.hpp"
 
 namespace mcore::engine {
+namespace fs = std::filesystem;
 namespace {
 
 bool is_live(ContainerState state) {
@@ -161,8 +164,10 @@ void unpause_container(Engine& engine, const std::string& id) {
   store.save(*stored);
 }
 
-void remove_container(Engine& engine, const std::string& id, bool force, bool volumes) {
-  ContainerStore store(engine.config().data_root);
+namespace {
+
+void remove_readable_container(Engine& engine, ContainerStore& store, const std::string& id, bool force,
+                               bool volumes) {
   for (;;) {
     {
       FileLock lock = store.lock(id);
@@ -186,6 +191,57 @@ void remove_container(Engine& engine, const std::string& id, bool force, bool vo
       }
       client->wait_closed();
     }
+  }
+}
+
+// A container whose record cannot be read, by what its id alone names: its supervisor (with `force`,
+// killed through its init), cgroup, writable layer, runtime directory, name, and the network leases,
+// links and rules of a container that no longer exists. Its volumes stay: nothing says which they are.
+void remove_unreadable_container(Engine& engine, ContainerStore& store, const UnreadableRecord& record, bool force) {
+  const auto paths = runtime_paths(engine.config(), record.id);
+  if (supervisor_alive(paths)) {
+    if (!force) {
+      throw ContainerRefusal("cannot remove running container " + record.id.substr(0, 12) + " (its record " +
+                                 record.file.string() + " cannot be read)",
+                             0, "mcore rm -f " + record.id.substr(0, 12) + " stops it first");
+    }
+    if (auto client = SupervisorClient::connect(paths)) {
+      try {
+        send_signal(client->init_pidfd().get(), SIGKILL);
+      } catch (const Error&) {
+        // Exited meanwhile.
+      }
+      client->wait_closed();
+    }
+    wait_for_supervisor(engine, record.id);
+  }
+  FileLock lock = store.lock(record.id);
+  try {
+    engine.resource()->destroy(record.id);
+  } catch (const Error& error) {
+    engine.logger()->warn("container {}: {}", record.id.substr(0, 12), error.what());
+  }
+  try {
+    engine.storage()->release_rootfs(record.id);
+  } catch (const Error& error) {
+    engine.logger()->warn("container {}: {}", record.id.substr(0, 12), error.what());
+  }
+  std::error_code error;
+  fs::remove_all(paths.dir, error);
+  store.release_name(store.name_of(record.id), record.id);
+  store.remove(record.id);
+  lock.release();
+  prune_network_leftovers(engine, store);
+}
+
+}  // namespace
+
+void remove_container(Engine& engine, const std::string& id, bool force, bool volumes) {
+  ContainerStore store(engine.config().data_root);
+  try {
+    remove_readable_container(engine, store, id, force, volumes);
+  } catch (const UnreadableRecordError& unreadable) {
+    remove_unreadable_container(engine, store, unreadable.record(), force);
   }
 }
 

@@ -94,7 +94,7 @@ std::string hosts_text(const ContainerRecord& record, const std::vector<Containe
 std::vector<ContainerRecord> members_of(const ContainerStore& store, const std::string& network,
                                         const std::string& leaving = "") {
   std::vector<ContainerRecord> members;
-  for (auto& record : store.list()) {
+  for (auto& record : store.list().records) {
     if (record.id != leaving && record.state == ContainerState::running && record.endpoint && record.endpoint->network == network) {
       members.push_back(std::move(record));
     }

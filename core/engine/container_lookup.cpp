@@ -17,7 +17,8 @@ std::string resolve_container_id(const ContainerStore& store, const std::string&
   if (reference.find('/') == std::string::npos) {
     fs::path link = root / "names" / reference;
     std::string id = fs::read_symlink(link, error).string();
-    if (!error && store.load(id)) return id;
+    // Existence, not a read: a record that cannot be read is still found, and says so when it is used.
+    if (!error && fs::exists(store.container_dir(id) / "container.json", error)) return id;
   }
   std::vector<std::string> matches;
   for (const auto& entry : fs::directory_iterator(root, error)) {

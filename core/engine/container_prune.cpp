@@ -33,10 +33,8 @@ void prune_network_leftovers(Engine& engine, const ContainerStore& store) {
   // Every container that has a record keeps what it holds (a stopped one was detached when it
   // stopped); leases, links and rules of containers without one are what crashes left.
   FileLock no_creations = store.block_creations();
-  std::vector<std::string> known;
-  for (const auto& record : store.list()) known.push_back(record.id);
   try {
-    engine.network()->prune(known);
+    engine.network()->prune(store.list().ids());
   } catch (const Error& error) {
     engine.logger()->warn("network leftovers: {}", error.what());
   }
@@ -46,9 +44,22 @@ PruneReport prune_containers(Engine& engine) {
   PruneReport report;
   ContainerStore store(engine.config().data_root);
   std::set<std::string> kept;
-  for (const auto& listed : store.list()) {
+  const ContainerListing listing = store.list();
+  // A record that cannot be read keeps its container and all it holds; prune goes on past it.
+  for (const auto& unreadable : listing.unreadable) {
+    kept.insert(unreadable.id);
+    report.kept.push_back(UnreadableRecordError(unreadable).what());
+  }
+  for (const auto& listed : listing.records) {
     FileLock lock = store.lock(listed.id);
-    auto record = store.load(listed.id);
+    std::optional<ContainerRecord> record;
+    try {
+      record = store.load(listed.id);
+    } catch (const UnreadableRecordError& unreadable) {
+      kept.insert(listed.id);
+      report.kept.push_back(unreadable.what());
+      continue;
+    }
     if (!record) continue;
     auto repaired = repair_container(engine, store, std::move(*record));
     if (!repaired) {
@@ -68,8 +79,12 @@ PruneReport prune_containers(Engine& engine) {
   auto orphaned = [&](const std::string& id) {
     if (kept.count(id)) return false;
     FileLock lock = store.lock(id);
-    auto record = store.load(id);
-    return !record || is_stopped(record->state);
+    try {
+      auto record = store.load(id);
+      return !record || is_stopped(record->state);
+    } catch (const UnreadableRecordError&) {
+      return false;
+    }
   };
   auto resource = engine.resource();
   for (const auto& id : resource->list()) {
@@ -79,7 +94,7 @@ PruneReport prune_containers(Engine& engine) {
   }
   auto storage = engine.storage();
   for (const auto& id : storage->list_rootfs()) {
-    if (!orphaned(id) || store.load(id)) continue;
+    if (!orphaned(id) || fs::exists(store.container_dir(id) / "container.json")) continue;
     storage->release_rootfs(id);
     report.stale.push_back("writable layer of " + id.substr(0, 12));
   }

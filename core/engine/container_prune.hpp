@@ -13,6 +13,7 @@ namespace mcore::engine {
 struct PruneReport {
   std::vector<std::string> removed_containers;  // ids
   std::vector<std::string> stale;               // what else was cleaned, one line each
+  std::vector<std::string> kept;                // containers kept although asked about: why, one line each
 };
 
 PruneReport prune_containers(Engine& engine);

@@ -231,23 +231,64 @@ std::optional<ContainerRecord> ContainerStore::load(const std::string& id) const
   fs::path file = container_dir(id) / "container.json";
   std::error_code error;
   if (!fs::exists(file, error)) return std::nullopt;
-  return ContainerRecord::from_json(nlohmann::json::parse(read_file(file)));
+  std::string text;
+  try {
+    text = read_file(file);
+  } catch (const Error& failure) {
+    throw UnreadableRecordError({id, file, failure.what()});
+  }
+  if (text.empty()) throw UnreadableRecordError({id, file, "it is empty"});
+  const auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) throw UnreadableRecordError({id, file, "it is not a JSON object"});
+  try {
+    ContainerRecord record = ContainerRecord::from_json(json);
+    if (record.id != id) throw UnreadableRecordError({id, file, "it names another container, " + record.id});
+    return record;
+  } catch (const nlohmann::json::exception& failure) {
+    // "[json.exception.type_error.302] type must be string, but is number" -> what follows the tag.
+    std::string what = failure.what();
+    if (const auto tag_end = what.find("] "); tag_end != std::string::npos) what.erase(0, tag_end + 2);
+    throw UnreadableRecordError({id, file, "a field has the wrong type: " + what});
+  }
 }
 
-std::vector<ContainerRecord> ContainerStore::list() const {
-  std::vector<ContainerRecord> records;
+ContainerListing ContainerStore::list() const {
+  ContainerListing listing;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(root_, error)) {
     if (entry.path().filename().string().rfind('.', 0) == 0) continue;  // a record being created
-    if (!fs::is_regular_file(entry.path() / "container.json")) continue;  // also skips names/
+    if (!fs::exists(entry.path() / "container.json")) continue;         // also skips names/
     try {
-      if (auto record = load(entry.path().filename().string())) records.push_back(std::move(*record));
-    } catch (const std::exception&) {
-      continue;
+      if (auto record = load(entry.path().filename().string())) listing.records.push_back(std::move(*record));
+    } catch (const UnreadableRecordError& unreadable) {
+      listing.unreadable.push_back(unreadable.record());
     }
   }
-  return records;
+  return listing;
 }
+
+std::string ContainerStore::name_of(const std::string& id) const {
+  std::error_code error;
+  for (const auto& link : fs::directory_iterator(root_ / "names", error)) {
+    if (fs::read_symlink(link.path(), error).string() == id) return link.path().filename().string();
+  }
+  return "";
+}
+
+std::vector<std::string> ContainerListing::ids() const {
+  std::vector<std::string> all;
+  for (const auto& record : records) all.push_back(record.id);
+  for (const auto& record : unreadable) all.push_back(record.id);
+  return all;
+}
+
+UnreadableRecordError::UnreadableRecordError(UnreadableRecord record)
+    : Error("container " + record.id.substr(0, 12) + ": its record " + record.file.string() + " cannot be read: " +
+                record.reason,
+            0,
+            "mcore keeps it, and every image, volume and network it may use; `mcore rm -f " + record.id.substr(0, 12) +
+                "` stops and removes the container (its image and volumes stay), or restore the file from a backup"),
+      record_(std::move(record)) {}
 
 void ContainerStore::remove(const std::string& id) noexcept {
   std::error_code error;

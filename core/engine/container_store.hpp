@@ -16,6 +16,7 @@
 #include "engine/container_spec.hpp"
 #include "engine/file_util.hpp"
 #include "engine/rfc3339.hpp"
+#include "mcore/error.hpp"
 
 namespace mcore::engine {
 
@@ -57,6 +58,33 @@ struct ContainerRecord {
   static ContainerRecord from_json(const nlohmann::json& json);
 };
 
+// A container whose record cannot be read: not JSON, the wrong shape, empty after a crash or a full
+// disk. It may name any image, volume or network, so nothing it might name is ever collected while it
+// exists; `mcore rm -f` removes it by what its id alone names (its cgroup, mounts, leases, rules).
+struct UnreadableRecord {
+  std::string id;
+  std::filesystem::path file;
+  std::string reason;  // "not JSON: ...", "empty", ...
+};
+
+// Thrown by ContainerStore::load for such a record: names the file and the way out.
+class UnreadableRecordError : public Error {
+ public:
+  explicit UnreadableRecordError(UnreadableRecord record);
+  const UnreadableRecord& record() const { return record_; }
+
+ private:
+  UnreadableRecord record_;
+};
+
+// Every container the store holds.
+struct ContainerListing {
+  std::vector<ContainerRecord> records;
+  std::vector<UnreadableRecord> unreadable;
+  // The ids of all of them, readable or not: what is not here belongs to no container.
+  std::vector<std::string> ids() const;
+};
+
 // 64 random hex digits.
 std::string new_container_id();
 // Docker-style "adjective_name".
@@ -84,9 +112,12 @@ class ContainerStore {
   FileLock block_creations() const;
   // Removes what crashed creations left (staging directories, names without a record) and says what.
   std::vector<std::string> remove_abandoned();
+  // The record; nullopt when there is none. Throws UnreadableRecordError when it cannot be read.
   std::optional<ContainerRecord> load(const std::string& id) const;
-  // Every readable record; damaged ones are skipped (they cannot be trusted to name anything).
-  std::vector<ContainerRecord> list() const;
+  // Every container: the records, and those that cannot be read (never silently skipped).
+  ContainerListing list() const;
+  // The name that points at `id` in the name index ("" when none does): for records that cannot say.
+  std::string name_of(const std::string& id) const;
   // Deletes the record and its directory. Idempotent.
   void remove(const std::string& id) noexcept;
 

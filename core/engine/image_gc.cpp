@@ -21,16 +21,31 @@ std::optional<ImageRecord> resolve_image(const ImageStore& store, const std::str
   }
 }
 
-std::map<std::string, std::vector<ImageUser>> images_in_use(const Config& config) {
-  std::map<std::string, std::vector<ImageUser>> users;
-  for (auto& stored : ContainerStore(config.data_root).list()) {
+std::vector<ImageUser> ImageUsage::users_of(const std::string& image_id) const {
+  std::vector<ImageUser> users = unknown;
+  if (auto found = by_image.find(image_id); found != by_image.end()) {
+    users.insert(users.end(), found->second.begin(), found->second.end());
+  }
+  return users;
+}
+
+ImageUsage images_in_use(const Config& config) {
+  ImageUsage usage;
+  const ContainerStore store(config.data_root);
+  ContainerListing listing = store.list();
+  for (auto& stored : listing.records) {
     if (stored.spec.image_id.empty()) continue;  // --rootfs
     const ContainerRecord record = observe_container(config, std::move(stored));
     const bool running = record.state == ContainerState::running || record.state == ContainerState::paused ||
                          record.state == ContainerState::restarting;
-    users[record.spec.image_id].push_back({record.name.empty() ? record.id : record.name, running});
+    usage.by_image[record.spec.image_id].push_back({record.name.empty() ? record.id : record.name, running});
   }
-  return users;
+  for (const auto& unreadable : listing.unreadable) {
+    const std::string name = store.name_of(unreadable.id);
+    usage.unknown.push_back({(name.empty() ? unreadable.id.substr(0, 12) : name) + " (its record cannot be read)",
+                             supervisor_alive(runtime_paths(config, unreadable.id))});
+  }
+  return usage;
 }
 
 GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage, const fs::path& data_root,
@@ -40,13 +55,18 @@ GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage, co
   // Containers keep their layers even when their image is gone (rmi -f), until they are removed.
   std::set<std::string> keep;
   for (const auto& image : store.list()) keep.insert(image.layers.begin(), image.layers.end());
-  for (const auto& container : ContainerStore(data_root).list()) {
+  const ContainerListing containers = ContainerStore(data_root).list();
+  for (const auto& container : containers.records) {
     keep.insert(container.spec.image_layers.begin(), container.spec.image_layers.end());
   }
 
   GcReport report;
+  if (!containers.unreadable.empty()) {
+    report.kept_all_layers = "every layer was kept: " + std::string(UnreadableRecordError(containers.unreadable.front()).what());
+  }
   for (const auto& layer : storage.list_layers()) {
-    if (keep.contains(layer.id)) continue;
+    // A record that cannot be read may list any layer.
+    if (keep.contains(layer.id) || !containers.unreadable.empty()) continue;
     storage.remove_layer(layer.id);
     report.deleted_layers.push_back(layer.id);
   }

@@ -17,7 +17,10 @@ void create_container_volumes(Engine& engine, ContainerSpec& spec) {
 
 std::map<std::string, std::vector<std::string>> volume_users(const ContainerStore& store) {
   std::map<std::string, std::vector<std::string>> users;
-  for (const auto& record : store.list()) {
+  const ContainerListing listing = store.list();
+  // A record that cannot be read may name any volume: none can be said to be unused.
+  if (!listing.unreadable.empty()) throw UnreadableRecordError(listing.unreadable.front());
+  for (const auto& record : listing.records) {
     for (const auto& mount : record.spec.volumes) {
       if (!mount.volume.empty()) users[mount.volume].push_back(record.name);
     }

@@ -16,7 +16,8 @@ namespace mcore::engine {
 // container's record exists (VolumeStore::lock).
 void create_container_volumes(Engine& engine, ContainerSpec& spec);
 
-// Volume name -> the names of the containers (running or not) whose records mount it.
+// Volume name -> the names of the containers (running or not) whose records mount it. Throws
+// UnreadableRecordError while a record cannot be read: it may mount any volume.
 std::map<std::string, std::vector<std::string>> volume_users(const ContainerStore& store);
 
 // Removes volume `name`; refused (Error naming the containers) while a container's record names it,
