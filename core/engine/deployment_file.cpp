@@ -92,7 +92,7 @@ Json parse_file(const fs::path& file) {
   if (first != std::string::npos && text[first] == '{') {
     try {
       return Json::parse(text);
-    } catch (const Json::parse_error& error) {
+    } catch (const Json::exception& error) {  // parse_error, and out_of_range for a number like 3e3333
       std::string message = error.what();
       if (auto end = message.find("] "); message.starts_with("[json.exception") && end != std::string::npos) {
         message = message.substr(end + 2);

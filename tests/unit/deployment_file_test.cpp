@@ -353,6 +353,10 @@ TEST_F(DeploymentFileTest, SyntaxErrorsNameTheFileAndTheLine) {
   EXPECT_NE(message.find((app() / "bad.yaml").string() + " is not valid YAML: line"), std::string::npos) << message;
   EXPECT_NE(test::error_of([&] { read_deployment(app() / "absent.yaml"); }).find("cannot read deployment file"),
             std::string::npos);
+  // Found by fuzz_deployment: a number too large for a double was a json out_of_range escaping as such.
+  write(app() / "huge.json", "{\"name\": \"x\", \"services\": {\"a\": {\"cpus\": 3e3333}}}");
+  const std::string huge = test::error_of([&] { read_deployment(app() / "huge.json"); });
+  EXPECT_NE(huge.find((app() / "huge.json").string() + " is not valid JSON"), std::string::npos) << huge;
 }
 
 }  // namespace
