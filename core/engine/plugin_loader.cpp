@@ -255,6 +255,12 @@ std::shared_ptr<Driver> PluginLoader::load(DriverKind kind, const std::string& n
     throw Error(what + ": " + file.string() + " created no driver", 0,
                 "this is a bug in the plugin: create() must return a driver or throw mcore::Error");
   }
+  // What a driver throws may outlive the driver: an exception unwinds past the engine that owned it, and
+  // its what() is the plugin's code. So a library that made a driver stays mapped until the process
+  // ends (RTLD_NODELETE on the handle already open; plugins are never unloaded during a run anyway).
+  if (::dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+    throw Error("keep " + file.string() + " loaded: " + dlerror_text(file));
+  }
   // The deleter owns the library, so the plugin's code stays mapped until the driver is gone.
   return std::shared_ptr<Driver>(driver.release(),
                                  [library = plugin.library](Driver* owned) { delete owned; });

@@ -23,9 +23,18 @@ std::map<std::uint32_t, std::string> LeaseFile::read() const {
   std::stringstream text;
   text << in.rdbuf();
   auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!json.is_object()) throw Error("damaged lease file " + (dir_ / "leases.json").string(), 0,
-                                     "remove the network and create it again");
-  for (const auto& [address, container] : json.items()) leases[parse_ipv4(address)] = container.get<std::string>();
+  const auto damaged = [&] {
+    return Error("damaged lease file " + (dir_ / "leases.json").string(), 0, "remove the network and create it again");
+  };
+  if (!json.is_object()) throw damaged();
+  for (const auto& [address, container] : json.items()) {
+    if (!container.is_string()) throw damaged();
+    try {
+      leases[parse_ipv4(address)] = container.get<std::string>();
+    } catch (const Error&) {
+      throw damaged();
+    }
+  }
   return leases;
 }
 

@@ -22,26 +22,46 @@ ExclusiveLock NetworkStore::lock() const {
 
 std::vector<NetworkRecord> NetworkStore::read() const {
   std::vector<NetworkRecord> networks;
-  std::ifstream in(dir_ / "networks.json");
+  const fs::path file = dir_ / "networks.json";
+  std::ifstream in(file);
   if (!in) return networks;
   std::stringstream text;
   text << in.rdbuf();
+  const auto damaged = [&](const std::string& what) {
+    return Error("damaged network list " + file.string() + ": " + what, 0,
+                 "restore it from a backup, or remove it and create the networks again");
+  };
   auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!json.is_array()) {
-    throw Error("damaged network list " + (dir_ / "networks.json").string(), 0,
-                "restore it from a backup, or remove it and create the networks again");
-  }
+  if (!json.is_array()) throw damaged("not a JSON list");
+  // Every field is checked before it is used: the file is read by every attach, and a wrong type must
+  // be a clear error, not an exception of the JSON library.
+  const auto string_field = [&](const nlohmann::json& item, const char* key, bool required) {
+    const auto found = item.find(key);
+    if (found == item.end()) {
+      if (required) throw damaged(std::string("a network has no \"") + key + "\"");
+      return std::string();
+    }
+    if (!found->is_string()) throw damaged(std::string("a network's \"") + key + "\" is not a string");
+    return found->get<std::string>();
+  };
+  const auto bool_field = [&](const nlohmann::json& item, const char* key) {
+    const auto found = item.find(key);
+    if (found == item.end()) return false;
+    if (!found->is_boolean()) throw damaged(std::string("a network's \"") + key + "\" is not true or false");
+    return found->get<bool>();
+  };
   for (const auto& item : json) {
+    if (!item.is_object()) throw damaged("an entry is not an object");
     NetworkRecord record;
-    record.name = item.value("name", "");
-    record.id = item.value("id", "");
-    record.bridge = item.value("bridge", "");
-    record.subnet = item.value("subnet", "");
-    record.gateway = item.value("gateway", "");
-    record.created = item.value("created", "");
-    record.is_default = item.value("default", false);
-    record.subnet_note = item.value("subnet_note", "");
-    record.direct_routing = item.value("direct_routing", false);
+    record.name = string_field(item, "name", true);
+    record.id = string_field(item, "id", true);
+    record.bridge = string_field(item, "bridge", true);
+    record.subnet = string_field(item, "subnet", true);
+    record.gateway = string_field(item, "gateway", true);
+    record.created = string_field(item, "created", false);
+    record.is_default = bool_field(item, "default");
+    record.subnet_note = string_field(item, "subnet_note", false);
+    record.direct_routing = bool_field(item, "direct_routing");
     networks.push_back(std::move(record));
   }
   return networks;

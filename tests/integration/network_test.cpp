@@ -513,6 +513,26 @@ TEST_F(NetworkTest, StopDetachesAndStartAttachesAgain) {
   expect_nothing_left();
 }
 
+TEST_F(NetworkTest, ADamagedNetworkListIsOneClearLineNeverACrash) {
+  ASSERT_EQ(mcore({"network", "ls"}).exit_code, 0);  // records the default network
+  const fs::path list = sandbox_->data_root() / "network" / "bridge" / "networks.json";
+  const std::string intact = read_text(list);
+  for (const std::string damaged : {"[1,2]", "[{\"name\":5}]", "{}", "[{\"name\":\"x\"}]", "not json",
+                                    "[{\"name\":\"b\",\"id\":\"1\",\"bridge\":\"b\",\"subnet\":\"10.0.0.0/24\","
+                                    "\"gateway\":\"10.0.0.1\",\"default\":\"yes\"}]"}) {
+    std::ofstream(list, std::ios::trunc) << damaged;
+    for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+             {"network", "ls"},
+             {"run", "--rm", "--network", "bridge", "--rootfs", shared_probe_rootfs().string(), "true"}}) {
+      auto result = mcore(command);
+      EXPECT_EQ(result.exit_code, 125) << damaged << ": " << command.front() << ": " << result.err;
+      EXPECT_NE(result.err.find("damaged network list " + list.string()), std::string::npos) << damaged << ": " << result.err;
+    }
+  }
+  std::ofstream(list, std::ios::trunc) << intact;
+  EXPECT_EQ(mcore({"network", "ls"}).exit_code, 0);
+}
+
 // --- What a container and the outside may reach (issue 13) ---------------------------------------------
 
 // A UDP socket on the host's 127.0.0.1 that records what reaches it.

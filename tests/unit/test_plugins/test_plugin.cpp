@@ -1,6 +1,7 @@
 // The test plugin: a working in-memory resource driver ("memory"), compiled once per case of
 // plugin_loader_test with a TEST_PLUGIN_* definition that breaks it in exactly one way.
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,11 @@ class MemoryResourceDriver final : public mcore::ResourceDriver {
     stats.memory_limit_bytes = static_cast<std::uint64_t>(found.limits.memory_bytes.value_or(0));
     return stats;
   }
-  void freeze(const std::string& container_id) override { group(container_id).frozen = true; }
+  void freeze(const std::string& container_id) override {
+    // A driver with a bug: an exception that is not mcore::Error, its what() in this library's code.
+    if (container_id == "bug") throw std::runtime_error("the memory driver's own exception");
+    group(container_id).frozen = true;
+  }
   void thaw(const std::string& container_id) override { group(container_id).frozen = false; }
   void kill_all(const std::string& container_id, int /*signal*/) override {
     group(container_id).pids.clear();
