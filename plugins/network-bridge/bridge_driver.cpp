@@ -271,6 +271,12 @@ void BridgeDriver::bring_up(const NetworkRecord& network) const {
   write_sysctl(fs::path("/proc/sys/net/ipv4/conf") / network.bridge / "route_localnet", "1");
   firewall().ensure_base();
   firewall().add_network({network.name, network.bridge, network.subnet, network.gateway, network.direct_routing});
+  // Brought up again while rules are there: the state that named them (the marker, the leases) was
+  // lost. A DNAT rule into the subnet without a lease behind it would misroute traffic to whoever
+  // gets that address next.
+  std::vector<std::string> leased;
+  for (const auto& [address, container] : leases(network).leases()) leased.push_back(container);
+  firewall().remove_stale_port_rules(network.subnet, leased);
   std::ofstream(marker).flush();
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ipv4.hpp"
 #include "mcore/error.hpp"
 #include "mcore/lazy_library.hpp"
 
@@ -48,6 +49,39 @@ const Nftables& nft() {
 }
 
 std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+// A rule comment's words: "ctr:ID port:tcp/8080@* to:172.17.0.2" -> {"ctr:ID", "port:...", "to:..."}.
+std::vector<std::string> words_of(const std::string& comment) {
+  std::vector<std::string> words;
+  for (std::size_t at = 0; at < comment.size();) {
+    const std::size_t end = std::min(comment.find(' ', at), comment.size());
+    if (end > at) words.push_back(comment.substr(at, end - at));
+    at = end + 1;
+  }
+  return words;
+}
+
+// The value of the word starting with `key` ("port:", "to:"), "" when there is none.
+std::string value_of(const std::vector<std::string>& words, std::string_view key) {
+  for (const auto& word : words) {
+    if (word.starts_with(key)) return word.substr(key.size());
+  }
+  return "";
+}
+
+// "tcp/8080@*" for every host address, "tcp/8080@127.0.0.1" for one.
+std::string host_port_key(const PublishedPort& port) {
+  return port.protocol + "/" + std::to_string(port.host_port) + "@" + (port.host_ip.empty() ? "*" : port.host_ip);
+}
+
+// Whether two keys take the same host port: one protocol and port, on one address or on every one. Only
+// one socket can hold such a port, so a rule for it whose owner is not the socket's holder is stale.
+bool same_host_port(const std::string& a, const std::string& b) {
+  const auto at_a = a.find('@'), at_b = b.find('@');
+  if (at_a == std::string::npos || at_b == std::string::npos || a.compare(0, at_a, b, 0, at_b) != 0) return false;
+  const std::string ip_a = a.substr(at_a + 1), ip_b = b.substr(at_b + 1);
+  return ip_a == ip_b || ip_a == "*" || ip_b == "*";
+}
 
 void check_protocol(const std::string& protocol) {
   if (protocol != "tcp" && protocol != "udp") {
@@ -114,17 +148,37 @@ void Firewall::add_network(const NetworkRules& network) {
 }
 
 void Firewall::publish(const std::string& container_id, const std::vector<PublishedPort>& ports) {
-  const std::string owner = " comment " + quoted("ctr:" + container_id) + "\n";
+  const std::string owner_word = "ctr:" + container_id;
+  const std::string owner = " comment " + quoted(owner_word) + "\n";
   const std::string table = "ip " + table_;
-  std::string commands;
-  std::set<std::string> masqueraded;  // several host ports may lead to one container port
+  std::vector<std::string> keys;
   for (const auto& port : ports) {
     check_protocol(port.protocol);
+    keys.push_back(host_port_key(port));
+  }
+  // Ourselves, and whoever has a DNAT rule for one of these ports: its socket is gone, so is its
+  // container, and every rule it left goes.
+  std::set<std::string> replaced{owner_word};
+  for (const auto& comment : rule_comments()) {
+    const auto words = words_of(comment);
+    const std::string taken = value_of(words, "port:");
+    if (!taken.empty() && std::any_of(keys.begin(), keys.end(), [&](const auto& key) { return same_host_port(taken, key); })) {
+      replaced.insert(words.front());
+    }
+  }
+  std::string commands = deletions([&](const std::string& comment) {
+    const auto words = words_of(comment);
+    return !words.empty() && replaced.contains(words.front());
+  });
+  std::set<std::string> masqueraded;  // several host ports may lead to one container port
+  for (const auto& port : ports) {
     const std::string to_host = port.host_ip.empty() ? "fib daddr type local " : "ip daddr " + port.host_ip + " ";
     const std::string match = to_host + port.protocol + " dport " + std::to_string(port.host_port);
     const std::string target = port.container_ip + ":" + std::to_string(port.container_port);
-    commands += "add rule " + table + " prerouting " + match + " dnat to " + target + owner +
-                "add rule " + table + " output " + match + " dnat to " + target + owner;
+    const std::string dnat_owner =
+        " comment " + quoted(owner_word + " port:" + host_port_key(port) + " to:" + port.container_ip) + "\n";
+    commands += "add rule " + table + " prerouting " + match + " dnat to " + target + dnat_owner +
+                "add rule " + table + " output " + match + " dnat to " + target + dnat_owner;
     const std::string to_container =
         "ip daddr " + port.container_ip + " " + port.protocol + " dport " + std::to_string(port.container_port);
     if (!masqueraded.insert(to_container).second) continue;
@@ -147,28 +201,67 @@ void Firewall::remove_network(const std::string& name, const std::string& bridge
 
 void Firewall::unpublish(const std::string& container_id) { remove_owner("ctr:" + container_id); }
 
-void Firewall::remove_owner(const std::string& owner) {
+std::string Firewall::deletions(const std::function<bool(const std::string& comment)>& doomed) const {
   const std::string listed = list_json();
-  if (listed.empty()) return;
+  if (listed.empty()) return "";
   std::string commands;
   for (const auto& item : nlohmann::json::parse(listed).value("nftables", nlohmann::json::array())) {
     if (!item.contains("rule")) continue;
     const auto& rule = item["rule"];
-    if (rule.value("comment", "") != owner) continue;
+    if (!doomed(rule.value("comment", ""))) continue;
     commands += "delete rule ip " + table_ + " " + rule.value("chain", "") + " handle " +
                 std::to_string(rule.value("handle", 0)) + "\n";
   }
+  return commands;
+}
+
+void Firewall::remove_owner(const std::string& owner) {
+  const std::string commands = deletions([&](const std::string& comment) {
+    const auto words = words_of(comment);
+    return !words.empty() && words.front() == owner;
+  });
   if (!commands.empty()) run(commands);
+}
+
+void Firewall::remove_stale_port_rules(const std::string& subnet, const std::vector<std::string>& keep) {
+  const Ipv4Subnet range = parse_subnet(subnet);
+  std::set<std::string> stale;  // owners whose DNAT leads into the subnet without a lease behind it
+  for (const auto& comment : rule_comments()) {
+    const auto words = words_of(comment);
+    const std::string to = value_of(words, "to:");
+    if (to.empty() || !words.front().starts_with("ctr:")) continue;
+    if (std::find(keep.begin(), keep.end(), words.front().substr(4)) != keep.end()) continue;
+    try {
+      if (range.contains(parse_ipv4(to))) stale.insert(words.front());
+    } catch (const Error&) {
+      // Not an address: not a rule this driver wrote.
+    }
+  }
+  if (stale.empty()) return;
+  const std::string commands = deletions([&](const std::string& comment) {
+    const auto words = words_of(comment);
+    return !words.empty() && stale.contains(words.front());
+  });
+  if (!commands.empty()) run(commands);
+}
+
+std::vector<std::string> Firewall::rule_comments() const {
+  std::vector<std::string> comments;
+  const std::string listed = list_json();
+  if (listed.empty()) return comments;
+  for (const auto& item : nlohmann::json::parse(listed).value("nftables", nlohmann::json::array())) {
+    if (item.contains("rule")) comments.push_back(item["rule"].value("comment", ""));
+  }
+  return comments;
 }
 
 std::vector<std::string> Firewall::owners() const {
   std::vector<std::string> found;
-  const std::string listed = list_json();
-  if (listed.empty()) return found;
-  for (const auto& item : nlohmann::json::parse(listed).value("nftables", nlohmann::json::array())) {
-    if (!item.contains("rule")) continue;
-    const std::string owner = item["rule"].value("comment", "");
-    if (!owner.empty() && std::find(found.begin(), found.end(), owner) == found.end()) found.push_back(owner);
+  for (const auto& comment : rule_comments()) {
+    const auto words = words_of(comment);
+    if (!words.empty() && std::find(found.begin(), found.end(), words.front()) == found.end()) {
+      found.push_back(words.front());
+    }
   }
   return found;
 }

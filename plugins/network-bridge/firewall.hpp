@@ -2,8 +2,11 @@
 // The bridge driver's firewall rules, all in an nftables table of mcore's own (`ip mcore` by default),
 // written through libnftables' batch interface: mcore never lists, flushes, reorders or edits a rule
 // outside that table. Every rule carries a comment naming its owner ("net:NAME" or "ctr:ID"), so the
-// rules of one network or container are removed exactly, and nothing else with them.
+// rules of one network or container are removed exactly, and nothing else with them. A DNAT rule's
+// comment also names the host port it takes and the address it leads to ("ctr:ID port:tcp/8080@* to:
+// 172.17.0.2"), so that a rule a crash left behind is found by what it would misroute.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,8 +59,13 @@ class Firewall {
   void add_network(const NetworkRules& network);
   // DNAT of traffic addressed to the host itself (never of the host's connections to other machines)
   // to the container, and masquerade of what reaches it from the host's loopback or from its own
-  // network through the host (hairpin). One batch: all of `ports` or none.
+  // network through the host (hairpin). In the same batch, all of `ports` or none, it removes every
+  // older rule of this container, and every rule of an owner with a DNAT rule for one of these host
+  // ports: the caller holds the ports' sockets, so such an owner is gone (its supervisor killed).
   void publish(const std::string& container_id, const std::vector<PublishedPort>& ports);
+  // Removes the DNAT rules leading to an address of `subnet` whose owner is not in `keep`: what stayed
+  // when the state that named them (leases, markers) was lost, before the addresses are leased again.
+  void remove_stale_port_rules(const std::string& subnet, const std::vector<std::string>& keep);
   // Remove the rules of one owner (and the network's bridge from the set). Idempotent.
   void remove_network(const std::string& name, const std::string& bridge);
   void unpublish(const std::string& container_id);
@@ -70,6 +78,10 @@ class Firewall {
   void run(const std::string& commands) const;
   std::string list_json() const;
   void remove_owner(const std::string& owner);
+  // The comments of the table's rules, one per rule, in order.
+  std::vector<std::string> rule_comments() const;
+  // "delete rule" commands for every rule of the table whose comment `doomed` accepts.
+  std::string deletions(const std::function<bool(const std::string& comment)>& doomed) const;
 
   std::string table_;
   std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> context_;

@@ -167,6 +167,25 @@ class NetworkTest : public ::testing::Test {
     auto listed = run_command({"/usr/sbin/nft", "list", "table", "ip", sandbox_->firewall_table()}).out;
     return listed.find("ctr:") == std::string::npos ? "" : listed;
   }
+  // SIGKILL to the container's supervisor (the init's parent), as a crash would; waits until its veth
+  // went with the init.
+  void kill_supervisor(const std::string& id) {
+    const std::string pid = std::to_string(inspect(id)["State"].value("Pid", 0));
+    std::string stat = read_text("/proc/" + pid + "/stat");
+    const pid_t supervisor = std::stoi(stat.substr(stat.rfind(')') + 4));
+    ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+    for (int i = 0; i < 50 && has_link_named("mcv" + id.substr(0, 12)); ++i) std::this_thread::sleep_for(100ms);
+  }
+
+  // What 127.0.0.1:`port` serves as /index.html, waiting up to 5 s for a server to come up.
+  std::string served_on(int port) {
+    std::string answer;
+    for (int i = 0; i < 50 && answer.empty(); ++i, std::this_thread::sleep_for(100ms)) {
+      answer = http_get("127.0.0.1", port, "/index.html");
+    }
+    return answer;
+  }
+
   void expect_nothing_left() {
     EXPECT_EQ(leases_text().find(':'), std::string::npos) << "leases left: " << leases_text();
     EXPECT_FALSE(has_link_named("mcv")) << "a container veth was left";
@@ -423,16 +442,43 @@ TEST_F(NetworkTest, PruneRemovesWhatAKilledSupervisorLeft) {
   const std::string id = detached("bridge", {"-p", std::to_string(free_port()) + ":80"}, "sleep 30");
   ASSERT_TRUE(has_link_named("mcv" + id.substr(0, 12)));
   ASSERT_NE(container_rules(), "");
-  // The supervisor is the init's parent.
-  const std::string pid = std::to_string(inspect(id)["State"].value("Pid", 0));
-  std::string stat = read_text("/proc/" + pid + "/stat");
-  const pid_t supervisor = std::stoi(stat.substr(stat.rfind(')') + 4));
-  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
-  for (int i = 0; i < 50 && has_link_named("mcv" + id.substr(0, 12)); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_NO_FATAL_FAILURE(kill_supervisor(id));
   EXPECT_NE(leases_text().find(id), std::string::npos) << "the crash should have left the lease";
   auto result = mcore({"prune", "-f"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   expect_nothing_left();
+}
+
+TEST_F(NetworkTest, APortAKilledSupervisorPublishedServesTheNextContainerThatPublishesIt) {
+  // Issue 14, item 3: the dead container's DNAT rule stayed first in line and the port timed out.
+  const int port = free_port();
+  const std::string first = detached("bridge", {"-p", std::to_string(port) + ":80"},
+                                     "echo first > /tmp/index.html; exec httpd -f -p 80 -h /tmp");
+  ASSERT_NE(served_on(port).find("first"), std::string::npos);
+  ASSERT_NO_FATAL_FAILURE(kill_supervisor(first));
+  const std::string second = detached("bridge", {"-p", std::to_string(port) + ":80"},
+                                      "echo second > /tmp/index.html; exec httpd -f -p 80 -h /tmp");
+  EXPECT_NE(served_on(port).find("second"), std::string::npos) << "the port did not reach the new container";
+  const std::string rules = container_rules();
+  EXPECT_EQ(rules.find("ctr:" + first), std::string::npos) << "the dead container's rules stayed:\n" << rules;
+}
+
+TEST_F(NetworkTest, AfterTheStateRootIsLostNoOldRuleLeadsToAReusedAddress) {
+  // Issue 14, item 3: with the leases gone (a reboot-like loss of the state root, the rules still in the
+  // kernel), the next container got the dead one's address and its unpublished port answered there.
+  const int port = free_port();
+  const std::string first = detached("bridge", {"-p", std::to_string(port) + ":80"},
+                                     "echo first > /tmp/index.html; exec httpd -f -p 80 -h /tmp");
+  ASSERT_NE(served_on(port).find("first"), std::string::npos);
+  const std::string address = address_of(first);
+  ASSERT_NO_FATAL_FAILURE(kill_supervisor(first));
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(sandbox_->state_root(), error)) fs::remove_all(entry.path(), error);
+  const std::string second = detached("bridge", {}, "echo second > /tmp/index.html; exec httpd -f -p 80 -h /tmp");
+  ASSERT_EQ(address_of(second), address) << "the test needs the address to be reused";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(http_get("127.0.0.1", port, "/index.html"), "") << "a port it never published reached it";
+  EXPECT_EQ(container_rules().find("ctr:" + first), std::string::npos) << container_rules();
 }
 
 TEST_F(NetworkTest, NetworkVerbsCreateListInspectRemoveAndPrune) {
