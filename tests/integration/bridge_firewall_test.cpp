@@ -123,7 +123,9 @@ TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {
                              {"", 8082, "10.233.7.3", 80, "tcp", "10.233.7.0/24"}});
   std::string listed = rules();
   // Only traffic addressed to the host itself is redirected, never the host's own outgoing connections.
-  EXPECT_NE(listed.find("fib daddr type local tcp dport 8080 dnat to 10.233.7.2:80 comment \"ctr:aaa\""),
+  // The comment names the owner, the host port taken and the address it leads to.
+  EXPECT_NE(listed.find("fib daddr type local tcp dport 8080 dnat to 10.233.7.2:80 comment "
+                        "\"ctr:aaa port:tcp/8080@* to:10.233.7.2\""),
             std::string::npos)
       << listed;
   EXPECT_NE(listed.find("ip daddr 127.0.0.1 udp dport 5353 dnat to 10.233.7.2:53"), std::string::npos) << listed;
@@ -142,7 +144,36 @@ TEST_F(BridgeFirewallTest, PublishedPortsAreRemovedExactlyWithTheirContainer) {
   firewall_->unpublish("aaa");
   listed = rules();
   EXPECT_EQ(listed.find("ctr:aaa"), std::string::npos) << listed;
-  EXPECT_NE(listed.find("tcp dport 8081 dnat to 10.233.7.3:80 comment \"ctr:bbb\""), std::string::npos) << listed;
+  EXPECT_NE(listed.find("tcp dport 8081 dnat to 10.233.7.3:80 comment \"ctr:bbb port:tcp/8081@* to:10.233.7.3\""),
+            std::string::npos)
+      << listed;
+}
+
+TEST_F(BridgeFirewallTest, PublishingAPortReplacesEveryRuleOfItsStaleOwner) {
+  firewall_->ensure_base();
+  firewall_->publish("dead", {{"", 8080, "10.233.7.2", 80, "tcp", ""}, {"", 9090, "10.233.7.2", 90, "tcp", ""}});
+  firewall_->publish("other", {{"127.0.0.1", 7070, "10.233.7.4", 70, "tcp", ""}});
+  // Taking 127.0.0.1:8080 means nobody holds *:8080: the dead owner goes, all of its rules.
+  firewall_->publish("alive", {{"127.0.0.1", 8080, "10.233.7.3", 80, "tcp", ""}});
+  const std::string listed = rules();
+  EXPECT_EQ(listed.find("ctr:dead"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("ctr:alive port:tcp/8080@127.0.0.1"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("ctr:other"), std::string::npos) << "another host port's owner was touched:\n" << listed;
+  // Another address of the same port is another socket: both stay.
+  firewall_->publish("second", {{"10.9.9.9", 8080, "10.233.7.5", 80, "tcp", ""}});
+  EXPECT_NE(rules().find("ctr:alive"), std::string::npos) << rules();
+}
+
+TEST_F(BridgeFirewallTest, RulesIntoASubnetWithoutALeaseGoWhenItIsBroughtUpAgain) {
+  firewall_->ensure_base();
+  firewall_->publish("leased", {{"", 8080, "10.233.7.2", 80, "tcp", ""}});
+  firewall_->publish("lost", {{"", 8081, "10.233.7.3", 80, "tcp", ""}});
+  firewall_->publish("elsewhere", {{"", 8082, "10.233.9.3", 80, "tcp", ""}});
+  firewall_->remove_stale_port_rules("10.233.7.0/24", {"leased"});
+  const std::string listed = rules();
+  EXPECT_NE(listed.find("ctr:leased"), std::string::npos) << listed;
+  EXPECT_EQ(listed.find("ctr:lost"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("ctr:elsewhere"), std::string::npos) << listed;
 }
 
 TEST_F(BridgeFirewallTest, BadInputIsRefusedAndLeavesNoRule) {
