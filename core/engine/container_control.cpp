@@ -228,8 +228,9 @@ void remove_unreadable_container(Engine& engine, ContainerStore& store, const Un
   }
   std::error_code error;
   fs::remove_all(paths.dir, error);
-  store.release_name(store.name_of(record.id), record.id);
+  const std::string name = store.name_of(record.id);
   store.remove(record.id);
+  store.release_name(name, record.id);
   lock.release();
   prune_network_leftovers(engine, store);
 }

@@ -84,8 +84,10 @@ void remove_container_files(Engine& engine, ContainerStore& store, const Contain
   }
   std::error_code error;
   fs::remove_all(runtime_paths(engine.config(), record.id).dir, error);
-  store.release_name(record.name, record.id);
+  // The record first: a crash between the two leaves a name without a record, which the next
+  // reservation takes over, never a record whose name another container can take.
   store.remove(record.id);
+  store.release_name(record.name, record.id);
   if (volumes == AnonymousVolumes::remove) {
     try {
       remove_anonymous_volumes(engine, store, record.spec);

@@ -1,5 +1,7 @@
 #include "engine/container_store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -152,16 +154,46 @@ FileLock ContainerStore::lock(const std::string& id) const {
   return FileLock::on_existing(container_dir(id));
 }
 
+fs::path ContainerStore::staging_dir(const std::string& id) const { return root_ / (kStagingPrefix + id); }
+
+bool ContainerStore::is_stale_name(const std::string& name, const std::string& holder) const {
+  std::error_code error;
+  if (holder.empty()) return true;
+  if (fs::exists(container_dir(holder) / "container.json", error)) {
+    try {
+      const auto record = load(holder);
+      return record && record->name != name;  // renamed: a crash kept the old link
+    } catch (const UnreadableRecordError&) {
+      return false;  // it may hold the name: keep it
+    }
+  }
+  // A creation in progress holds its staging directory's lock until the record is in place.
+  const UniqueFd staging(::open(staging_dir(holder).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!staging) return true;  // neither record nor creation: a removal stopped between the two
+  return ::flock(staging.get(), LOCK_EX | LOCK_NB) == 0;  // nobody finishes that creation
+}
+
 void ContainerStore::reserve_name(const std::string& name, const std::string& id) {
   fs::path names = root_ / "names";
   std::error_code error;
   fs::create_directories(names, error);
   if (error) throw Error("create " + names.string(), error.value());
-  if (::symlink(id.c_str(), (names / name).c_str()) == 0) return;
-  if (errno != EEXIST) throw Error::from_errno("reserve the container name " + name);
-  std::string holder = fs::read_symlink(names / name, error).string();
-  throw Error("the container name \"" + name + "\" is already in use by container " + holder.substr(0, 12), 0,
-              "remove that container or choose another --name");
+  const fs::path link = names / name;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (::symlink(id.c_str(), link.c_str()) == 0) return;
+    if (errno != EEXIST) throw Error::from_errno("reserve the container name " + name);
+    // Take-overs are serialised, so two commands cannot both find the link stale and both claim it.
+    FileLock repairing(names / ".repair");
+    const std::string holder = fs::read_symlink(link, error).string();
+    if (error) continue;  // removed meanwhile: try again
+    if (!is_stale_name(name, holder)) {
+      throw Error("the container name \"" + name + "\" is already in use by container " + holder.substr(0, 12), 0,
+                  "remove that container (mcore rm -f " + name + ") or choose another --name");
+    }
+    if (!holder.empty() && !fs::exists(container_dir(holder), error)) fs::remove_all(staging_dir(holder), error);
+    fs::remove(link, error);
+  }
+  throw Error("reserve the container name " + name + ": it keeps changing hands", EAGAIN, "retry");
 }
 
 void ContainerStore::release_name(const std::string& name, const std::string& id) noexcept {
@@ -171,12 +203,14 @@ void ContainerStore::release_name(const std::string& name, const std::string& id
 }
 
 void ContainerStore::create(const ContainerRecord& record) {
-  const fs::path staging = root_ / (kStagingPrefix + record.id);
+  const fs::path staging = staging_dir(record.id);
   std::error_code error;
   fs::create_directories(root_, error);
   if (error) throw Error("create " + root_.string(), error.value());
   FileLock creating(root_ / kCreationLock, FileLock::Mode::shared);
   if (::mkdir(staging.c_str(), 0700) != 0) throw Error::from_errno("create " + staging.string());
+  // Held until the record is in place: a name reserved for it is not stale meanwhile.
+  FileLock in_progress = FileLock::on_existing(staging);
   try {
     reserve_name(record.name, record.id);
     try {
@@ -214,8 +248,9 @@ std::vector<std::string> ContainerStore::remove_abandoned() {
     removed.push_back("unfinished record of " + name.substr(prefix.size(), 12));
   }
   for (const auto& link : fs::directory_iterator(root_ / "names", error)) {
+    if (link.path().filename().string().rfind('.', 0) == 0) continue;  // the take-over lock
     const std::string id = fs::read_symlink(link.path(), error).string();
-    if (fs::exists(container_dir(id) / "container.json")) continue;
+    if (!is_stale_name(link.path().filename().string(), id)) continue;
     fs::remove(link.path(), error);
     removed.push_back("name " + link.path().filename().string());
   }

@@ -2,7 +2,10 @@
 // Container records on disk: <data_root>/containers/<id>/container.json, written atomically, the
 // name index <data_root>/containers/names/<name> -> <id>, a symlink whose creation is the atomic
 // "is this name free" check. A flock on the container's directory serialises commands on it. New
-// records are staged in containers/.new-<id> and renamed into place.
+// records are staged in containers/.new-<id> (flocked by their creator) and renamed into place.
+// A name and its record change in an order a crash cannot turn into two holders (the record goes
+// first, the name after), and a name left pointing at no record, at a creation nobody finishes, or
+// at a record that names itself otherwise is taken over by the next reservation.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -94,7 +97,8 @@ class ContainerStore {
  public:
   explicit ContainerStore(std::filesystem::path data_root);
 
-  // Claims `name` for `id`; throws Error naming the container that holds it.
+  // Claims `name` for `id`, taking over a name a crash left behind; throws Error naming the container
+  // that holds it.
   void reserve_name(const std::string& name, const std::string& id);
   void release_name(const std::string& name, const std::string& id) noexcept;
 
@@ -122,10 +126,14 @@ class ContainerStore {
   void remove(const std::string& id) noexcept;
 
   std::filesystem::path container_dir(const std::string& id) const;
+  std::filesystem::path staging_dir(const std::string& id) const;
   // The json-file log: <container_dir>/container.log, rotated to container.log.1, .2 ...
   std::filesystem::path log_path(const std::string& id) const;
 
  private:
+  // Whether `name`'s link to `holder` holds nothing any more (see the header comment).
+  bool is_stale_name(const std::string& name, const std::string& holder) const;
+
   std::filesystem::path root_;
 };
 
