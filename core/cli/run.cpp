@@ -208,7 +208,8 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
     throw Error("conflicting options: --restart and --rm", 0, "a container removed on exit cannot be restarted");
   }
   if (auto driver = text(options, "log-driver")) engine::check_log_driver(*driver);
-  spec.log = engine::parse_log_options(list<std::string>(options, "log-opt"));
+  spec.log = engine::parse_log_options(
+      engine::with_log_defaults(engine.config().log_opts, list<std::string>(options, "log-opt")));
   if (auto signal = text(options, "stop-signal")) {
     spec.stop_signal = parse_signal(*signal);
   } else if (image.stop_signal) {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <string_view>
 
+#include "engine/container_log.hpp"
 #include "engine/file_util.hpp"
 #include "mcore/config_section.hpp"
 #include "mcore/error.hpp"
@@ -23,8 +24,8 @@ constexpr Role kRoles[] = {{DriverKind::storage, "overlay"},
                            {DriverKind::registry, "docker"}};
 
 constexpr std::string_view kTopLevelKeys =
-    "data_root, state_root, log_level, max_concurrent_downloads, default_network, plugin_dirs, drivers, plugin_paths, "
-    "storage, network, resource, registry";
+    "data_root, state_root, log_level, max_concurrent_downloads, default_network, log_opts, plugin_dirs, drivers, "
+    "plugin_paths, storage, network, resource, registry";
 constexpr std::string_view kRoleKeys = "storage, network, resource, registry";
 
 std::string role_name(DriverKind kind) { return std::string(to_string(kind)); }
@@ -112,6 +113,22 @@ Config parse_document(const nlohmann::json& document) {
     if (value->empty()) throw Error("default_network: empty", 0, "name a network, or none or host");
     config.default_network = *value;
   }
+  if (root.get_section("log_opts")) {  // an object, or an Error naming the key
+    std::vector<std::string> opts;
+    for (const auto& [key, value] : general["log_opts"].items()) {
+      if (!value.is_string()) {
+        throw Error("log_opts." + key + ": expected a string", 0, "write log options as Docker's daemon.json does: \"max-size\": \"20m\"");
+      }
+      opts.push_back(key + "=" + value.get<std::string>());
+    }
+    try {
+      parse_log_options(opts);  // an unknown key or a bad size is an error at load time, not at run
+    } catch (Error& error) {
+      error.add_context("log_opts");
+      throw;
+    }
+    config.log_opts = std::move(opts);
+  }
   if (auto dirs = root.get_string_list("plugin_dirs")) {
     for (std::size_t i = 0; i < dirs->size(); ++i) {
       config.plugin_dirs.push_back(absolute_path((*dirs)[i], "plugin_dirs[" + std::to_string(i) + "]"));
@@ -154,6 +171,11 @@ nlohmann::json Config::to_json() const {
   out["log_level"] = log_level;
   out["max_concurrent_downloads"] = max_concurrent_downloads;
   out["default_network"] = default_network;
+  out["log_opts"] = nlohmann::json::object();
+  for (const auto& opt : log_opts) {
+    const auto equals = opt.find('=');
+    out["log_opts"][opt.substr(0, equals)] = opt.substr(equals + 1);
+  }
   out["plugin_dirs"] = nlohmann::json::array();
   for (const auto& dir : plugin_dirs) out["plugin_dirs"].push_back(dir.string());
   out["drivers"] = nlohmann::json::object();

@@ -4,6 +4,7 @@
 //   {
 //     "data_root": "/var/lib/mcore", "state_root": "/run/mcore", "log_level": "warn",
 //     "max_concurrent_downloads": 3, "default_network": "bridge",
+//     "log_opts": {"max-size": "20m", "max-file": "5"},
 //     "plugin_dirs": ["/opt/mcore/plugins"],
 //     "drivers": {"storage": "overlay", "resource": "auto", "network": "bridge", "registry": "docker"},
 //     "plugin_paths": {"resource": "/opt/acme/mcore-resource-acme.so"},
@@ -33,6 +34,10 @@ struct Config {
   unsigned max_concurrent_downloads = 3;
   // What `run` joins without --network: "bridge" (Docker's default), "none", "host" or a user network.
   std::string default_network = "bridge";
+  // Every container's --log-opt defaults, as Docker's daemon.json "log-opts" ("max-size=20m"): what a
+  // container's own --log-opt does not set. mcore's own default keeps a log to 5 files of 20 MB (as
+  // Docker's local driver does), so no log grows without bound; {} in the file means no limit.
+  std::vector<std::string> log_opts = {"max-size=20m", "max-file=5"};
   std::vector<std::filesystem::path> plugin_dirs;
   // Role -> driver name. Defaults: storage overlay, resource auto, network bridge, registry docker.
   std::map<DriverKind, std::string> drivers;

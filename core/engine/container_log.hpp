@@ -37,6 +37,10 @@ void check_log_driver(const std::string& driver);
 // container_log_options.cpp, apart from the writer, which the supervisor links without mcore::Error.
 LogOptions parse_log_options(const std::vector<std::string>& values);
 
+// The config's log_opts ("key=value") with a container's own --log-opt values over them, key by key.
+std::vector<std::string> with_log_defaults(const std::vector<std::string>& defaults,
+                                           const std::vector<std::string>& own);
+
 // Docker's copier hands the log driver at most this many bytes per entry: a longer line is written as
 // several entries, all but the last without a newline.
 inline constexpr std::size_t kMaxLogEntryText = 16 * 1024;

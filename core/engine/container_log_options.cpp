@@ -1,4 +1,5 @@
 // --log-driver and --log-opt of `mcore run` (declared in container_log.hpp), in Docker's words.
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -55,6 +56,18 @@ void check_log_driver(const std::string& driver) {
   if (driver == "json-file") return;
   throw Error("log driver \"" + driver + "\" is not supported", 0,
               "mcore writes Docker's json-file logs only: leave out --log-driver or give json-file");
+}
+
+std::vector<std::string> with_log_defaults(const std::vector<std::string>& defaults,
+                                           const std::vector<std::string>& own) {
+  const auto key_of = [](const std::string& option) { return option.substr(0, option.find('=')); };
+  std::vector<std::string> merged;
+  for (const auto& option : defaults) {
+    const bool overridden = std::any_of(own.begin(), own.end(), [&](const auto& mine) { return key_of(mine) == key_of(option); });
+    if (!overridden) merged.push_back(option);
+  }
+  merged.insert(merged.end(), own.begin(), own.end());
+  return merged;
 }
 
 LogOptions parse_log_options(const std::vector<std::string>& values) {

@@ -1,5 +1,7 @@
 #include "engine/config.hpp"
 
+#include "engine/container_log.hpp"
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -151,6 +153,21 @@ TEST(Config, ToJsonShowsEveryDefaultAndRoundTrips) {
   EXPECT_EQ(effective["registry"]["insecure"], true);
   EXPECT_EQ(effective["storage"], json::object());
   EXPECT_EQ(parse_config(effective, "").to_json(), effective);
+}
+
+TEST(Config, LogOptsDefaultEveryContainersLogLimitsAndAreCheckedAtLoad) {
+  // Issue 14, item 8: without --log-opt a log grew without bound.
+  EXPECT_EQ(parse_config(json::object(), "").log_opts, (std::vector<std::string>{"max-size=20m", "max-file=5"}));
+  EXPECT_EQ(parse_config({{"log_opts", {{"max-size", "1m"}}}}, "").log_opts, std::vector<std::string>{"max-size=1m"});
+  EXPECT_TRUE(parse_config({{"log_opts", json::object()}}, "").log_opts.empty()) << "{} means no limit";
+  EXPECT_PRED_FORMAT2(IsSubstring, "log_opts", parse_error({{"log_opts", {{"max-sise", "1m"}}}}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "log_opts.max-size: expected a string", parse_error({{"log_opts", {{"max-size", 5}}}}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "log_opts", parse_error({{"log_opts", "max-size=1m"}}));
+  // A container's own --log-opt wins, key by key.
+  EXPECT_EQ(with_log_defaults({"max-size=20m", "max-file=5"}, {"max-file=2"}),
+            (std::vector<std::string>{"max-size=20m", "max-file=2"}));
+  EXPECT_EQ(parse_config(parse_config({{"log_opts", {{"max-file", "2"}, {"max-size", "3k"}}}}, "").to_json(), "").log_opts,
+            (std::vector<std::string>{"max-file=2", "max-size=3k"}));
 }
 
 TEST(Config, ExplicitFileMustExist) {
