@@ -25,6 +25,7 @@ std::string short_layer_id(const std::string& digest) {
 const char* layer_state_text(engine::LayerState state) {
   switch (state) {
     case engine::LayerState::waiting: return "Waiting";
+    case engine::LayerState::waiting_for_other_pull: return "Waiting for another pull";
     case engine::LayerState::downloading: return "Downloading";
     case engine::LayerState::extracting: return "Extracting";
     case engine::LayerState::done: return "Pull complete";

@@ -75,10 +75,17 @@ void replay_partial(const BlobWriter& blob, BytePipe& pipe) {
 }
 
 // One layer: download into the store and unpack through the storage driver, concurrently. Returns the
-// unpacked size.
+// unpacked size. When another process is pulling the same layer, waits for it and uses its result.
 std::uint64_t pull_layer(ImageStore& store, RegistryDriver& registry, StorageDriver& storage,
                 const ImageReference& reference, const LayerBlob& layer, const std::string& diff_id,
                 PullObserver& observer) {
+  BlobWriter blob = store.begin_blob(
+      layer.digest, [&] { observer.layer(layer.digest, LayerState::waiting_for_other_pull, 0, 0); });
+  if (const auto present = storage.find_layer(diff_id)) {
+    blob.discard();  // the other pull finished it
+    observer.layer(layer.digest, LayerState::already_exists, 0, 0);
+    return present->size_bytes;
+  }
   BytePipe pipe;
   std::exception_ptr unpack_error;
   std::uint64_t unpacked_size = 0;
@@ -93,7 +100,6 @@ std::uint64_t pull_layer(ImageStore& store, RegistryDriver& registry, StorageDri
   std::exception_ptr download_error;
   bool committed = false;
   try {
-    BlobWriter blob = store.begin_blob(layer.digest);
     replay_partial(blob, pipe);
     TeeSink sink(blob, pipe, observer, layer);
     ContentDescriptor descriptor;

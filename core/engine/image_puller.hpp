@@ -12,7 +12,9 @@
 
 namespace mcore::engine {
 
-enum class LayerState { waiting, downloading, extracting, done, already_exists };
+// waiting_for_other_pull: another mcore process downloads this layer; this pull waits for it and then
+// uses what it stored.
+enum class LayerState { waiting, waiting_for_other_pull, downloading, extracting, done, already_exists };
 
 // Progress of a pull, reported from the worker threads (implementations must be thread-safe).
 class PullObserver {

@@ -210,18 +210,33 @@ void ImageStore::put_blob(const std::string& digest, std::string_view content) {
   write_file_atomic(blob_path(digest), content);
 }
 
-BlobWriter ImageStore::begin_blob(const std::string& digest) {
+BlobWriter ImageStore::begin_blob(const std::string& digest, const std::function<void()>& on_wait) {
   require_valid_digest(digest);
   const fs::path temp_path = root_ / "blobs" / "tmp" / std::string(hex_of(digest));
-  UniqueFd fd(::open(temp_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) throw Error::from_errno("open partial blob " + temp_path.string());
-  // Two pulls appending to one partial file would corrupt it; the lock lives as long as the writer.
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      throw Error("blob " + digest + " is being downloaded by another mcore process", 0,
-                  "wait for the other pull to finish, then try again");
+  UniqueFd fd;
+  bool waited = false;
+  for (;;) {
+    fd.reset(::open(temp_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw Error::from_errno("open partial blob " + temp_path.string());
+    // Two pulls appending to one partial file would corrupt it; the lock lives as long as the writer. A
+    // second puller waits for the first, then goes on from what it left.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) throw Error::from_errno("lock partial blob " + temp_path.string());
+      if (!waited) on_wait();
+      waited = true;
+      int locked;
+      do {
+        locked = ::flock(fd.get(), LOCK_EX);
+      } while (locked != 0 && errno == EINTR);
+      if (locked != 0) throw Error::from_errno("lock partial blob " + temp_path.string());
     }
-    throw Error::from_errno("lock partial blob " + temp_path.string());
+    // The holder may have published the blob meanwhile, renaming this very file into blobs/: the file
+    // we locked must still be the partial one.
+    struct stat held {}, named {};
+    if (::fstat(fd.get(), &held) == 0 && ::stat(temp_path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev) {
+      break;
+    }
   }
   // Hash what an interrupted download left, so that commit() verifies every byte of the blob.
   Sha256 hash;
@@ -395,6 +410,20 @@ std::vector<std::string> ImageStore::unreferenced_blobs() const {
   if (error) throw Error("list blobs in " + (root_ / "blobs" / "sha256").string(), error.value());
   std::sort(unreferenced.begin(), unreferenced.end());
   return unreferenced;
+}
+
+std::vector<std::string> ImageStore::remove_unfinished_blobs(std::uint64_t& freed) {
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "tmp", error)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code size_error;
+    const auto size = fs::file_size(entry.path(), size_error);
+    if (::unlink(entry.path().c_str()) != 0) continue;
+    if (!size_error) freed += size;
+    removed.push_back((name.starts_with("add-") ? "temporary blob " : "partial download ") + entry.path().string());
+  }
+  return removed;
 }
 
 }  // namespace mcore::engine

@@ -11,6 +11,7 @@
 // replaced atomically. Unpacked layers belong to the storage driver, keyed by diff_id.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,8 +75,10 @@ class ImageStore {
   std::string read_blob(const std::string& digest) const;
   // Stores `content` under its digest (which must equal `digest`). Idempotent.
   void put_blob(const std::string& digest, std::string_view content);
-  // Starts or resumes writing `digest`. Throws Error on an invalid digest.
-  BlobWriter begin_blob(const std::string& digest);
+  // Starts or resumes writing `digest`. One writer per blob: while another process writes it, calls
+  // `on_wait` once and blocks until that one is done (the blob may then be complete: check has_blob).
+  // Throws Error on an invalid digest.
+  BlobWriter begin_blob(const std::string& digest, const std::function<void()>& on_wait = [] {});
   void remove_blob(const std::string& digest);
 
   // Adds or updates an image and points each of `record.names` at it, taking names away from any
@@ -94,6 +97,10 @@ class ImageStore {
   // Blobs no image refers to (manifests, configs, layers), sorted, for rmi and prune. Only meaningful
   // under hold_for_collection(): a pull's blobs are unreferenced until it adds its image.
   std::vector<std::string> unreferenced_blobs() const;
+  // Deletes what pulls, loads, imports and commits killed midway left in blobs/tmp (partial downloads,
+  // temporary blobs); adds the bytes freed to `freed`. Only under hold_for_collection(), when none of
+  // them runs. Returns one line per file.
+  std::vector<std::string> remove_unfinished_blobs(std::uint64_t& freed);
 
   // Whatever stores blobs or layers before it adds the image (pull, load, import) or a container record
   // naming an image's layers (run) holds the store for writing until it has done so; many may at once.

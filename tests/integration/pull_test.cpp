@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "oci_image_builder.hpp"
@@ -160,6 +161,40 @@ TEST_F(PullTest, RunPullsAMissingImageAndHonoursItsConfig) {
   auto never = sandbox_->mcore({"run", "--rm", "--pull=never", reference("busybox:2"), "true"});
   EXPECT_EQ(never.exit_code, 125);
   EXPECT_NE(never.err.find("not in the local store"), std::string::npos) << never.err;
+}
+
+TEST_F(PullTest, ParallelPullsAndRunsOfOneImageAllSucceed) {
+  // Issue 14, item 5: all but one failed with "is being downloaded by another mcore process". A big
+  // layer keeps the first download busy while the others start.
+  OciImageBuilder builder(layouts_.path() / "big");
+  auto big = builder.add_image({{LayerEntry::directory("data"),
+                                 LayerEntry::file("data/blob", incompressible_bytes(24 << 20))},
+                                {LayerEntry::file("data/small", "small\n")}});
+  builder.tag(big, "latest");
+  registry_->push(builder.dir(), "big:1", "latest");
+  std::vector<std::future<CommandResult>> pulls;
+  for (int i = 0; i < 5; ++i) {
+    pulls.push_back(std::async(std::launch::async, [&] { return sandbox_->mcore({"pull", reference("big:1")}); }));
+  }
+  for (auto& pull : pulls) {
+    const CommandResult result = pull.get();
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  }
+  for (const auto& layer : big.layers) EXPECT_TRUE(layer_stored(layer.diff_id)) << layer.diff_id;
+  EXPECT_EQ(index()["images"].size(), 1u);
+
+  push_busybox_image(*registry_, layouts_.path() / "busybox", "busybox:1");
+  std::vector<std::future<CommandResult>> runs;
+  for (int i = 0; i < 3; ++i) {
+    runs.push_back(std::async(std::launch::async, [&] {
+      return sandbox_->mcore({"run", "--rm", reference("busybox:1"), "echo ran"});
+    }));
+  }
+  for (auto& run : runs) {
+    const CommandResult result = run.get();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, "ran\n") << result.err;
+  }
 }
 
 }  // namespace
