@@ -47,6 +47,7 @@ int prune_main(CliContext& context, const std::vector<std::string>& args) {
   // Runs even when no image goes: blobs a failed pull or an earlier removal left behind are freed too.
   const auto report = engine::remove_images_and_collect(store, *engine.storage(), engine.config().data_root, ids);
   for (const auto& layer : report.deleted_layers) lines.push_back("deleted: " + layer);
+  for (const auto& line : report.unfinished) lines.push_back("cleaned up: " + line);
   if (!report.kept_all_layers.empty()) std::cerr << "mcore: " << report.kept_all_layers << '\n';
 
   if (!lines.empty()) {

@@ -6,6 +6,7 @@
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/container_inspect.hpp"
+#include "engine/supervisor_client.hpp"
 #include "engine/container_liveness.hpp"
 #include "engine/container_lookup.hpp"
 #include "engine/image_gc.hpp"
@@ -70,9 +71,12 @@ class Inspector {
       try {
         const std::string id = engine::resolve_container_id(containers_, name);
         if (auto record = containers_.load(id)) {
-          return {engine::inspect_container(engine::observe_container(config_, std::move(*record)),
-                                            containers_.log_path(id)),
-                  std::nullopt};
+          engine::ContainerRecord observed = engine::observe_container(config_, std::move(*record));
+          // The running supervisor's count of lost log entries adds to what earlier runs lost.
+          if (auto supervisor = engine::SupervisorClient::connect(engine::runtime_paths(config_, id))) {
+            observed.log_write_failures += supervisor->log_failures().value_or(0);
+          }
+          return {engine::inspect_container(observed, containers_.log_path(id)), std::nullopt};
         }
       } catch (const Error& error) {
         // resolve_container_id words an unknown name "no such container: X"; anything else (an

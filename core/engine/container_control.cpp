@@ -39,25 +39,35 @@ void wait_for_supervisor(Engine& engine, const std::string& id) {
   while (supervisor_alive(paths)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
-// Marks the exit as asked for (no restart) and returns the container's supervisor, if it listens.
+// Marks the exit as asked for (no restart) and returns the container's supervisor, if it listens. Works
+// on a full disk: the record is read, never repaired, and its stop_requested written if it can be (for
+// `boot`, which must not restart an unless-stopped container the user stopped); the supervisor is told
+// in any case and hands it on to the exit handler.
 std::optional<SupervisorClient> request_stop(Engine& engine, ContainerStore& store, const std::string& id,
                                              bool refuse_paused) {
   FileLock lock = store.lock(id);
-  auto record = current(engine, store, id);
-  if (!record || !is_live(record->state)) return std::nullopt;
-  if (record->state == ContainerState::paused) {
+  auto stored = store.load(id);
+  if (!stored) throw ContainerRefusal("no such container: " + id.substr(0, 12), 0, "see `mcore ps -a`");
+  const ContainerRecord record = observe_container(engine.config(), *stored);
+  if (!is_live(record.state)) return std::nullopt;
+  if (record.state == ContainerState::paused) {
     if (refuse_paused) {
-      throw ContainerRefusal("container " + record->name + " is paused", 0,
-                             "unpause it first: mcore unpause " + record->name);
+      throw ContainerRefusal("container " + record.name + " is paused", 0,
+                             "unpause it first: mcore unpause " + record.name);
     }
     engine.resource()->thaw(id);
   }
-  auto stored = store.load(id);
   stored->stop_requested = true;
   if (stored->state == ContainerState::paused) stored->state = ContainerState::running;
-  store.save(*stored);
+  try {
+    store.save(*stored);
+  } catch (const Error& error) {
+    engine.logger()->warn("container {}: {} (the stop is still kept from restarting it)", id.substr(0, 12), error.what());
+  }
   auto client = SupervisorClient::connect(runtime_paths(engine.config(), id));
-  if (!client) {
+  if (client) {
+    client->mark_stop_requested();
+  } else {
     // Its socket is closed: it is recording the exit, which needs the lock we hold.
     lock.release();
     wait_for_supervisor(engine, id);
@@ -171,15 +181,16 @@ void remove_readable_container(Engine& engine, ContainerStore& store, const std:
   for (;;) {
     {
       FileLock lock = store.lock(id);
-      auto record = current(engine, store, id);
-      if (!record) return;
-      if (!is_live(record->state)) {
-        remove_container_files(engine, store, *record,
-                               volumes ? AnonymousVolumes::remove : AnonymousVolumes::keep);
+      auto stored = store.load(id);
+      if (!stored) return;
+      // Read, never repaired: removal writes nothing before it deletes, so it works on a full disk.
+      const ContainerRecord record = observe_container(engine.config(), std::move(*stored));
+      if (!is_live(record.state)) {
+        remove_container_files(engine, store, record, volumes ? AnonymousVolumes::remove : AnonymousVolumes::keep);
         return;
       }
       if (!force) {
-        throw ContainerRefusal("cannot remove running container " + record->name, 0,
+        throw ContainerRefusal("cannot remove running container " + record.name, 0,
                                "stop it first, or use mcore rm -f");
       }
     }

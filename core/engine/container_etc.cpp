@@ -118,8 +118,11 @@ fs::path etc_mount_point_layer(const ContainerStore& store, const std::string& i
   const fs::path staging = store.container_dir(id) / ".mount-points";
   std::error_code error;
   fs::remove_all(staging, error);
-  fs::create_directories(staging / "etc", error);
-  if (error) throw Error("create " + (staging / "etc").string(), error.value());
+  // create_directory, not create_directories: the container's own directory must already be there (a
+  // container removed meanwhile gets no directory back).
+  if (!fs::create_directory(staging, error) || !fs::create_directory(staging / "etc", error)) {
+    throw Error("create " + (staging / "etc").string(), error ? error.value() : EEXIST);
+  }
   for (const char* name : {"hosts", "hostname", "resolv.conf"}) write_in_place(staging / "etc" / name, "");
   // The layer's etc/ gives the container's /etc its mode: whatever mcore's umask, it is the usual one.
   fs::permissions(staging / "etc", fs::perms(0755), error);

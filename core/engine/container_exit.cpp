@@ -24,14 +24,21 @@ void warn(Engine& engine, const std::string& id, const Error& error) {
   engine.logger()->warn("container {}: {}", id.substr(0, 12), error.what());
 }
 
-// Records the last run's exit from the supervisor's exit file, leaves the network and removes the cgroup
-// (reading the OOM count first).
-void record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& record) {
-  const ContainerRuntimePaths paths = runtime_paths(engine.config(), record.id);
-  auto exit = read_exit_report(paths);
+// Records the last run's exit — as the supervisor told it, else from its exit file — leaves the network
+// and removes the cgroup (reading the OOM count first).
+void record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& record,
+                 const std::optional<ExitFacts>& facts = std::nullopt) {
+  if (facts) {
+    record.exit_code = facts->exit_code;
+    record.finished_at = facts->finished_at;
+    record.log_write_failures += facts->log_failures;
+    record.stop_requested = record.stop_requested || facts->stop_requested;
+  } else {
+    auto exit = read_exit_report(runtime_paths(engine.config(), record.id));
+    record.exit_code = exit ? exit->exit_code : kExitCodeLost;
+    record.finished_at = exit ? exit->finished_at : now_rfc3339();
+  }
   record.state = ContainerState::exited;
-  record.exit_code = exit ? exit->exit_code : kExitCodeLost;
-  record.finished_at = exit ? exit->finished_at : now_rfc3339();
   record.pid = 0;
   try {
     auto resource = engine.resource();
@@ -97,14 +104,14 @@ void remove_container_files(Engine& engine, ContainerStore& store, const Contain
   }
 }
 
-void handle_container_exit(Engine& engine, const std::string& id, int lock_fd) {
+void handle_container_exit(Engine& engine, const std::string& id, int lock_fd, const ExitFacts& facts) {
   ContainerStore store(engine.config().data_root);
   std::chrono::milliseconds delay{0};
   {
     FileLock lock = store.lock(id);
     auto record = store.load(id);
     if (!record) return;
-    record_exit(engine, store, *record);
+    record_exit(engine, store, *record, facts);
     if (!should_restart(*record, record->exit_code)) {
       if (record->spec.remove_on_exit) {
         remove_container_files(engine, store, *record, AnonymousVolumes::remove);

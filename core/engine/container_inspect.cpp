@@ -230,7 +230,10 @@ nlohmann::ordered_json inspect_container(const ContainerRecord& record,
           {"HostConfig", host_config_of(spec)},
           {"Mounts", mounts_of(spec)},
           {"Config", config_of(spec)},
-          {"NetworkSettings", network_settings_of(record)}};
+          {"NetworkSettings", network_settings_of(record)},
+          // mcore's own, after Docker's members: log entries that could not be written (a full disk);
+          // the log marks where they are missing.
+          {"LogWriteFailures", record.log_write_failures}};
 }
 
 }  // namespace mcore::engine

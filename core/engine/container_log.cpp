@@ -136,13 +136,24 @@ void ContainerLogWriter::flush() {
 }
 
 void ContainerLogWriter::write_entry(LogStream stream, std::string_view text) {
+  if (unreported_failures_ > 0) {
+    // The log itself says what it is missing, where the gap is.
+    const std::string note = "mcore: " + std::to_string(unreported_failures_) +
+                             " log entries were lost here: the log could not be written (" +
+                             std::strerror(last_error_) + ")\n";
+    if (append_entry(LogStream::stderr_stream, note)) unreported_failures_ = 0;
+  }
+  if (unreported_failures_ == 0 && append_entry(stream, text)) return;
+  last_error_ = errno;
+  ++failed_writes_;
+  ++unreported_failures_;
+}
+
+bool ContainerLogWriter::append_entry(LogStream stream, std::string_view text) {
   const std::string_view line = encoder_->encode(stream, text);
   if (options_.max_size > 0 && file_size_ > 0 && file_size_ + line.size() > options_.max_size) rotate();
   if (!fd_) open_current();
-  if (!fd_) {
-    ++failed_writes_;
-    return;
-  }
+  if (!fd_) return false;
   // One O_APPEND write per entry: entries never interleave, and a reader that catches one half
   // written waits for its newline.
   ssize_t written;
@@ -151,15 +162,20 @@ void ContainerLogWriter::write_entry(LogStream stream, std::string_view text) {
   } while (written < 0 && errno == EINTR);
   if (written == static_cast<ssize_t>(line.size())) {
     file_size_ += line.size();
-    return;
+    return true;
   }
-  ++failed_writes_;
-  if (written <= 0) return;
-  // A short write (disk full) left the start of a line: cut it off, or at least end it, so that the
-  // next entry starts a line of its own.
-  if (::ftruncate(fd_.get(), static_cast<off_t>(file_size_)) == 0) return;
-  file_size_ += static_cast<std::uint64_t>(written);
-  if (::write(fd_.get(), "\n", 1) == 1) ++file_size_;
+  if (written >= 0) errno = ENOSPC;  // a short write: the disk filled up
+  const int error = errno;
+  if (written > 0) {
+    // The start of a line is in the file: cut it off, or at least end it, so that the next entry starts
+    // a line of its own.
+    if (::ftruncate(fd_.get(), static_cast<off_t>(file_size_)) != 0) {
+      file_size_ += static_cast<std::uint64_t>(written);
+      if (::write(fd_.get(), "\n", 1) == 1) ++file_size_;
+    }
+  }
+  errno = error;
+  return false;
 }
 
 // container.log.(N-2) -> .(N-1), ..., container.log -> .1, then a new container.log. Renaming (rather

@@ -51,7 +51,8 @@ std::filesystem::path rotated_log_path(const std::filesystem::path& log_path, un
 
 // Appends a container's output to its json-file log. Not thread-safe: one writer per log, in one thread.
 // Never throws after construction and never stops the caller: a failed open, write or rotation (disk
-// full, directory gone) drops the entry and counts it in failed_writes(); the next entry tries again.
+// full, directory gone) drops the entry and counts it in failed_writes(); the next entry tries again,
+// and the first one written after losses is preceded by a stderr entry saying how many were lost.
 class ContainerLogWriter {
  public:
   // Opens (creating, mode 0640) `log_path` for appending; an existing log is continued, as when a
@@ -73,6 +74,8 @@ class ContainerLogWriter {
 
  private:
   void write_entry(LogStream stream, std::string_view text);
+  // Encodes and appends one entry; false (errno set) when it could not be written whole.
+  bool append_entry(LogStream stream, std::string_view text);
   void rotate();
   void open_current();
 
@@ -81,6 +84,8 @@ class ContainerLogWriter {
   UniqueFd fd_;
   std::uint64_t file_size_ = 0;
   std::uint64_t failed_writes_ = 0;
+  std::uint64_t unreported_failures_ = 0;  // lost since the last entry that was written
+  int last_error_ = 0;
   std::array<std::string, 2> unfinished_;  // per stream: the start of a line not yet ended
   class EntryEncoder;
   std::unique_ptr<EntryEncoder> encoder_;

@@ -2,6 +2,7 @@
 // mcore prune: removes stopped containers and whatever a crash left behind — records whose supervisor
 // died, cgroups and writable layers without a container, runtime directories without a supervisor,
 // names without a record, and network leases, links and rules without a container.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,12 @@ struct PruneReport {
 };
 
 PruneReport prune_containers(Engine& engine);
+
+// What crashes left without a container: cgroups and writable layers whose container has no record (or,
+// for cgroups, a stopped one), runtime directories without a supervisor, whatever killed commands
+// left half-done (reclaim_interrupted_work), and network leftovers. The containers in `kept` keep
+// everything. One line per thing removed. Part of prune_containers; `boot` runs it too.
+std::vector<std::string> sweep_leftovers(Engine& engine, const std::set<std::string>& kept);
 
 // Has the network driver release the leases, links and rules of containers that have no record (the
 // rest is detached with its container). Part of prune_containers; `network rm` runs it first too.

@@ -95,6 +95,7 @@ nlohmann::json ContainerRecord::to_json() const {
           {"error", error},
           {"restart_count", restart_count},
           {"stop_requested", stop_requested},
+          {"log_write_failures", log_write_failures},
           {"cgroup", cgroup}};
   if (endpoint) {
     json["endpoint"] = {{"network", endpoint->network},
@@ -123,6 +124,7 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
   record.error = json.value("error", "");
   record.restart_count = json.value("restart_count", 0);
   record.stop_requested = json.value("stop_requested", false);
+  record.log_write_failures = json.value("log_write_failures", std::uint64_t{0});
   record.cgroup = json.value("cgroup", "");
   if (json.contains("endpoint") && json["endpoint"].is_object()) {
     const auto& endpoint = json["endpoint"];
@@ -243,9 +245,17 @@ std::vector<std::string> ContainerStore::remove_abandoned() {
   const std::string prefix = kStagingPrefix;
   for (const auto& entry : fs::directory_iterator(root_, error)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    fs::remove_all(entry.path(), error);
-    removed.push_back("unfinished record of " + name.substr(prefix.size(), 12));
+    if (name.rfind(prefix, 0) == 0) {
+      fs::remove_all(entry.path(), error);
+      removed.push_back("unfinished record of " + name.substr(prefix.size(), 12));
+    } else if (name.size() == 64 && !fs::exists(entry.path() / "container.json")) {
+      // A container's directory without its record: files written for a container removed meanwhile
+      // (its hosts file, say). Under the container's lock, so no removal is half-way through it.
+      const FileLock held = lock(name);
+      if (fs::exists(entry.path() / "container.json")) continue;
+      fs::remove_all(entry.path(), error);
+      removed.push_back("files of removed container " + name.substr(0, 12));
+    }
   }
   for (const auto& link : fs::directory_iterator(root_ / "names", error)) {
     if (link.path().filename().string().rfind('.', 0) == 0) continue;  // the take-over lock

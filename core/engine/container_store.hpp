@@ -54,6 +54,7 @@ struct ContainerRecord {
   std::string error;        // why the last start failed ("" when it did not)
   int restart_count = 0;    // restarts by the restart policy since the last `start`
   bool stop_requested = false;  // stop/kill/rm asked for the exit: the restart policy does not apply
+  std::uint64_t log_write_failures = 0;  // log entries lost over the container's runs (disk full...)
   std::string cgroup;       // the resource driver's group path
   std::optional<NetworkEndpoint> endpoint;  // while attached to a network (from start until exit)
 

@@ -70,6 +70,7 @@ GcReport remove_images_and_collect(ImageStore& store, StorageDriver& storage, co
     storage.remove_layer(layer.id);
     report.deleted_layers.push_back(layer.id);
   }
+  for (auto& line : store.remove_unfinished_blobs(report.reclaimed_bytes)) report.unfinished.push_back(std::move(line));
   for (const auto& blob : store.unreferenced_blobs()) {
     std::error_code error;
     const auto size = fs::file_size(store.blob_path(blob), error);

@@ -38,6 +38,7 @@ ImageUsage images_in_use(const Config& config);
 struct GcReport {
   std::vector<std::string> deleted_layers;  // diff_ids removed from the storage driver
   std::string kept_all_layers;  // why no layer was deleted ("" when nothing stood in the way)
+  std::vector<std::string> unfinished;  // what killed pulls, loads and commits had left, one line each
   std::vector<std::string> deleted_blobs;
   std::uint64_t reclaimed_bytes = 0;        // blob bytes freed (unpacked layer sizes are the driver's)
 };

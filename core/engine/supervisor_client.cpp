@@ -49,6 +49,26 @@ UniqueFd SupervisorClient::init_pidfd() {
               "the container has probably just exited; check `mcore ps -a`");
 }
 
+bool SupervisorClient::mark_stop_requested() {
+  const char request = static_cast<char>(FrameKind::stop_requested);
+  return send_message(socket_.get(), &request, 1);
+}
+
+std::optional<std::uint64_t> SupervisorClient::log_failures() {
+  const char request = static_cast<char>(FrameKind::want_log_failures);
+  if (!send_message(socket_.get(), &request, 1)) return std::nullopt;
+  char reply[kMaxFrame];
+  for (;;) {
+    const ssize_t n = receive_message(socket_.get(), reply, sizeof reply);
+    if (n <= 0) return std::nullopt;
+    if (reply[0] == static_cast<char>(FrameKind::log_failures) && n == 1 + static_cast<ssize_t>(sizeof(std::uint64_t))) {
+      std::uint64_t count;
+      std::memcpy(&count, reply + 1, sizeof count);
+      return count;
+    }
+  }
+}
+
 bool SupervisorClient::wait_closed(std::optional<std::chrono::milliseconds> timeout) {
   const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
   char frame[kMaxFrame];

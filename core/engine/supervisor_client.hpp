@@ -1,6 +1,7 @@
 #pragma once
 // A command's connection to a container's supervisor (supervisor_protocol.hpp).
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "engine/container_liveness.hpp"
@@ -17,6 +18,13 @@ class SupervisorClient {
   // The container init's pidfd: signal it with pidfd_send_signal, join its namespaces with setns.
   // Throws Error when the supervisor does not answer (the container exited meanwhile).
   UniqueFd init_pidfd();
+
+  // Tells the supervisor that the coming exit was asked for: it hands that on to the exit handler, which
+  // then restarts nothing even when the record could not be written. False when it is gone.
+  bool mark_stop_requested();
+
+  // How many log entries the supervisor could not write so far; nullopt when it does not answer.
+  std::optional<std::uint64_t> log_failures();
 
   // Blocks until the supervisor closes the connection, which it does when its container's exit has
   // been recorded (or the restart policy started it again). Returns false on timeout.

@@ -16,11 +16,15 @@ enum class FrameKind : char {
   stdin_close = 'c',  // end of the client's stdin: the container's stdin pipe is closed (not with -t)
   resize = 'w',       // payload: WindowSize
   want_pidfd = 'p',   // answered with a pidfd frame carrying the init's pidfd (SCM_RIGHTS)
+  stop_requested = 's',  // the coming exit was asked for (stop, kill, rm -f): no restart, even when the
+                         // record could not say so (a full disk)
+  want_log_failures = 'f',  // answered with a log_failures frame
   // supervisor -> client
   stdout_data = 'o',  // payload: output bytes (all output with -t)
   stderr_data = 'e',
   exited = 'x',       // payload: std::int32_t exit code, Docker-style (128+signal when killed)
   pidfd = 'P',        // no payload; the descriptor rides along
+  log_failures = 'F',  // payload: std::uint64_t, the log entries that could not be written so far
 };
 
 struct WindowSize {

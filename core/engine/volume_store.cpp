@@ -1,8 +1,10 @@
 #include "engine/volume_store.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +61,21 @@ std::optional<VolumeRecord> VolumeStore::find(const std::string& name) const {
   volume.populated = json.value("populated", false);
   volume.mountpoint = dir(name) / "_data";
   return volume;
+}
+
+std::vector<std::string> VolumeStore::remove_abandoned() {
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(root_, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(".new-")) continue;
+    const auto dash = name.rfind('-');
+    const pid_t creator = static_cast<pid_t>(std::strtol(name.c_str() + dash + 1, nullptr, 10));
+    if (creator > 0 && (::kill(creator, 0) == 0 || errno != ESRCH)) continue;  // still being created
+    fs::remove_all(entry.path(), error);
+    removed.push_back("unfinished volume " + entry.path().string());
+  }
+  return removed;
 }
 
 VolumeRecord VolumeStore::create(const std::string& requested, bool anonymous) {

@@ -37,6 +37,8 @@ class VolumeStore {
   void remove(const std::string& name);
   // Records that the first mount has filled (or found filled) the volume.
   void mark_populated(const std::string& name);
+  // Deletes the staged volumes (.new-<name>-<pid>) of creations whose process is gone; one line each.
+  std::vector<std::string> remove_abandoned();
 
   FileLock lock(FileLock::Mode mode) const;
 

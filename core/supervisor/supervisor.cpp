@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -115,6 +116,12 @@ class Supervisor {
         }
         break;
       case FrameKind::want_pidfd: send_pidfd(client); break;
+      case FrameKind::stop_requested: stop_requested_ = true; break;
+      case FrameKind::want_log_failures: {
+        const std::uint64_t failures = log_.failed_writes();
+        send_frame(client, FrameKind::log_failures, reinterpret_cast<const char*>(&failures), sizeof failures);
+        break;
+      }
       default: break;
     }
   }
@@ -124,14 +131,15 @@ class Supervisor {
     engine::send_message(client.fd, &kind, 1, options_.init_pidfd);
   }
 
-  static void write_all(int fd, const char* data, std::size_t size) {
+  static bool write_all(int fd, const char* data, std::size_t size) {
     while (size > 0) {
       ssize_t n = ::write(fd, data, size);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
+      if (n <= 0) return false;
       data += n;
       size -= static_cast<std::size_t>(n);
     }
+    return true;
   }
 
   void poll_once(int& exit_code) {
@@ -198,27 +206,39 @@ class Supervisor {
     log_.flush();
   }
 
-  void write_exit_file(int exit_code) {
-    const std::string text = std::to_string(exit_code) + " " + engine::now_rfc3339() + "\n";
+  // Best effort: on a full state root the exit handler still learns the exit from its command line.
+  void write_exit_file(int exit_code, const std::string& finished_at) {
+    const std::string text = std::to_string(exit_code) + " " + finished_at + "\n";
     const std::string temporary = options_.exit_file.string() + ".tmp";
     int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return;
-    write_all(fd, text.data(), text.size());
-    ::close(fd);
+    const bool written = write_all(fd, text.data(), text.size());
+    if (::close(fd) != 0 || !written) {
+      ::unlink(temporary.c_str());  // never an empty or torn exit file in place
+      return;
+    }
     ::rename(temporary.c_str(), options_.exit_file.c_str());
   }
 
   void finish(int exit_code) {
     drain_output();
-    write_exit_file(exit_code);
+    const std::string finished_at = engine::now_rfc3339();
+    write_exit_file(exit_code, finished_at);
     ::unlink(options_.socket_path.c_str());
     ::close(listen_fd_);
     const std::int32_t code = exit_code;
     broadcast(FrameKind::exited, reinterpret_cast<const char*>(&code), sizeof code);
     // Clients stay connected through the exec: they see end of file once the exit is recorded.
     for (const auto& client : clients_) ::fcntl(client.fd, F_SETFD, 0);
+    // What the exit handler must know even when no file could be written: the exit, the log's losses,
+    // whether the exit was asked for.
+    std::vector<std::string> facts = {"--exit-code", std::to_string(exit_code), "--finished-at", finished_at,
+                                      "--log-failures", std::to_string(log_.failed_writes())};
+    if (stop_requested_) facts.push_back("--stop-requested");
+    std::vector<std::string> command = options_.exit_command;
+    command.insert(command.end() - 1, facts.begin(), facts.end());
     std::vector<char*> argv;
-    for (const auto& arg : options_.exit_command) argv.push_back(const_cast<char*>(arg.c_str()));
+    for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     std::fprintf(stderr, "mcore-supervisor: exec %s: %s\n", argv[0], std::strerror(errno));
@@ -231,6 +251,7 @@ class Supervisor {
   int err_fd_ = options_.stderr_fd;
   int pty_fd_ = options_.pty_fd;
   int listen_fd_ = options_.listen_fd;
+  bool stop_requested_ = false;
   std::vector<Client> clients_;
 };
 

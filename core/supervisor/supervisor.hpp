@@ -26,6 +26,8 @@ struct SupervisorOptions {
   int stdin_fd = -1;    // write end of the command's stdin pipe with -i (without -t)
   int listen_fd = -1;   // the bound, listening supervisor socket
   int client_fd = -1;   // an already attached client (foreground mcore run), or -1
+  // Exec'd when the command exited. Its last word is an operand (the container id): the supervisor adds
+  // its own flags (--exit-code, --finished-at, --log-failures, --stop-requested) before it.
   std::vector<std::string> exit_command;
 };
 

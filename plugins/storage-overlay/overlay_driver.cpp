@@ -1,6 +1,7 @@
 #include "overlay_driver.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -312,6 +313,8 @@ LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSou
     const UniqueFd work_fd(
         ::openat(layers.get(), work_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (work_fd.get() < 0) throw Error::from_errno("open " + work.string());
+    // Held while it is worked on: sweep_interrupted() takes only work directories nobody holds.
+    if (::flock(work_fd.get(), LOCK_EX) != 0) throw Error::from_errno("lock " + work.string());
     if (::mkdirat(work_fd.get(), "diff", 0755) != 0) {
       throw Error::from_errno("create " + (work / "diff").string());
     }
@@ -344,7 +347,12 @@ void OverlayStorageDriver::remove_layer(const std::string& layer_id) {
       if (errno == ENOENT) return;
       throw Error::from_errno("open " + layers_dir().string());
     }
-    // Out of sight first, so find_layer turns empty at once even if the deletion fails half-way.
+    // Out of sight first, so find_layer turns empty at once even if the deletion fails half-way; locked
+    // from before the move, so that sweep_interrupted() never takes it while this deletes it.
+    const UniqueFd held(::openat(layers.get(), hex.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (held.get() >= 0 && ::flock(held.get(), LOCK_EX) != 0) {
+      throw Error::from_errno("lock " + (layers_dir() / hex).string());
+    }
     const std::string work_name = temporary_name("remove");
     const bool moved =
         ::renameat2(layers.get(), hex.c_str(), layers.get(), work_name.c_str(), RENAME_NOREPLACE) == 0;
@@ -364,6 +372,25 @@ void OverlayStorageDriver::remove_layer(const std::string& layer_id) {
     error.add_context("remove layer " + layer_id);
     throw;
   }
+}
+
+std::vector<std::string> OverlayStorageDriver::sweep_interrupted() {
+  std::vector<std::string> swept;
+  const UniqueFd layers = open_store_dir(layers_dir());
+  if (layers.get() < 0) {
+    if (errno == ENOENT) return swept;
+    throw Error::from_errno("open " + layers_dir().string());
+  }
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(layers_dir(), error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("tmp-")) continue;
+    const UniqueFd work(::openat(layers.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (work.get() < 0 || ::flock(work.get(), LOCK_EX | LOCK_NB) != 0) continue;  // gone, or in progress
+    remove_tree_at(layers.get(), name, entry.path());
+    swept.push_back((name.starts_with("tmp-apply-") ? "half-applied layer " : "half-removed layer ") + entry.path().string());
+  }
+  return swept;
 }
 
 void OverlayStorageDriver::write_diff(const std::string& container_id, ByteSink& tar_out) {

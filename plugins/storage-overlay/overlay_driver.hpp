@@ -29,6 +29,7 @@ class OverlayStorageDriver final : public StorageDriver {
   LayerInfo apply_layer(const std::string& layer_id, ByteSource& tar_stream) override;
   void remove_layer(const std::string& layer_id) override;
   void write_diff(const std::string& container_id, ByteSink& tar_out) override;
+  std::vector<std::string> sweep_interrupted() override;
 
  private:
   std::filesystem::path containers_dir() const { return root_ / "containers"; }

@@ -30,5 +30,6 @@ std::vector<LayerInfo> StorageDriver::list_layers() const { return {}; }
 LayerInfo StorageDriver::apply_layer(const std::string&, ByteSource&) { unsupported("image layers"); }
 void StorageDriver::remove_layer(const std::string&) { unsupported("image layers"); }
 void StorageDriver::write_diff(const std::string&, ByteSink&) { unsupported("container diffs"); }
+std::vector<std::string> StorageDriver::sweep_interrupted() { return {}; }
 
 }  // namespace mcore

@@ -62,7 +62,8 @@ TEST(ContainerInspect, TopLevelMembersInDockersOrder) {
   const auto json = inspect_container(sample_record(), "/var/lib/mcore/containers/c/container.log");
   EXPECT_EQ(keys_of(json), (std::vector<std::string>{"Id", "Created", "Path", "Args", "State", "Image",
                                                      "LogPath", "Name", "RestartCount", "Platform",
-                                                     "HostConfig", "Mounts", "Config", "NetworkSettings"}));
+                                                     "HostConfig", "Mounts", "Config", "NetworkSettings",
+                                                     "LogWriteFailures"}));
   EXPECT_EQ(json["Id"], std::string(64, 'c'));
   EXPECT_EQ(json["Created"], "2024-01-01T10:00:00.123456789Z");
   EXPECT_EQ(json["Path"], "sh");

@@ -80,6 +80,11 @@ class StorageDriver : public Driver {
 
   // Writes the container's changes as an uncompressed tar layer (deletions as .wh. entries).
   virtual void write_diff(const std::string& container_id, ByteSink& tar_out);
+
+  // Deletes what calls killed midway left behind (half-applied layers, removals cut short), never
+  // anything a call in progress still works on; returns one line per thing removed. The engine calls
+  // it from `mcore prune`, `image prune` and `boot`. Default: nothing to sweep.
+  virtual std::vector<std::string> sweep_interrupted();
 };
 
 }  // namespace mcore
