@@ -38,6 +38,11 @@ std::vector<std::string> service_run_arguments(const engine::Deployment& deploym
   std::vector<std::string> args{"--name", service_container_name(deployment, service),
                                 "--label", std::string(engine::kDeploymentLabel) + "=" + deployment.name,
                                 "--label", std::string(engine::kServiceLabel) + "=" + service.name};
+  if (!service.depends_on.empty()) {
+    std::string needed;
+    for (const auto& dependency : service.depends_on) needed += (needed.empty() ? "" : ",") + dependency.service;
+    args.insert(args.end(), {"--label", std::string(engine::kDependsOnLabel) + "=" + needed});
+  }
   const std::string network = service.networks.empty() ? "default" : service.networks.front();
   if (service.networks.size() > 1) {
     throw Error("service " + service.name + " joins " + std::to_string(service.networks.size()) + " networks", 0,

@@ -76,6 +76,8 @@ struct Deployment {
 // (a changed hash means the container is recreated).
 inline constexpr const char* kDeploymentLabel = "mcore.deployment";
 inline constexpr const char* kServiceLabel = "mcore.service";
+// The services it depends on, comma-separated: `mcore boot` starts a deployment in that order.
+inline constexpr const char* kDependsOnLabel = "mcore.depends-on";
 inline constexpr const char* kConfigHashLabel = "mcore.config-hash";
 
 // One problem found in a file: where ("services.web.ports[1]") and what.

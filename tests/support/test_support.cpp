@@ -237,6 +237,31 @@ McoreSandbox::~McoreSandbox() {
   remove_cgroup_tree(cgroup_parent_);
 }
 
+std::vector<pid_t> McoreSandbox::processes_named(const std::string& program) const {
+  std::vector<pid_t> found;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string cmdline = read_text(entry.path() / "cmdline");
+    const std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
+    if (fs::path(argv0).filename() == program && cmdline.find(config_file_.string()) != std::string::npos) {
+      found.push_back(std::stoi(name));
+    }
+  }
+  return found;
+}
+
+std::vector<pid_t> McoreSandbox::supervisor_processes() const {
+  std::vector<pid_t> found = processes_named("mcore-supervisor");
+  for (pid_t pid : processes_named("mcore")) {
+    if (read_text("/proc/" + std::to_string(pid) + "/cmdline").find("__exited") != std::string::npos) {
+      found.push_back(pid);
+    }
+  }
+  return found;
+}
+
 std::vector<std::string> McoreSandbox::network_bridges() const {
   std::vector<std::string> bridges;
   auto networks = nlohmann::json::parse(read_text(data_root() / "network" / "bridge" / "networks.json"), nullptr, false);

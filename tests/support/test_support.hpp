@@ -1,6 +1,8 @@
 #pragma once
 // Shared by the tests: temporary directories, running commands and mcore against private roots, and a
 // busybox root filesystem built from Debian's busybox-static.
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -90,6 +92,12 @@ class McoreSandbox {
   std::vector<std::string> network_bridges() const;
   // Rewrites the config file with `extra` merged over the sandbox's own keys.
   void write_config(const nlohmann::json& extra);
+
+  // The processes of `program` (by argv[0]'s file name) running with this sandbox's config.
+  std::vector<pid_t> processes_named(const std::string& program) const;
+  // The supervisors of this sandbox's containers, whether in mcore-supervisor or in the `mcore __exited`
+  // it execs at each exit (one pid for the whole life of a container, restarts included).
+  std::vector<pid_t> supervisor_processes() const;
 
  private:
   TempDir dir_;
