@@ -140,16 +140,7 @@ class Unpacker {
     const std::string relative = join(parts, parts.size());
     const WhiteoutName whiteout = classify_whiteout(name);
     if (whiteout.kind == WhiteoutName::Kind::internal) return;
-    if (hardlink == nullptr) {
-      if (type == AE_IFSOCK) return;  // a socket is a live endpoint, not content
-      const bool whiteout_device =
-          type == AE_IFCHR && archive_entry_rdevmajor(entry) == 0 && archive_entry_rdevminor(entry) == 0;
-      if ((type == AE_IFCHR && !whiteout_device) || type == AE_IFBLK) {
-        refuse(std::string("is a ") + (type == AE_IFCHR ? "character" : "block") + " device node (" +
-               std::to_string(archive_entry_rdevmajor(entry)) + ":" +
-               std::to_string(archive_entry_rdevminor(entry)) + "); image layers may not carry devices");
-      }
-    }
+    if (hardlink == nullptr && type == AE_IFSOCK) return;  // a socket is a live endpoint, not content
 
     const int parent = open_parent(parts);
     if (whiteout.kind == WhiteoutName::Kind::opaque) {
@@ -172,7 +163,8 @@ class Unpacker {
       case AE_IFDIR: make_directory(parent, name, relative, entry); break;
       case AE_IFLNK: make_symlink(parent, name, relative, entry); break;
       case AE_IFIFO: make_fifo(parent, name, relative, entry); break;
-      case AE_IFCHR: make_whiteout(parent, name, entry, join(parts, parts.size() - 1)); break;
+      case AE_IFCHR:
+      case AE_IFBLK: make_device(parent, name, relative, entry); break;
       default: refuse("has an unsupported file type");
     }
   }
@@ -191,6 +183,7 @@ class Unpacker {
   }
 
   std::uint64_t bytes() const { return bytes_; }
+  std::vector<std::string> skipped_devices() const { return skipped_devices_; }
 
  private:
   struct DeferredDir {
@@ -408,6 +401,31 @@ class Unpacker {
     set_times_at(parent, name, entry, relative);
   }
 
+  // A device node (a 0:0 character device is an overlay whiteout, made the same way). A layer with
+  // /dev/console (every debootstrap-built image) must unpack; where mknod is not permitted (no
+  // CAP_MKNOD) the node is skipped and said so, as containerd does, but a whiteout cannot be skipped.
+  void make_device(int parent, const std::string& name, const std::string& relative, archive_entry* entry) {
+    const mode_t type = archive_entry_filetype(entry) == AE_IFBLK ? S_IFBLK : S_IFCHR;
+    const unsigned major = archive_entry_rdevmajor(entry), minor = archive_entry_rdevminor(entry);
+    if (create_replacing(parent, name, relative, [&] {
+          return ::mknodat(parent, name.c_str(), type | 0600, ::makedev(major, minor));
+        }) != 0) {
+      if (errno == EPERM && (major != 0 || minor != 0)) {
+        skipped_devices_.push_back(shown(relative) + " (" + (type == S_IFBLK ? "block" : "character") + " device " +
+                                   std::to_string(major) + ":" + std::to_string(minor) + ")");
+        return;
+      }
+      throw Error::from_errno("create device node " + shown(relative),
+                              "unpacking device nodes and whiteouts needs root (CAP_MKNOD)");
+    }
+    set_owner(parent, name.c_str(), entry, relative);
+    // Not a symlink (we just made it), and nobody else writes in the private temporary directory.
+    if (::fchmodat(parent, name.c_str(), archive_entry_perm(entry), 0) != 0) {
+      throw Error::from_errno("chmod " + shown(relative));
+    }
+    set_times_at(parent, name, entry, relative);
+  }
+
   // Overlay's whiteout: a 0:0 character device named like the file it deletes.
   void make_whiteout(int parent, const std::string& name, archive_entry* entry, const std::string& dir) {
     const std::string relative = dir.empty() ? name : dir + "/" + name;
@@ -461,11 +479,12 @@ class Unpacker {
   std::string cached_path_;
   std::vector<DeferredDir> deferred_dirs_;
   std::uint64_t bytes_ = 0;
+  std::vector<std::string> skipped_devices_;
 };
 
 }  // namespace
 
-std::uint64_t unpack_layer(ByteSource& tar_stream, int root_fd, const fs::path& shown) {
+UnpackResult unpack_layer(ByteSource& tar_stream, int root_fd, const fs::path& shown) {
   std::unique_ptr<archive, ArchiveFree> reader(archive_read_new());
   if (!reader) throw Error("create a tar reader", ENOMEM);
   // tar covers ustar, pax and GNU tar; empty accepts a zero-byte layer.
@@ -495,7 +514,7 @@ std::uint64_t unpack_layer(ByteSource& tar_stream, int root_fd, const fs::path& 
   // The caller hashes the stream as we read it: the end-of-archive padding must pass through too.
   while (tar_stream.read(context.buffer) != 0) {
   }
-  return unpacker.bytes();
+  return {unpacker.bytes(), unpacker.skipped_devices()};
 }
 
 }  // namespace mcore::overlay

@@ -321,7 +321,11 @@ LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSou
     const UniqueFd diff(::openat(work_fd.get(), "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (diff.get() < 0) throw Error::from_errno("open " + (work / "diff").string());
 
-    LayerInfo info{.id = layer_id, .size_bytes = unpack_layer(tar_stream, diff.get(), work / "diff")};
+    const UnpackResult unpacked = unpack_layer(tar_stream, diff.get(), work / "diff");
+    for (const auto& device : unpacked.skipped_devices) {
+      logger_->warn("layer {}: skipped {}: device nodes cannot be created here", layer_id.substr(7, 12), device);
+    }
+    LayerInfo info{.id = layer_id, .size_bytes = unpacked.bytes};
     write_size_file(work_fd.get(), info.size_bytes, work / kSizeFile);
     make_short_link(hex);
     if (::renameat2(layers.get(), work_name.c_str(), layers.get(), hex.c_str(), RENAME_NOREPLACE) == 0) {

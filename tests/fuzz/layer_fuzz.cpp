@@ -1,7 +1,8 @@
 // Image layers as registries and archives deliver them: gzip, zstd or plain tar (detected from the first
 // bytes), decompressed and unpacked into a scratch directory that is emptied after each input. The
 // unpacker must refuse escapes (.., absolute paths, symlink and hardlink tricks) with an Error and never
-// write outside the directory; scripts/fuzz runs this target with / read-only to catch it if it did.
+// write outside the directory (device nodes, which it now creates, included); scripts/fuzz runs this
+// target with / read-only to catch it if it did.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>

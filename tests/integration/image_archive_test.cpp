@@ -1,6 +1,9 @@
 // mcore import, save and load end to end: root filesystem tarballs (plain, gzip, zstd, standard input)
 // that then run, archives in both formats through rmi and back, bad input leaving the store exactly as
 // it was, and round trips with Podman in both directions.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -8,8 +11,8 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <tuple>
 
-#include <gtest/gtest.h>
 
 #include "oci_image_builder.hpp"
 #include "registry_fixture.hpp"
@@ -197,6 +200,26 @@ TEST_F(ImageArchiveTest, ImportsPlainGzipAndZstdTarballsThatRun) {
   for (const char* repository : {"imported-plain", "imported-gz", "imported-zst"}) {
     EXPECT_NE(listed.out.find(repository), std::string::npos) << listed.out;
   }
+}
+
+TEST_F(ImageArchiveTest, ImportsADebootstrapStyleRootfsWithDeviceNodesThatStayClosed) {
+  // Issue 14, item 9: "image layers may not carry devices" refused every debootstrap-built image.
+  const fs::path dir = work_.path() / "rootfs-devices";
+  make_busybox_rootfs(dir);
+  fs::create_directories(dir / "opt");
+  for (const auto& [path, type, device] : {std::tuple{"dev/console", S_IFCHR, ::makedev(5, 1)},
+                                           std::tuple{"opt/console", S_IFCHR, ::makedev(5, 1)},
+                                           std::tuple{"opt/disk", S_IFBLK, ::makedev(8, 0)}}) {
+    ASSERT_EQ(::mknod((dir / path).c_str(), type | 0600, device), 0) << path;
+  }
+  const fs::path tar = work_.path() / "devices.tar";
+  ASSERT_EQ(run_command({kTar, "-C", dir.string(), "-cf", tar.string(), "."}).exit_code, 0);
+  import(tar, "debootstrapped:1");
+  // The nodes are there, and the container's device rules keep them closed.
+  const auto ran = mcore({"run", "--rm", "debootstrapped:1", "sh", "-c",
+                          "test -c /opt/console && test -b /opt/disk && echo nodes; head -c 1 /opt/disk || echo closed"});
+  EXPECT_EQ(ran.out, "nodes\nclosed\n") << ran.err;
+  EXPECT_NE(ran.err.find("Operation not permitted"), std::string::npos) << ran.err;
 }
 
 TEST_F(ImageArchiveTest, ImportsFromStandardInputWithAMessage) {

@@ -192,9 +192,25 @@ TEST_F(OverlayLayersTest, RefusesARootThatIsNotADirectory) {
   expect_refused({tar_file(".", "x")}, ".");
 }
 
-TEST_F(OverlayLayersTest, RefusesDeviceNodes) {
-  expect_refused({tar_device("null", '3', 1, 3)}, "null");
-  expect_refused({tar_device("sda", '4', 8, 0)}, "sda");
+TEST_F(OverlayLayersTest, CreatesDeviceNodesWhereItMayAndSkipsThemWhereItMayNot) {
+  // The path checks stay: a device may not escape either.
+  expect_refused({tar_device("../sda", '4', 8, 0)}, "../sda");
+  // Issue 14, item 9: every debootstrap-built image has /dev/console; such layers were refused.
+  apply(kLayerA, {tar_dir("dev"), tar_device("dev/console", '3', 5, 1), tar_device("dev/sda", '4', 8, 0),
+                  tar_file("etc-hostname", "box\n")});
+  ASSERT_TRUE(driver_->find_layer(kLayerA));
+  struct stat console {}, disk {};
+  const bool have_console = ::lstat((diff(kLayerA) / "dev/console").c_str(), &console) == 0;
+  const bool have_disk = ::lstat((diff(kLayerA) / "dev/sda").c_str(), &disk) == 0;
+  if (mcore::test::running_as_root()) {
+    ASSERT_TRUE(have_console && have_disk);
+    EXPECT_TRUE(S_ISCHR(console.st_mode));
+    EXPECT_EQ(console.st_rdev, ::makedev(5, 1));
+    EXPECT_TRUE(S_ISBLK(disk.st_mode));
+    EXPECT_EQ(disk.st_rdev, ::makedev(8, 0));
+  } else {
+    EXPECT_FALSE(have_console || have_disk) << "skipped without CAP_MKNOD";
+  }
 }
 
 TEST_F(OverlayLayersTest, RefusesPathsThroughFilesAndTruncatedArchives) {
