@@ -111,14 +111,34 @@ TEST(ImageStore, BlobWriterResumesAndVerifiesTheWholeBlob) {
   EXPECT_TRUE(fs::is_empty(dir.path() / "images/blobs/tmp"));
 }
 
-TEST(ImageStore, BlobWriterRefusesASecondWriterForTheSameBlob) {
+TEST(ImageStore, ASecondBlobWriterWaitsForTheFirstAndFindsTheBlobPublished) {
   test::TempDir dir;
   ImageStore store(dir.path());
-  const std::string digest = sha256_digest("x");
+  const std::string content = "shared layer";
+  const std::string digest = sha256_digest(content);
   BlobWriter first = store.begin_blob(digest);
-  EXPECT_NE(error_of([&] { store.begin_blob(digest); }).find("being downloaded by another"),
-            std::string::npos);
-  first.discard();
+  first.write(bytes_of(content));
+
+  std::atomic<int> waits{0};
+  std::atomic<bool> second_returned{false};
+  std::thread second([&] {
+    // Only told once, however long the first writer takes.
+    BlobWriter writer = store.begin_blob(digest, [&] { waits++; });
+    second_returned = true;
+    EXPECT_TRUE(store.has_blob(digest));
+    writer.discard();
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (waits == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(waits.load(), 1);
+  EXPECT_FALSE(second_returned.load()) << "the second writer must wait while the first holds the blob";
+  first.commit();
+  second.join();
+  EXPECT_TRUE(second_returned.load());
+  EXPECT_EQ(waits.load(), 1);
+  EXPECT_EQ(store.read_blob(digest), content);
 }
 
 TEST(ImageStore, BlobWriterMismatchLeavesNothingVisible) {
