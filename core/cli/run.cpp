@@ -253,6 +253,11 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
   for (const auto& tmpfs : list<std::string>(options, "tmpfs")) spec.tmpfs.push_back(parse_tmpfs(tmpfs));
 
   set_network_options(engine, options, image, spec);
+  // Docker: a container on the host's network has the host's name (unless --hostname), others their id.
+  if (spec.network == engine::NetworkMode::host && !options.count("hostname")) {
+    char host[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) spec.hostname = host;
+  }
 
   spec.capabilities = engine::resolve_capabilities(spec.privileged, list<std::string>(options, "cap-add"),
                                                    list<std::string>(options, "cap-drop"),

@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -275,6 +279,47 @@ void die_with_supervisor(const Init& init) {
   if (::poll(&peer, 1, 0) == 1 && (peer.revents & (POLLHUP | POLLRDHUP)) != 0) ::_exit(125);
 }
 
+// The container's own cgroups at /sys/fs/cgroup, as Docker mounts them: once in the cgroup namespace,
+// each hierarchy's root is the container's group. On a v1 or hybrid host, a tmpfs holds a directory per
+// hierarchy and is made read-only after; read-only throughout but for a privileged container.
+void mount_own_cgroups(const Init& init) {
+  const InitPlan& plan = init.plan;
+  if (plan.cgroup_mounts.empty()) return;
+  const unsigned long read_only = plan.cgroup_mounts_writable ? 0 : MS_RDONLY;
+  constexpr unsigned long kFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  const bool single = plan.cgroup_mounts.size() == 1 && plan.cgroup_mounts.front().name[0] == '\0';
+  if (!single && ::mount("cgroup", "/sys/fs/cgroup", "tmpfs", kFlags, "mode=755") != 0) {
+    init.fail("mount a tmpfs on /sys/fs/cgroup");
+  }
+  char path[PATH_MAX];
+  for (const CgroupMountStep& step : plan.cgroup_mounts) {
+    std::size_t at = 0;
+    for (const char* part : {"/sys/fs/cgroup", step.name[0] != '\0' ? "/" : "", step.name}) {
+      for (; *part != '\0' && at + 1 < sizeof path; ++part) path[at++] = *part;
+    }
+    path[at] = '\0';
+    if (!single && ::mkdir(path, 0755) != 0 && errno != EEXIST) init.fail("create", path + 1);
+    if (::mount("cgroup", path, step.fstype, kFlags | read_only, step.options) != 0) init.fail("mount cgroup", path + 1);
+  }
+  if (!single && read_only != 0 &&
+      ::mount(nullptr, "/sys/fs/cgroup", nullptr, MS_REMOUNT | kFlags | MS_RDONLY, "mode=755") != 0) {
+    init.fail("make /sys/fs/cgroup read-only");
+  }
+}
+
+// A network namespace of its own that no driver attaches (--network none) still has a working
+// loopback, as in Docker.
+void bring_up_loopback(const Init& init) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) init.fail("open a socket to bring lo up");
+  ifreq request{};
+  std::memcpy(request.ifr_name, "lo", 3);
+  if (::ioctl(fd, SIOCGIFFLAGS, &request) != 0) init.fail("read the flags of lo");
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+  if (::ioctl(fd, SIOCSIFFLAGS, &request) != 0) init.fail("bring lo up");
+  ::close(fd);
+}
+
 }  // namespace
 
 void run_container_init(InitPlan& plan) noexcept {
@@ -302,10 +347,12 @@ void run_container_init(InitPlan& plan) noexcept {
   attach_stdio(init);
   start_session(init);
   if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) init.fail("sethostname");
+  if (plan.loopback_up) bring_up_loopback(init);
 
   wait_for_go(init);
   // After the barrier, so the namespace's root is the container's own cgroup.
   if (plan.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) != 0) init.fail("unshare the cgroup namespace");
+  mount_own_cgroups(init);
   if (::chdir(plan.working_dir) != 0) init.fail("chdir to the working directory", plan.working_dir + 1);
 
   drop_privileges(init, user);

@@ -209,7 +209,10 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     const EtcFilePaths etc = etc_file_paths(store, id);
     InitPlan plan;
     plan.seccomp = container_seccomp(spec, engine.config().state_root);
-    build_init_plan(spec, rootfs, {etc.hosts, etc.resolv_conf, etc.hostname}, probe_cgroup_namespace(), plan);
+    CgroupView cgroups;
+    cgroups.own_namespace = probe_cgroup_namespace();
+    if (cgroups.own_namespace) cgroups.hierarchies = host_cgroup_hierarchies();
+    build_init_plan(spec, rootfs, {etc.hosts, etc.resolv_conf, etc.hostname}, cgroups, plan);
     Pipe out, err, in;
     if (!spec.tty) {
       out = make_pipe();

@@ -4,9 +4,11 @@
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace mcore::engine {
 
@@ -39,6 +41,36 @@ CgroupMode probe_cgroup_mode() {
 bool probe_cgroup_namespace() {
   std::error_code ignored;
   return std::filesystem::exists("/proc/self/ns/cgroup", ignored);
+}
+
+std::vector<CgroupHierarchy> host_cgroup_hierarchies() {
+  std::vector<CgroupHierarchy> found;
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  constexpr std::string_view kBase = "/sys/fs/cgroup";
+  while (std::getline(mountinfo, line)) {
+    // "36 25 0:31 / /sys/fs/cgroup/memory rw,nosuid shared:15 - cgroup cgroup rw,memory"
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point, field;
+    fields >> id >> parent >> device >> root >> mount_point;
+    while (fields >> field && field != "-") {
+    }
+    std::string fstype, source, options;
+    fields >> fstype >> source >> options;
+    if ((fstype != "cgroup" && fstype != "cgroup2") || !mount_point.starts_with(kBase)) continue;
+    std::string name = mount_point.substr(kBase.size());
+    if (!name.empty() && name.front() == '/') name.erase(0, 1);
+    if (name.find('/') != std::string::npos) continue;
+    std::string kept;
+    for (std::size_t at = 0; at < options.size();) {
+      const std::size_t end = std::min(options.find(',', at), options.size());
+      const std::string option = options.substr(at, end - at);
+      if (option != "rw" && option != "ro") kept += (kept.empty() ? "" : ",") + option;
+      at = end + 1;
+    }
+    found.push_back({name, fstype, kept});
+  }
+  return found;
 }
 
 HostFacts probe_host() {

@@ -1,6 +1,7 @@
 #pragma once
 // What the host offers that matters to mcore; read once per command, on demand.
 #include <string>
+#include <vector>
 
 namespace mcore::engine {
 
@@ -15,6 +16,16 @@ struct HostFacts {
 };
 
 HostFacts probe_host();
+
+// One cgroup hierarchy mounted below /sys/fs/cgroup, as mountinfo shows it.
+struct CgroupHierarchy {
+  std::string name;     // below /sys/fs/cgroup ("memory", "cpu,cpuacct", "unified"); "" for /sys/fs/cgroup
+  std::string fstype;   // "cgroup" or "cgroup2"
+  std::string options;  // the superblock's options but rw/ro: "memory", "xattr,name=systemd", ""
+};
+// Every cgroup hierarchy the host mounts at or below /sys/fs/cgroup, in mount order: what a container
+// gets at its own /sys/fs/cgroup, each rooted at its cgroup through the cgroup namespace.
+std::vector<CgroupHierarchy> host_cgroup_hierarchies();
 // Only the cgroup mode: one or two statfs calls, cheap enough for the container start path.
 CgroupMode probe_cgroup_mode();
 // The single facts the container start path needs, without probing the rest.

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 
 #include <array>
+#include <filesystem>
 
 namespace mcore::engine {
 
@@ -69,10 +70,33 @@ void add_dev(InitPlan& plan) {
   }
 }
 
+// Docker gives a privileged container the host's devices: a node in its /dev for every character and
+// block device below the host's /dev (its pts, shm and mqueue instances aside), in their directories.
+void add_host_devices(InitPlan& plan) {
+  std::error_code error;
+  const std::filesystem::path host_dev = "/dev";
+  for (auto entry = std::filesystem::recursive_directory_iterator(host_dev, error);
+       !error && entry != std::filesystem::recursive_directory_iterator(); entry.increment(error)) {
+    const std::string relative = std::filesystem::relative(entry->path(), "/").string();
+    if (relative == "dev/pts" || relative == "dev/shm" || relative == "dev/mqueue") {
+      entry.disable_recursion_pending();
+      continue;
+    }
+    struct stat status {};
+    if (::lstat(entry->path().c_str(), &status) != 0) continue;
+    if (S_ISDIR(status.st_mode)) {
+      plan.steps.push_back({.kind = InitStepKind::mkdir_in_root, .target = plan.keep(relative)});
+    } else if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) {
+      plan.steps.push_back({.kind = InitStepKind::mknod_in_root, .target = plan.keep(relative),
+                            .mode = status.st_mode, .device = status.st_rdev});
+    }
+  }
+}
+
 }  // namespace
 
 void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const EtcMounts& etc,
-                     bool cgroup_namespace, InitPlan& plan) {
+                     const CgroupView& cgroups, InitPlan& plan) {
   for (const auto& mount : rootfs.mounts) {
     plan.steps.push_back({.kind = InitStepKind::mount_host,
                           .source = plan.keep(mount.source),
@@ -88,6 +112,7 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
 
   add_mount(plan, "proc", "proc", "proc", kNoSuidDevExec, nullptr);
   add_dev(plan);
+  if (spec.privileged) add_host_devices(plan);
   add_mount(plan, "sysfs", "sys", "sysfs", kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), nullptr);
 
   for (const auto& [source, target] : {std::pair{&etc.hosts, "etc/hosts"}, std::pair{&etc.resolv_conf, "etc/resolv.conf"},
@@ -116,7 +141,15 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
 
   plan.hostname = plan.keep(spec.hostname);
   build_process_plan(spec, plan);
-  plan.new_cgroup_namespace = cgroup_namespace;
+  plan.new_cgroup_namespace = cgroups.own_namespace;
+  // Only inside a namespace of its own: mounted without one, a hierarchy would show the host's tree.
+  if (cgroups.own_namespace) {
+    for (const auto& hierarchy : cgroups.hierarchies) {
+      plan.cgroup_mounts.push_back({plan.keep(hierarchy.name), plan.keep(hierarchy.fstype), plan.keep(hierarchy.options)});
+    }
+  }
+  plan.cgroup_mounts_writable = spec.privileged;
+  plan.loopback_up = spec.network == NetworkMode::none;
 }
 
 void build_process_plan(const ContainerSpec& spec, InitPlan& plan) {

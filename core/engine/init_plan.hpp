@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/capabilities.hpp"
+#include "engine/host_facts.hpp"
 #include "engine/container_spec.hpp"
 #include "engine/seccomp_profile.hpp"
 #include "mcore/storage_driver.hpp"
@@ -41,6 +42,13 @@ struct InitStep {
   const char* working_directory = nullptr;  // mount_host: chdir here first (relative paths in data)
 };
 
+// A cgroup hierarchy the init mounts at /sys/fs/cgroup/<name> once it is in its own cgroup namespace.
+struct CgroupMountStep {
+  const char* name;     // "" for /sys/fs/cgroup itself (a pure cgroup v2 host)
+  const char* fstype;   // "cgroup" or "cgroup2"
+  const char* options;  // the host hierarchy's own ("memory", "xattr,name=systemd"); the kernel insists
+};
+
 struct InitPlan {
   std::vector<InitStep> steps;
   const char* rootfs = nullptr;  // host path of the assembled root, pivoted into
@@ -59,6 +67,11 @@ struct InitPlan {
   bool stdin_null = false;        // give the command /dev/null as stdin (no -i)
   int stdio[3] = {-1, -1, -1};    // descriptors dup'ed onto 0, 1, 2 (the supervisor's pipes); -1 keeps it
   bool new_cgroup_namespace = false;
+  // The container's own cgroups at /sys/fs/cgroup, read-only unless privileged (Docker's layout: the
+  // hierarchies, each rooted at the container's group). Empty without a cgroup namespace.
+  std::vector<CgroupMountStep> cgroup_mounts;
+  bool cgroup_mounts_writable = false;
+  bool loopback_up = false;  // bring `lo` up: a network namespace of its own that no driver attaches
   int sync_fd = -1;               // the child's end of the sync socket
 
   // Keeps a string alive for as long as the plan and returns its C string.
@@ -75,11 +88,19 @@ struct EtcMounts {
   std::string hostname;
 };
 
+// The container's cgroups as it will see them: a namespace of its own when the kernel has them, and the
+// host's hierarchies (host_cgroup_hierarchies) to mount inside it.
+struct CgroupView {
+  bool own_namespace = false;
+  std::vector<CgroupHierarchy> hierarchies;
+};
+
 // Builds the init script for `spec` on top of the mounts the storage driver described: Docker's /proc,
-// /sys, /dev, masked and read-only paths (all skipped for privileged containers where Docker skips
-// them), the /etc files, volumes (which may cover them), tmpfs mounts, and the process settings.
+// /sys (with the container's own cgroups), /dev (every host device for a privileged container), masked
+// and read-only paths (all skipped for privileged containers where Docker skips them), the /etc files,
+// volumes (which may cover them), tmpfs mounts, and the process settings.
 void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const EtcMounts& etc,
-                     bool cgroup_namespace, InitPlan& plan);
+                     const CgroupView& cgroups, InitPlan& plan);
 
 // The process part of a plan, shared by the init and `mcore exec`'s processes: command, environment
 // (HOME left for the child to fill in from passwd unless given), working directory, user,

@@ -31,4 +31,4 @@ endfunction()
 # The driver's whole behaviour list, and `mcore run` end to end with "auto" picking cgroup-v2.
 mcore_add_vm_test(integration_resource_driver_test_cgroup_v2_vm integration_resource_driver_test)
 mcore_add_vm_test(integration_run_test_cgroup_v2_vm integration_run_test
-  "RunTest.CommandRunsAsPid*:RunTest.*OomKilled:RunTest.ForkLoopStopsAtPidsLimit:RunTest.CpuLimitsAreWrittenToTheCgroup:RunTest.Devices*")
+  "RunTest.CommandRunsAsPid*:RunTest.*OomKilled:RunTest.ForkLoopStopsAtPidsLimit:RunTest.CpuLimitsAreWrittenToTheCgroup:RunTest.Devices*:RunTest.SysFsCgroupShowsTheContainersOwnLimitsReadOnly")
