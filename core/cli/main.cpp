@@ -6,6 +6,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
+#include "cli/word_suggestions.hpp"
 #include "engine/container_control.hpp"
 #include "mcore/error.hpp"
 
@@ -68,6 +69,13 @@ int run_cli(const std::vector<std::string>& args) {
   for (const auto& verb : all_verbs()) {
     if (name == verb.name)
       return verb.main(context, {parsed.positionals.begin() + 1, parsed.positionals.end()});
+  }
+  std::vector<std::string> names;
+  for (const auto& verb : all_verbs()) {
+    if (verb.name[0] != '_') names.push_back(verb.name);
+  }
+  if (auto meant = mcore::cli::closest_word(name, names)) {
+    throw mcore::Error("'" + name + "' is not a mcore command", 0, "did you mean 'mcore " + *meant + "'?");
   }
   throw mcore::Error("'" + name + "' is not a mcore command", 0, "see 'mcore --help'");
 }

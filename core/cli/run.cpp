@@ -98,6 +98,19 @@ std::filesystem::path checked_rootfs(const std::string& rootfs) {
   return std::filesystem::canonical(rootfs);
 }
 
+// `mcore run busybox.tar`: an archive becomes an image through load or import, never through a pull.
+void refuse_archive_as_image(const std::string& name) {
+  static constexpr std::string_view kArchiveSuffixes[] = {".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"};
+  bool archive = std::ranges::any_of(kArchiveSuffixes, [&](std::string_view suffix) { return name.ends_with(suffix); });
+  std::error_code error;
+  if (!archive && (name.starts_with('/') || name.starts_with('.'))) archive = std::filesystem::is_regular_file(name, error);
+  if (archive) {
+    throw Error(name + " is a file, not an image", 0,
+                "load an image saved by 'save' with 'mcore load -i " + name +
+                    "', or make an image of a root filesystem archive with 'mcore import " + name + " NAME'");
+  }
+}
+
 // The image named on the command line, pulled first when the --pull policy says so. `image_hold` keeps
 // garbage collection from freeing the image until the container's record lists its layers.
 engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map& options, const std::string& name,
@@ -113,6 +126,7 @@ engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map&
   // An id or id prefix names a local image; anything else is a reference.
   image = store.find(name);
   if (!image) {
+    refuse_archive_as_image(name);
     reference = parse_image_reference(name);
     image = store.find(to_string(*reference));
   }
@@ -130,6 +144,23 @@ engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map&
   spec.image_id = image->id;
   spec.image_layers = image->layers;
   return engine::read_image_defaults(nlohmann::json::parse(store.read_blob(image->id)));
+}
+
+// The resource limits, read before any pull so that a bad value fails at once.
+ResourceLimits resource_limits(const po::variables_map& options) {
+  ResourceLimits limits;
+  if (auto memory = text(options, "memory")) limits.memory_bytes = parse_size("--memory", *memory);
+  if (auto swap = text(options, "memory-swap")) {
+    limits.memory_swap_bytes = *swap == "-1" ? -1 : parse_size("--memory-swap", *swap);
+  }
+  if (auto cpus = text(options, "cpus")) {
+    limits.nano_cpus = parse_cpus(*cpus, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  }
+  if (options.count("cpu-shares")) limits.cpu_shares = options["cpu-shares"].as<std::uint64_t>();
+  limits.cpuset_cpus = text(options, "cpuset-cpus");
+  limits.cpuset_mems = text(options, "cpuset-mems");
+  if (options.count("pids-limit")) limits.pids_limit = options["pids-limit"].as<std::int64_t>();
+  return limits;
 }
 
 // --network and what depends on it: published ports, DNS and /etc/hosts additions.
@@ -175,6 +206,7 @@ void set_network_options(engine::Engine& engine, const po::variables_map& option
 engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map& options,
                                  std::vector<std::string> positionals, std::optional<engine::FileLock>& image_hold) {
   engine::ContainerSpec spec;
+  spec.limits = resource_limits(options);
   engine::ImageDefaults image;
   if (auto rootfs = text(options, "rootfs")) {
     spec.rootfs = checked_rootfs(*rootfs);
@@ -267,18 +299,6 @@ engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map
   spec.seccomp = security.seccomp;
   spec.seccomp_file = security.seccomp_file;
 
-  auto& limits = spec.limits;
-  if (auto memory = text(options, "memory")) limits.memory_bytes = parse_size("--memory", *memory);
-  if (auto swap = text(options, "memory-swap")) {
-    limits.memory_swap_bytes = *swap == "-1" ? -1 : parse_size("--memory-swap", *swap);
-  }
-  if (auto cpus = text(options, "cpus")) {
-    limits.nano_cpus = parse_cpus(*cpus, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  }
-  if (options.count("cpu-shares")) limits.cpu_shares = options["cpu-shares"].as<std::uint64_t>();
-  limits.cpuset_cpus = text(options, "cpuset-cpus");
-  limits.cpuset_mems = text(options, "cpuset-mems");
-  if (options.count("pids-limit")) limits.pids_limit = options["pids-limit"].as<std::int64_t>();
   return spec;
 }
 

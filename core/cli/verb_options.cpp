@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/word_suggestions.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -19,6 +20,13 @@ struct Occurrence {
 
 [[noreturn]] void fail(const std::string& command, const std::string& message) {
   throw Error(message, 0, "see '" + command + " --help'");
+}
+
+// An unknown flag, with the flag the user probably meant when one is close.
+[[noreturn]] void fail_unknown(const std::string& command, const po::options_description& options,
+                               const std::string& message, const std::string& written) {
+  if (auto meant = suggest_flag(options, written)) throw Error(message, 0, "did you mean " + *meant + "?");
+  fail(command, message);
 }
 
 // Docker's rule: an option whose value is optional (implicit_value) takes one only as --flag=value.
@@ -46,7 +54,7 @@ std::size_t split_options(const std::string& command, const po::options_descript
       const auto equals = arg.find('=');
       const std::string written = arg.substr(0, equals);
       const auto* description = options.find_nothrow(written.substr(2), false);
-      if (description == nullptr) fail(command, "unknown flag: " + written);
+      if (description == nullptr) fail_unknown(command, options, "unknown flag: " + written, written);
       Occurrence occurrence{description, written, std::nullopt};
       if (equals != std::string::npos) {
         if (!accepts_value(*description)) fail(command, "flag " + written + " does not take a value");
@@ -58,17 +66,26 @@ std::size_t split_options(const std::string& command, const po::options_descript
       continue;
     }
 
+    // Another runtime's single-dash long flag (-mem 100m, -name web) is not a cluster (-m em).
+    const std::string word = arg.substr(0, arg.find('='));
+    if (word.size() > 2 && is_foreign_flag(options, word)) {
+      fail_unknown(command, options, "unknown flag: " + word, word);
+    }
     // A cluster of short flags: -it, -m1g, -m 1g, -m=1g.
     for (std::size_t j = 1; j < arg.size(); ++j) {
       const std::string written = std::string("-") + arg[j];
       const auto* description = options.find_nothrow(written, false);
       if (description == nullptr)
-        fail(command, "unknown shorthand flag: '" + arg.substr(j, 1) + "' in " + arg);
+        fail_unknown(command, options, "unknown shorthand flag: '" + arg.substr(j, 1) + "' in " + arg, word);
       Occurrence occurrence{description, written, std::nullopt};
       const std::string rest = arg.substr(j + 1);
       const bool value_follows =
           needs_value(*description) || (accepts_value(*description) && rest.starts_with('='));
       if (value_follows) {
+        // -privileged is not -p rivileged: a long flag's name with one dash is a typo, not a value.
+        if (!rest.empty() && options.find_nothrow(word.substr(1), false) != nullptr) {
+          fail_unknown(command, options, "unknown flag: " + word, word);
+        }
         if (!rest.empty()) {
           occurrence.value = rest.starts_with('=') ? rest.substr(1) : rest;
         } else {

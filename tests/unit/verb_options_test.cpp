@@ -121,6 +121,24 @@ TEST(VerbOptions, HelpPrintsUsageAndStops) {
   EXPECT_FALSE(given.has_value()) << "-h works too";
 }
 
+TEST(VerbOptions, OtherRuntimesSpellingsAreNotReadAsShortFlagClusters) {
+  // -mem would otherwise be -m em; -cpu would be -c pu.
+  EXPECT_PRED_FORMAT2(IsSubstring, "unknown flag: -mem | did you mean --memory?", parse_error({"-mem", "100m"}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "unknown flag: -mem | did you mean --memory?", parse_error({"-mem=100m"}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "did you mean --network?", parse_error({"-net", "host"}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "did you mean --memory?", parse_error({"--memory-limit", "128M"}));
+  // A long flag's name after one dash, where a short flag would swallow the rest as its value.
+  EXPECT_PRED_FORMAT2(IsSubstring, "unknown flag: -env | did you mean --env?", parse_error({"-env", "A=1"}));
+  // An invalid cluster names the closest flag; a near-miss long flag too.
+  EXPECT_PRED_FORMAT2(IsSubstring, "did you mean --interactive?", parse_error({"-interactiv"}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "did you mean --network?", parse_error({"--netwrok", "host"}));
+  // Nothing close: the usual hint.
+  EXPECT_PRED_FORMAT2(IsSubstring, "unknown flag: --zzz | see 'mcore run --help'", parse_error({"--zzz"}));
+  // Valid clusters keep working.
+  EXPECT_EQ(parse({"-m512m"}).options["memory"].as<std::string>(), "512m");
+  EXPECT_TRUE(parse({"-ti"}).options["tty"].as<bool>());
+}
+
 TEST(VerbOptions, ExpectNoArguments) {
   ParsedVerb parsed;
   EXPECT_NO_THROW(expect_no_arguments("info", parsed));
