@@ -1,5 +1,5 @@
 // The resource drivers' one behaviour list, run against the real kernel for each cgroup backend the host
-// offers: cgroup-v1 on hybrid hosts, cgroup-v2 on pure v2 hosts (the vmrun VM). The other backend's cases
+// offers: cgroup-v1 on hybrid hosts, cgroup-v2 on pure v2 hosts (tests/vm/cgroup2-vm). The other backend's cases
 // skip with the reason. Kernel files are read back directly, not through the driver under test.
 #include <fcntl.h>
 #include <signal.h>
