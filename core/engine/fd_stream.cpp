@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -45,7 +46,7 @@ std::size_t FileSource::read(std::span<std::byte> buffer) { return read_some(fd_
 
 AtomicFileSink::AtomicFileSink(std::filesystem::path path, int mode) : path_(std::move(path)) {
   const std::filesystem::path dir = path_.has_parent_path() ? path_.parent_path() : ".";
-  std::string temp = (dir / ("." + path_.filename().string() + ".tmp-XXXXXX")).string();
+  std::string temp = atomic_write_temp_template(path_);
   fd_.reset(::mkostemp(temp.data(), O_CLOEXEC));
   if (!fd_)
     throw Error::from_errno("create a temporary file in " + dir.string(),

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "engine/file_util.hpp"
+#include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -422,6 +423,19 @@ std::vector<std::string> ImageStore::remove_unfinished_blobs(std::uint64_t& free
     if (::unlink(entry.path().c_str()) != 0) continue;
     if (!size_error) freed += size;
     removed.push_back((name.starts_with("add-") ? "temporary blob " : "partial download ") + entry.path().string());
+  }
+  // A writer killed inside write_file_atomic leaves its temporary file: beside a blob it was storing
+  // (no writer runs now), or beside the index (whose writers hold the index lock).
+  auto remove_leftovers = [&](const fs::path& dir) {
+    for (const auto& leftover : remove_atomic_write_leftovers(dir)) {
+      freed += leftover.size;
+      removed.push_back("unfinished write " + leftover.path.string());
+    }
+  };
+  remove_leftovers(root_ / "blobs" / "sha256");
+  {
+    FileLock lock(root_ / "index.lock");
+    remove_leftovers(root_);
   }
   return removed;
 }

@@ -98,7 +98,8 @@ class ImageStore {
   // under hold_for_collection(): a pull's blobs are unreferenced until it adds its image.
   std::vector<std::string> unreferenced_blobs() const;
   // Deletes what pulls, loads, imports and commits killed midway left in blobs/tmp (partial downloads,
-  // temporary blobs); adds the bytes freed to `freed`. Only under hold_for_collection(), when none of
+  // temporary blobs) and the temporary files of atomic writes beside blobs and the index; adds the
+  // bytes freed to `freed`. Only under hold_for_collection(), when none of
   // them runs. Returns one line per file.
   std::vector<std::string> remove_unfinished_blobs(std::uint64_t& freed);
 

@@ -425,6 +425,7 @@ void BridgeDriver::detach(const std::string& container_id, const std::string& ne
 
 void BridgeDriver::prune(const std::vector<std::string>& live) {
   const auto is_live = [&](const std::string& id) { return std::find(live.begin(), live.end(), id) != live.end(); };
+  store_.remove_unfinished_writes();
   for (const auto& network : store_.read()) {
     std::error_code error;
     if (!fs::exists(network_state(network) / "leases.json", error)) continue;

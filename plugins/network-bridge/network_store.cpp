@@ -67,6 +67,11 @@ std::vector<NetworkRecord> NetworkStore::read() const {
   return networks;
 }
 
+void NetworkStore::remove_unfinished_writes() const {
+  const ExclusiveLock held = lock();
+  remove_atomic_write_leftovers(dir_);
+}
+
 void NetworkStore::write(const std::vector<NetworkRecord>& networks) const {
   nlohmann::json json = nlohmann::json::array();
   for (const auto& record : networks) {

@@ -30,6 +30,8 @@ class NetworkStore {
   // Held for a read-modify-write of the list.
   ExclusiveLock lock() const;
   std::vector<NetworkRecord> read() const;
+  // Deletes what a write killed before its rename left (takes the lock).
+  void remove_unfinished_writes() const;
   // Writes the whole list atomically. Call with the lock held.
   void write(const std::vector<NetworkRecord>& networks) const;
 

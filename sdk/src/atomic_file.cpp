@@ -31,11 +31,34 @@ class TempFileGuard {
 
 }  // namespace
 
+std::string atomic_write_temp_template(const std::filesystem::path& path) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  return (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+}
+
+bool is_atomic_write_leftover(std::string_view file_name) {
+  const auto marker = file_name.rfind(".tmp-");
+  return file_name.starts_with('.') && marker != std::string_view::npos && marker > 1 &&
+         file_name.size() == marker + 5 + 6;
+}
+
+std::vector<RemovedLeftover> remove_atomic_write_leftovers(const std::filesystem::path& dir) {
+  std::vector<RemovedLeftover> removed;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (!is_atomic_write_leftover(entry.path().filename().string())) continue;
+    std::error_code size_error;
+    const auto size = std::filesystem::file_size(entry.path(), size_error);
+    if (::unlink(entry.path().c_str()) == 0) removed.push_back({entry.path(), size_error ? 0 : size});
+  }
+  return removed;
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view content,
                        const AtomicWriteOptions& options) {
   const std::string what = "write " + path.string();
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  std::string temp = atomic_write_temp_template(path);
   UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (!fd) throw Error::from_errno(what + ": create temporary file in " + dir.string());
   TempFileGuard guard(temp);

@@ -45,6 +45,18 @@ TEST(FileUtil, AtomicWriteReplacesTheFileAndLeavesNothingElse) {
       << "no temporary file is left behind";
 }
 
+TEST(FileUtil, AKilledAtomicWritersTemporaryFileIsKnownByItsName) {
+  test::TempDir dir;
+  std::string temp = atomic_write_temp_template(dir.path() / "index.json");
+  UniqueFd fd(::mkstemp(temp.data()));  // what a writer killed before its rename leaves
+  ASSERT_TRUE(fd);
+  EXPECT_TRUE(is_atomic_write_leftover(std::filesystem::path(temp).filename().string())) << temp;
+  EXPECT_FALSE(is_atomic_write_leftover("index.json"));
+  EXPECT_FALSE(is_atomic_write_leftover(".index.json"));
+  EXPECT_FALSE(is_atomic_write_leftover(".tmp-abcdef"));
+  EXPECT_FALSE(is_atomic_write_leftover(".index.json.tmp-abc"));
+}
+
 TEST(FileUtil, AtomicWriteErrorsNameThePath) {
   EXPECT_PRED_FORMAT2(IsSubstring, "write /nonexistent/dir/state.json",
                       error_of([] { write_file_atomic("/nonexistent/dir/state.json", "x"); }));

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <thread>
@@ -139,6 +140,24 @@ TEST(ImageStore, ASecondBlobWriterWaitsForTheFirstAndFindsTheBlobPublished) {
   EXPECT_TRUE(second_returned.load());
   EXPECT_EQ(waits.load(), 1);
   EXPECT_EQ(store.read_blob(digest), content);
+}
+
+TEST(ImageStore, LeftoversOfKilledAtomicWritesAreRemovedWithTheUnfinishedBlobs) {
+  test::TempDir dir;
+  ImageStore store(dir.path());
+  const std::string digest = sha256_digest("kept");
+  store.put_blob(digest, "kept");
+  const auto blob_temp = dir.path() / "images/blobs/sha256" / ".0123.tmp-AbCdEf";
+  const auto index_temp = dir.path() / "images" / ".index.json.tmp-XyZ123";
+  std::ofstream(blob_temp) << "half a blob";
+  std::ofstream(index_temp) << "{\"images\": [";
+  std::uint64_t freed = 0;
+  const auto removed = store.remove_unfinished_blobs(freed);
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_FALSE(fs::exists(blob_temp));
+  EXPECT_FALSE(fs::exists(index_temp));
+  EXPECT_EQ(freed, std::string("half a blob").size() + std::string("{\"images\": [").size());
+  EXPECT_EQ(store.read_blob(digest), "kept");
 }
 
 TEST(ImageStore, BlobWriterMismatchLeavesNothingVisible) {
