@@ -149,6 +149,30 @@ TEST_F(LogsTest, RotatesWithMaxSizeAndMaxFile) {
   EXPECT_EQ(lines_of(mcore({"logs", "--tail", "5", id}).out), numbered("line", 196, 200));
 }
 
+// The config's log_opts bound every container's log without --log-opt (Docker's daemon.json log-opts);
+// a container's own --log-opt wins key by key.
+TEST_F(LogsTest, TheConfigsLogOptsBoundEveryContainersLog) {
+  sandbox_->write_config({{"log_opts", {{"max-size", "1k"}, {"max-file", "2"}}}});
+  const std::string script = "i=1; while [ $i -le 200 ]; do echo line $i; i=$((i+1)); done";
+  auto log_files = [&](const std::string& id) {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(container_dir(id))) {
+      const auto name = entry.path().filename().string();
+      if (!name.starts_with("container.log")) continue;
+      files.push_back(name);
+      EXPECT_LE(fs::file_size(entry.path()), 1024u) << name;
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  };
+  const std::string plain = detached(script);
+  wait_for_exit(plain);
+  EXPECT_EQ(log_files(plain), (std::vector<std::string>{"container.log", "container.log.1"}));
+  const std::string own = detached(script, {"--log-opt", "max-file=3"});
+  wait_for_exit(own);
+  EXPECT_EQ(log_files(own), (std::vector<std::string>{"container.log", "container.log.1", "container.log.2"}));
+}
+
 TEST_F(LogsTest, FollowPrintsUntilTheContainerExits) {
   const std::string id =
       detached("i=1; while [ $i -le 8 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo bye >&2");
