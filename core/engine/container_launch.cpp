@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -138,162 +139,221 @@ void keep_across_exec(int fd) {
 
 }  // namespace
 
+namespace {
+
+// One start of a container, in three steps: prepare() what the init needs before it exists (root
+// filesystem, volumes, cgroup, /etc files, the init plan, pipes, the supervisor's socket); spawn() the
+// init, join it to its cgroup and network, and wait until the command was exec'd (the record then says
+// running); hand_off() to mcore-supervisor by exec. Whatever prepare() and spawn() set up is undone
+// when a later step throws.
+class ContainerStart {
+ public:
+  ContainerStart(Engine& engine, ContainerStore& store, ContainerRecord& record)
+      : engine_(engine),
+        store_(store),
+        record_(record),
+        spec_(record.spec),
+        id_(record.id),
+        paths_(runtime_paths(engine.config(), record.id)),
+        resource_(engine.resource()),
+        destroy_group_([this] { destroy_group(); }),
+        leave_network_([this] {
+          if (joined_network_) detach_container_network(engine_, store_, record_);
+        }) {}
+
+  void prepare() {
+    ::unlink(paths_.exit_file.c_str());
+    RootfsRequest request;
+    request.container_id = id_;
+    request.layers = spec_.image_layers;
+    if (!spec_.rootfs.empty()) request.external_lowers = {spec_.rootfs};
+    request.external_lowers.push_back(etc_mount_point_layer(store_, id_));
+    const RootfsPlan rootfs = engine_.storage()->prepare_rootfs(request);
+    populate_volumes(engine_, spec_, rootfs);
+
+    // A group left by a crash would make create() fail; a first start has none to remove.
+    if (record_.state != ContainerState::created) resource_->destroy(id_);
+    ResourceRequest resources;
+    resources.container_id = id_;
+    resources.limits = spec_.limits;
+    resources.unrestricted_devices = spec_.privileged;
+    resource_->create(resources);
+    group_created_ = true;
+
+    write_etc_files(store_, spec_);
+    const EtcFilePaths etc = etc_file_paths(store_, id_);
+    plan_.seccomp = container_seccomp(spec_, engine_.config().state_root);
+    CgroupView cgroups;
+    cgroups.own_namespace = probe_cgroup_namespace();
+    if (cgroups.own_namespace) cgroups.hierarchies = host_cgroup_hierarchies();
+    build_init_plan(spec_, rootfs, {etc.hosts, etc.resolv_conf, etc.hostname}, cgroups, plan_);
+    if (!spec_.tty) {
+      out_ = make_pipe();
+      err_ = make_pipe();
+      plan_.stdio[1] = out_.write.get();
+      plan_.stdio[2] = err_.write.get();
+      if (spec_.interactive) {
+        in_ = make_pipe();
+        plan_.stdio[0] = in_.read.get();
+      }
+    }
+    listener_ = listen_on(paths_);
+  }
+
+  // Returns the reason the command did not start, or nullopt once it runs.
+  std::optional<InitFailure> spawn() {
+    process_.emplace(ContainerProcess::start(plan_, namespace_flags(spec_)));
+    out_.write.reset();
+    err_.write.reset();
+    in_.read.reset();
+    resource_->add_process(id_, process_->pid());
+    // The network is in place before the barrier lets the command run.
+    if (spec_.network == NetworkMode::network) {
+      joined_network_ = true;
+      AttachedNetwork attached = attach_container_network(engine_, record_, process_->pid());
+      record_.endpoint = std::move(attached.endpoint);
+      held_sockets_ = std::move(attached.held_sockets);
+      write_hosts(engine_, store_, record_);
+    }
+    std::optional<InitFailure> failure;
+    if (spec_.tty) pty_master_ = process_->receive_pty_master(failure);
+    if (!failure) failure = process_->wait_for_exec(process_->release());
+    if (failure) {
+      process_->wait();
+      return failure;
+    }
+    record_.state = ContainerState::running;
+    record_.pid = process_->pid();
+    record_.started_at = now_rfc3339();
+    record_.error.clear();
+    record_.exit_code = 0;
+    record_.oom_killed = false;
+    record_.cgroup = resource_->group_path(id_);
+    store_.save(record_);
+    destroy_group_.dismiss();
+    leave_network_.dismiss();
+    if (record_.endpoint) refresh_network_hosts(engine_, store_, record_.endpoint->network);
+    return std::nullopt;
+  }
+
+  int init_pidfd() const { return process_->pidfd(); }
+
+  // Execs mcore-supervisor with everything it inherits; throws Error when the exec fails.
+  [[noreturn]] void hand_off(int attach_fd, int liveness_fd) {
+    std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
+                                     "--id", id_,
+                                     "--log", store_.log_path(id_).string(),
+                                     "--log-max-size", std::to_string(spec_.log.max_size),
+                                     "--log-max-files", std::to_string(spec_.log.max_files),
+                                     "--exit-file", paths_.exit_file.string(),
+                                     "--socket", paths_.socket.string(),
+                                     "--pidfd", std::to_string(process_->pidfd()),
+                                     "--listen", std::to_string(listener_.get())};
+    auto pass = [&](const char* option, int fd) {
+      if (fd < 0) return;
+      keep_across_exec(fd);
+      argv.insert(argv.end(), {option, std::to_string(fd)});
+    };
+    keep_across_exec(process_->pidfd());
+    keep_across_exec(listener_.get());
+    pass("--stdout", out_.read.get());
+    pass("--stderr", err_.read.get());
+    pass("--pty", pty_master_.get());
+    pass("--stdin", in_.write.get());
+    pass("--client", attach_fd);
+    for (const auto& socket : held_sockets_) pass("--hold", socket.get());
+    argv.push_back("--");
+    for (auto& word : exit_command(engine_, id_, liveness_fd)) argv.push_back(std::move(word));
+    std::vector<char*> pointers;
+    for (auto& word : argv) pointers.push_back(word.data());
+    pointers.push_back(nullptr);
+    ::execv(pointers[0], pointers.data());
+    throw Error::from_errno("exec " + argv[0]);
+  }
+
+ private:
+  void destroy_group() {
+    if (!group_created_) return;
+    try {
+      resource_->destroy(id_);
+    } catch (const Error& failure) {
+      engine_.logger()->warn("container {}: {}", id_.substr(0, 12), failure.what());
+    }
+  }
+
+  Engine& engine_;
+  ContainerStore& store_;
+  ContainerRecord& record_;
+  const ContainerSpec& spec_;
+  const std::string id_;
+  const ContainerRuntimePaths paths_;
+  std::shared_ptr<ResourceDriver> resource_;
+  bool group_created_ = false;
+  bool joined_network_ = false;
+  // The undo steps, placed so that on the way out the network is left first, then the init is
+  // killed (process_), and the cgroup goes last.
+  ScopeExit<std::function<void()>> destroy_group_;
+  InitPlan plan_;
+  Pipe out_, err_, in_;
+  UniqueFd listener_;
+  UniqueFd pty_master_;
+  std::optional<ContainerProcess> process_;
+  std::vector<UniqueFd> held_sockets_;
+  ScopeExit<std::function<void()>> leave_network_;
+};
+
+}  // namespace
+
 LaunchReport start_and_supervise(Engine& engine, const std::string& id, int report_fd, int attach_fd,
                                  int held_lock_fd) {
-  auto& log = *engine.logger();
+  // Every way out sends a report: the caller otherwise learns only that the launcher vanished.
+  auto report = [&](LaunchReport outcome) {
+    send_report(report_fd, outcome, -1);
+    return outcome;
+  };
   ContainerStore store(engine.config().data_root);
-  FileLock lock = store.lock(id);
-  auto found = store.load(id);
-  if (!found) return failed(Error("no such container: " + id));
-  ContainerRecord& record = *found;
-  const ContainerSpec& spec = record.spec;
-  const ContainerRuntimePaths paths = runtime_paths(engine.config(), id);
+  std::unique_ptr<FileLock> lock;  // not std::optional: g++ 12 misreads its state (maybe-uninitialized)
+  std::optional<ContainerRecord> found;
+  UniqueFd liveness;
+  try {
+    lock = std::make_unique<FileLock>(store.lock(id));
+    found = store.load(id);
+    if (!found) return report(failed(Error("no such container: " + id, 0, "see `mcore ps -a`")));
+    const ContainerRuntimePaths paths = runtime_paths(engine.config(), id);
+    // The supervisor's socket lives here: nobody but root may reach it, whatever the umask.
+    ensure_private_directory(paths.dir);
+    liveness = held_lock_fd >= 0 ? UniqueFd(held_lock_fd) : take_liveness_lock(paths);
+  } catch (const Error& error) {
+    // Not started, and another supervisor may run it: the record is not ours to touch.
+    return report(failed(error));
+  }
 
-  auto record_failure = [&](LaunchReport report) {
+  ContainerRecord& record = *found;
+  auto record_failure = [&](LaunchReport outcome) {
     record.state = ContainerState::exited;
-    record.exit_code = report.exit_code;
-    record.error = report.failure ? report.failure->what() : "";
+    record.exit_code = outcome.exit_code;
+    record.error = outcome.failure ? outcome.failure->what() : "";
     record.finished_at = now_rfc3339();
     record.pid = 0;
     record.endpoint.reset();
     try {
       store.save(record);
     } catch (const Error& error) {
-      log.warn("container {}: {}", id.substr(0, 12), error.what());
+      engine.logger()->warn("container {}: {}", id.substr(0, 12), error.what());
     }
-    send_report(report_fd, report, -1);
-    return report;
+    return report(std::move(outcome));
   };
-
-  UniqueFd liveness;
   try {
-    // The supervisor's socket lives here: nobody but root may reach it, whatever the umask.
-    ensure_private_directory(paths.dir);
-    liveness = held_lock_fd >= 0 ? UniqueFd(held_lock_fd) : take_liveness_lock(paths);
-  } catch (const Error& error) {
-    // Another supervisor runs it: its record is not ours to touch.
-    LaunchReport report = failed(error);
-    send_report(report_fd, report, -1);
-    return report;
-  }
-
-  try {
-    ::unlink(paths.exit_file.c_str());
-
-    auto storage = engine.storage();
-    auto resource = engine.resource();
-    RootfsRequest request;
-    request.container_id = id;
-    request.layers = spec.image_layers;
-    if (!spec.rootfs.empty()) request.external_lowers = {spec.rootfs};
-    request.external_lowers.push_back(etc_mount_point_layer(store, id));
-    RootfsPlan rootfs = storage->prepare_rootfs(request);
-    populate_volumes(engine, spec, rootfs);
-
-    // A group left by a crash would make create() fail; a first start has none to remove.
-    if (record.state != ContainerState::created) resource->destroy(id);
-    ResourceRequest resources;
-    resources.container_id = id;
-    resources.limits = spec.limits;
-    resources.unrestricted_devices = spec.privileged;
-    resource->create(resources);
-    ScopeExit destroy_group([&] {
-      try {
-        resource->destroy(id);
-      } catch (const Error& failure) {
-        log.warn("container {}: {}", id.substr(0, 12), failure.what());
-      }
-    });
-
-    write_etc_files(store, spec);
-    const EtcFilePaths etc = etc_file_paths(store, id);
-    InitPlan plan;
-    plan.seccomp = container_seccomp(spec, engine.config().state_root);
-    CgroupView cgroups;
-    cgroups.own_namespace = probe_cgroup_namespace();
-    if (cgroups.own_namespace) cgroups.hierarchies = host_cgroup_hierarchies();
-    build_init_plan(spec, rootfs, {etc.hosts, etc.resolv_conf, etc.hostname}, cgroups, plan);
-    Pipe out, err, in;
-    if (!spec.tty) {
-      out = make_pipe();
-      err = make_pipe();
-      plan.stdio[1] = out.write.get();
-      plan.stdio[2] = err.write.get();
-      if (spec.interactive) {
-        in = make_pipe();
-        plan.stdio[0] = in.read.get();
-      }
-    }
-    UniqueFd listener = listen_on(paths);
-
-    ContainerProcess process = ContainerProcess::start(plan, namespace_flags(spec));
-    out.write.reset();
-    err.write.reset();
-    in.read.reset();
-    resource->add_process(id, process.pid());
-    // The network is in place before the barrier lets the command run.
-    std::vector<UniqueFd> held_sockets;
-    ScopeExit leave_network([&] { detach_container_network(engine, store, record); });
-    if (spec.network == NetworkMode::network) {
-      AttachedNetwork attached = attach_container_network(engine, record, process.pid());
-      record.endpoint = std::move(attached.endpoint);
-      held_sockets = std::move(attached.held_sockets);
-      write_hosts(engine, store, record);
-    }
-    UniqueFd pty_master;
-    std::optional<InitFailure> failure;
-    if (spec.tty) pty_master = process.receive_pty_master(failure);
-    if (!failure) failure = process.wait_for_exec(process.release());
-    if (failure) {
-      process.wait();
-      return record_failure(start_failure(spec, *failure));
-    }
-
-    record.state = ContainerState::running;
-    record.pid = process.pid();
-    record.started_at = now_rfc3339();
-    record.error.clear();
-    record.exit_code = 0;
-    record.oom_killed = false;
-    record.cgroup = resource->group_path(id);
-    store.save(record);
-    destroy_group.dismiss();
-    leave_network.dismiss();
-    if (record.endpoint) refresh_network_hosts(engine, store, record.endpoint->network);
-    send_report(report_fd, LaunchReport{}, process.pidfd());
-    lock.release();
-
-    std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
-                                     "--id", id,
-                                     "--log", store.log_path(id).string(),
-                                     "--log-max-size", std::to_string(spec.log.max_size),
-                                     "--log-max-files", std::to_string(spec.log.max_files),
-                                     "--exit-file", paths.exit_file.string(),
-                                     "--socket", paths.socket.string(),
-                                     "--pidfd", std::to_string(process.pidfd()),
-                                     "--listen", std::to_string(listener.get())};
-    auto pass = [&](const char* option, int fd) {
-      if (fd < 0) return;
-      keep_across_exec(fd);
-      argv.insert(argv.end(), {option, std::to_string(fd)});
-    };
-    keep_across_exec(process.pidfd());
-    keep_across_exec(listener.get());
-    pass("--stdout", out.read.get());
-    pass("--stderr", err.read.get());
-    pass("--pty", pty_master.get());
-    pass("--stdin", in.write.get());
-    pass("--client", attach_fd);
-    for (const auto& socket : held_sockets) pass("--hold", socket.get());
-    argv.push_back("--");
-    for (auto& word : exit_command(engine, id, liveness.get())) argv.push_back(std::move(word));
-    std::vector<char*> pointers;
-    for (auto& word : argv) pointers.push_back(word.data());
-    pointers.push_back(nullptr);
-    ::execv(pointers[0], pointers.data());
-    throw Error::from_errno("exec " + argv[0]);
+    ContainerStart start(engine, store, record);
+    start.prepare();
+    if (auto failure = start.spawn()) return record_failure(start_failure(record.spec, *failure));
+    send_report(report_fd, LaunchReport{}, start.init_pidfd());
+    lock.reset();
+    start.hand_off(attach_fd, liveness.get());
   } catch (const Error& error) {
     return record_failure(failed(error));
+  } catch (const std::exception& error) {
+    return record_failure(failed(Error(std::string("unexpected failure: ") + error.what())));
   }
 }
 
@@ -318,7 +378,9 @@ LaunchReport launch_container(Engine& engine, const std::string& id, int attach_
     if (null > 2) ::close(null);
     try {
       start_and_supervise(engine, id, theirs.get(), attach_fd, -1);
-    } catch (...) {
+    } catch (const std::exception& error) {
+      // start_and_supervise reports every Error itself; this is what it could not catch.
+      send_report(theirs.get(), failed(Error(std::string("the container's launcher failed: ") + error.what())), -1);
     }
     ::_exit(kExitMcoreFailure);
   }
