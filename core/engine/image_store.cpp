@@ -144,20 +144,22 @@ void BlobWriter::commit() {
                 0, "the download or the registry is faulty; pull again, and report it if it keeps failing");
   }
   if (::fsync(fd_.get()) != 0) throw Error::from_errno("fsync " + temp_path_.string());
-  fd_.reset();
+  // Renamed while still locked: a waiting writer that got the lock first would take the complete file
+  // for a partial one, and find it gone when it reads it.
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
     const Error error =
         Error::from_errno("publish blob " + expected_digest_ + ": rename " + temp_path_.string());
     ::unlink(temp_path_.c_str());
     throw error;
   }
+  fd_.reset();
 }
 
 void BlobWriter::discard() noexcept {
   if (done_) return;
   done_ = true;
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());  // before the lock goes, as in commit()
   fd_.reset();
-  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
 }
 
 ImageStore::ImageStore(fs::path data_root) : root_(std::move(data_root) / "images") {

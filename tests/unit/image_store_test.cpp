@@ -142,6 +142,35 @@ TEST(ImageStore, ASecondBlobWriterWaitsForTheFirstAndFindsTheBlobPublished) {
   EXPECT_EQ(store.read_blob(digest), content);
 }
 
+// Writers racing for one blob: each either resumes a partial file that is really there or starts from
+// zero. (A writer that released its lock before publishing let a waiter take the complete file for a
+// partial one and then find it renamed away: "read the partial download" in parallel pulls.)
+TEST(ImageStore, RacingWritersNeverResumeAFileThatIsBeingPublished) {
+  test::TempDir dir;
+  ImageStore store(dir.path());
+  const std::string content(20000, 'z');
+  const std::string digest = sha256_digest(content);
+  std::atomic<int> resumed{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 150; ++i) {
+        BlobWriter writer = store.begin_blob(digest);
+        if (writer.offset() != 0) {
+          resumed++;
+          writer.discard();
+          continue;
+        }
+        writer.write(bytes_of(content));
+        writer.commit();
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  EXPECT_EQ(resumed.load(), 0) << "a writer resumed a complete blob that another was publishing";
+  EXPECT_EQ(store.read_blob(digest), content);
+}
+
 TEST(ImageStore, LeftoversOfKilledAtomicWritesAreRemovedWithTheUnfinishedBlobs) {
   test::TempDir dir;
   ImageStore store(dir.path());
