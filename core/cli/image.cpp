@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/image_format.hpp"
+#include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/image_gc.hpp"
@@ -62,17 +63,11 @@ int prune_main(CliContext& context, const std::vector<std::string>& args) {
 }  // namespace
 
 int image_main(CliContext& context, const std::vector<std::string>& args) {
-  const std::string usage = "Usage: mcore image COMMAND\n\n" + verb_summary("image") +
-                            "\n\nCommands:\n  ls     List images (same as mcore images)\n"
-                            "  prune  Remove unused images\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
-    return 0;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "prune") return prune_main(context, rest);
-  if (args[0] == "ls" || args[0] == "list") return images_main(context, rest);
-  throw Error("unknown command \"mcore image " + args[0] + "\"", 0, "see 'mcore image --help'");
+  static const std::vector<SubVerb> sub_verbs = {
+      {{"ls", "list"}, "List images (same as mcore images)", images_main},
+      {{"prune"}, "Remove unused images", prune_main},
+  };
+  return run_sub_verb("image", sub_verbs, context, args);
 }
 
 }  // namespace mcore::cli

@@ -67,12 +67,13 @@ const char* yes_no(bool value) { return value ? "yes" : "no"; }
 nlohmann::json default_network(engine::Engine& engine) {
   try {
     for (const auto& network : engine.network()->list_networks()) {
-      if (!network.details.value("default", false)) continue;
+      if (!network.is_default) continue;
       nlohmann::json out = {{"name", network.name},
-                            {"bridge", network.details.value("bridge", "")},
+                            {"driver", network.driver},
                             {"subnet", network.subnet},
-                            {"gateway", network.gateway}};
-      if (network.details.contains("subnet_note")) out["subnet_note"] = network.details["subnet_note"];
+                            {"gateway", network.gateway},
+                            {"details", network.details}};
+      if (!network.subnet_note.empty()) out["subnet_note"] = network.subnet_note;
       return out;
     }
   } catch (const Error&) {
@@ -129,8 +130,12 @@ void print_text(engine::Engine& engine, const std::vector<RoleReport>& roles) {
   if (auto network = default_network(engine); !network.is_null()) {
     std::cout << "\nDefault network:\n";
     std::vector<std::vector<std::string>> lines = {
-        {"Name:", network["name"]}, {"Bridge:", network["bridge"]}, {"Subnet:", network["subnet"]},
+        {"Name:", network["name"]}, {"Driver:", network["driver"]}, {"Subnet:", network["subnet"]},
         {"Gateway:", network["gateway"]}};
+    // The driver's own facts (a bridge's name, its MTU), shown as they come.
+    for (const auto& [key, value] : network["details"].items()) {
+      lines.push_back({key + ":", value.is_string() ? value.get<std::string>() : value.dump()});
+    }
     if (network.contains("subnet_note")) {
       lines.push_back({"Subnet chosen because:", network["subnet_note"].get<std::string>() + ", so another was picked"});
     }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli/output.hpp"
+#include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/container_prune.hpp"
@@ -18,12 +19,12 @@ std::vector<NetworkInfo> networks(engine::Engine& engine) { return engine.networ
 
 const NetworkInfo& find_network(const std::vector<NetworkInfo>& all, const std::string& name) {
   for (const auto& network : all) {
-    if (network.name == name || network.details.value("id", "").rfind(name, 0) == 0) return network;
+    if (network.name == name || (!network.id.empty() && network.id.starts_with(name))) return network;
   }
   throw Error("network " + name + " not found", 0, "see `mcore network ls`");
 }
 
-std::string short_id(const NetworkInfo& network) { return network.details.value("id", "").substr(0, 12); }
+std::string short_id(const NetworkInfo& network) { return network.id.substr(0, 12); }
 
 int network_create(CliContext& context, const std::vector<std::string>& args) {
   po::options_description options("Options");
@@ -63,7 +64,7 @@ int network_create(CliContext& context, const std::vector<std::string>& args) {
     throw Error("network " + spec.name + " already exists", 0, "choose another name, or remove it first");
   }
   const NetworkInfo created = engine.network()->create_network(spec);
-  std::cout << created.details.value("id", created.name) << '\n';
+  std::cout << (created.id.empty() ? created.name : created.id) << '\n';
   return 0;
 }
 
@@ -102,20 +103,17 @@ int network_ls(CliContext& context, const std::vector<std::string>& args) {
 // Docker's shape: Name, Id, Created, Driver, IPAM, Containers (by id: name and address), Options.
 nlohmann::json inspect_json(const NetworkInfo& network, const std::map<std::string, std::string>& names) {
   nlohmann::json containers = nlohmann::json::object();
-  const nlohmann::json attached = network.details.value("containers", nlohmann::json::object());
-  for (const auto& [id, address] : attached.items()) {
+  for (const auto& [id, address] : network.containers) {
     auto name = names.find(id);
     containers[id] = {{"Name", name != names.end() ? name->second : ""}, {"IPv4Address", address}};
   }
-  nlohmann::json details = network.details;
-  details.erase("containers");
   return {{"Name", network.name},
-          {"Id", network.details.value("id", "")},
-          {"Created", network.details.value("created", "")},
+          {"Id", network.id},
+          {"Created", network.created},
           {"Driver", network.driver},
           {"IPAM", {{"Driver", "default"}, {"Config", {{{"Subnet", network.subnet}, {"Gateway", network.gateway}}}}}},
           {"Containers", containers},
-          {"Options", details}};
+          {"Options", network.details}};
 }
 
 int network_inspect(CliContext& context, const std::vector<std::string>& args) {
@@ -163,8 +161,7 @@ int network_prune(CliContext& context, const std::vector<std::string>& args) {
   engine::prune_network_leftovers(engine, engine::ContainerStore(engine.config().data_root));
   std::vector<std::string> removed;
   for (const auto& network : networks(engine)) {
-    if (network.details.value("default", false)) continue;
-    if (!network.details.value("containers", nlohmann::json::object()).empty()) continue;
+    if (network.is_default || !network.containers.empty()) continue;
     engine.network()->remove_network(network.name);
     removed.push_back(network.name);
   }
@@ -184,24 +181,14 @@ std::set<std::string> network_names(engine::Engine& engine) {
 }
 
 int network_main(CliContext& context, const std::vector<std::string>& args) {
-  const std::string usage = "Usage: mcore network COMMAND\n\n" + verb_summary("network") +
-                            "\n\nCommands:\n"
-                            "  create   Create a network\n"
-                            "  inspect  Display detailed information on networks\n"
-                            "  ls       List networks\n"
-                            "  prune    Remove all unused networks\n"
-                            "  rm       Remove one or more networks\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
-    return 0;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "create") return network_create(context, rest);
-  if (args[0] == "ls" || args[0] == "list") return network_ls(context, rest);
-  if (args[0] == "inspect") return network_inspect(context, rest);
-  if (args[0] == "rm" || args[0] == "remove") return network_rm(context, rest);
-  if (args[0] == "prune") return network_prune(context, rest);
-  throw Error("unknown command \"mcore network " + args[0] + "\"", 0, "see 'mcore network --help'");
+  static const std::vector<SubVerb> sub_verbs = {
+      {{"create"}, "Create a network", network_create},
+      {{"inspect"}, "Display detailed information on networks", network_inspect},
+      {{"ls", "list"}, "List networks", network_ls},
+      {{"prune"}, "Remove all unused networks", network_prune},
+      {{"rm", "remove"}, "Remove one or more networks", network_rm},
+  };
+  return run_sub_verb("network", sub_verbs, context, args);
 }
 
 }  // namespace mcore::cli

@@ -17,6 +17,7 @@
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/container_processes.hpp"
+#include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
 
 extern char** environ;
@@ -31,17 +32,6 @@ struct CommandOutput {
   std::string out;
   std::string err;
 };
-
-std::string read_to_end(int fd) {
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-}
 
 // Runs the host's ps with `args`, collecting what it prints. Throws Error when ps cannot be started.
 CommandOutput run_ps(const std::vector<std::string>& args) {
@@ -72,11 +62,11 @@ CommandOutput run_ps(const std::vector<std::string>& args) {
   write_end.reset();
 
   CommandOutput output;
-  output.out = read_to_end(read_end.get());
+  output.out = read_to_end(read_end.get(), "the output of ps");
   while (::waitpid(pid, &output.status, 0) < 0 && errno == EINTR) {
   }
   ::lseek(errors.get(), 0, SEEK_SET);
-  output.err = read_to_end(errors.get());
+  output.err = read_to_end(errors.get(), "the errors of ps");
   return output;
 }
 

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/output.hpp"
+#include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/volume_control.hpp"
@@ -119,24 +120,14 @@ int volume_prune(CliContext& context, const std::vector<std::string>& args) {
 }  // namespace
 
 int volume_main(CliContext& context, const std::vector<std::string>& args) {
-  const std::string usage = "Usage: mcore volume COMMAND\n\n" + verb_summary("volume") +
-                            "\n\nCommands:\n"
-                            "  create   Create a volume\n"
-                            "  inspect  Display detailed information on volumes\n"
-                            "  ls       List volumes\n"
-                            "  prune    Remove unused volumes\n"
-                            "  rm       Remove one or more volumes\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
-    return 0;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "create") return volume_create(context, rest);
-  if (args[0] == "ls" || args[0] == "list") return volume_ls(context, rest);
-  if (args[0] == "inspect") return volume_inspect(context, rest);
-  if (args[0] == "rm" || args[0] == "remove") return volume_rm(context, rest);
-  if (args[0] == "prune") return volume_prune(context, rest);
-  throw Error("unknown command \"mcore volume " + args[0] + "\"", 0, "see 'mcore volume --help'");
+  static const std::vector<SubVerb> sub_verbs = {
+      {{"create"}, "Create a volume", volume_create},
+      {{"inspect"}, "Display detailed information on volumes", volume_inspect},
+      {{"ls", "list"}, "List volumes", volume_ls},
+      {{"prune"}, "Remove unused volumes", volume_prune},
+      {{"rm", "remove"}, "Remove one or more volumes", volume_rm},
+  };
+  return run_sub_verb("volume", sub_verbs, context, args);
 }
 
 }  // namespace mcore::cli

@@ -47,8 +47,9 @@ std::string host_resolv_conf(bool own_network_namespace) {
   return read_or_empty("/etc/resolv.conf");
 }
 
-bool is_user_network(const ContainerSpec& spec) {
-  return spec.network == NetworkMode::network && spec.network_name != "bridge";
+// Peers resolve each other by name on every network but the driver's default one (Docker's rule).
+bool peers_resolve_by_name(const ContainerRecord& record) {
+  return record.endpoint && !record.endpoint->default_network;
 }
 
 std::string address_of(const NetworkEndpoint& endpoint) {
@@ -144,7 +145,7 @@ void write_etc_files(const ContainerStore& store, const ContainerSpec& spec) {
 }
 
 void write_hosts(Engine& engine, const ContainerStore& store, const ContainerRecord& record) {
-  if (!is_user_network(record.spec)) {
+  if (!peers_resolve_by_name(record)) {
     write_in_place(etc_file_paths(store, record.id).hosts, hosts_text(record, {}));
     return;
   }
@@ -153,9 +154,10 @@ void write_hosts(Engine& engine, const ContainerStore& store, const ContainerRec
                  hosts_text(record, members_of(store, record.spec.network_name)));
 }
 
-void refresh_network_hosts(Engine& engine, const ContainerStore& store, const std::string& network,
+void refresh_network_hosts(Engine& engine, const ContainerStore& store, const NetworkEndpoint& endpoint,
                            const std::string& leaving) {
-  if (network.empty() || network == "bridge") return;
+  if (endpoint.network.empty() || endpoint.default_network) return;
+  const std::string& network = endpoint.network;
   FileLock held = hosts_lock(engine);
   const auto members = members_of(store, network, leaving);
   for (const auto& member : members) {

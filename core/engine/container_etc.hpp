@@ -28,13 +28,13 @@ std::filesystem::path etc_mount_point_layer(const ContainerStore& store, const s
 // its hosts file gets its line from write_hosts() once attached.
 void write_etc_files(const ContainerStore& store, const ContainerSpec& spec);
 
-// Rewrites the hosts file of `record` with its endpoint's address and, on a user network, the running
-// peers there (taken under a lock shared by every container start and exit).
+// Rewrites the hosts file of `record` with its endpoint's address and, on a network other than the
+// driver's default, the running peers there (taken under a lock shared by every container start and exit).
 void write_hosts(Engine& engine, const ContainerStore& store, const ContainerRecord& record);
 
-// Rewrites the hosts file of every running container on user network `network` (after one came or went),
-// leaving out container `leaving` whatever its record still says.
-void refresh_network_hosts(Engine& engine, const ContainerStore& store, const std::string& network,
+// Rewrites the hosts file of every running container on the network of `endpoint` (after one came or
+// went), leaving out container `leaving` whatever its record still says; nothing on a default network.
+void refresh_network_hosts(Engine& engine, const ContainerStore& store, const NetworkEndpoint& endpoint,
                            const std::string& leaving = "");
 
 }  // namespace mcore::engine

@@ -232,7 +232,7 @@ class ContainerStart {
     store_.save(record_);
     destroy_group_.dismiss();
     leave_network_.dismiss();
-    if (record_.endpoint) refresh_network_hosts(engine_, store_, record_.endpoint->network);
+    if (record_.endpoint) refresh_network_hosts(engine_, store_, *record_.endpoint);
     return std::nullopt;
   }
 

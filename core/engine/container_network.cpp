@@ -23,6 +23,7 @@ AttachedNetwork attach_container_network(Engine& engine, const ContainerRecord& 
   attached.endpoint.gateway = endpoint.gateway;
   attached.endpoint.mac_address = endpoint.mac_address;
   attached.endpoint.ports = endpoint.ports;
+  attached.endpoint.default_network = endpoint.default_network;
   attached.held_sockets = std::move(endpoint.held_sockets);
   return attached;
 }
@@ -35,11 +36,11 @@ void detach_container_network(Engine& engine, const ContainerStore& store, Conta
   } catch (const Error& error) {
     engine.logger()->warn("container {}: leaving network {}: {}", record.id.substr(0, 12), network, error.what());
   }
-  const bool was_attached = record.endpoint.has_value();
+  const std::optional<NetworkEndpoint> left = std::move(record.endpoint);
   record.endpoint.reset();
-  if (was_attached) {
+  if (left) {
     try {
-      refresh_network_hosts(engine, store, network, record.id);
+      refresh_network_hosts(engine, store, *left, record.id);
     } catch (const Error& error) {
       engine.logger()->warn("network {}: updating hosts files: {}", network, error.what());
     }

@@ -102,7 +102,8 @@ nlohmann::json ContainerRecord::to_json() const {
                         {"address", endpoint->address},
                         {"gateway", endpoint->gateway},
                         {"mac_address", endpoint->mac_address},
-                        {"ports", ports_to_json(endpoint->ports)}};
+                        {"ports", ports_to_json(endpoint->ports)},
+                        {"default_network", endpoint->default_network}};
   }
   return json;
 }
@@ -130,7 +131,8 @@ ContainerRecord ContainerRecord::from_json(const nlohmann::json& json) {
     const auto& endpoint = json["endpoint"];
     record.endpoint = NetworkEndpoint{endpoint.value("network", ""), endpoint.value("address", ""),
                                       endpoint.value("gateway", ""), endpoint.value("mac_address", ""),
-                                      ports_from_json(endpoint.value("ports", nlohmann::json::array()))};
+                                      ports_from_json(endpoint.value("ports", nlohmann::json::array())),
+                                      endpoint.value("default_network", false)};
   }
   return record;
 }

@@ -36,6 +36,7 @@ struct NetworkEndpoint {
   std::string gateway;
   std::string mac_address;
   std::vector<PortMapping> ports;  // as published, chosen host ports filled in
+  bool default_network = false;    // members of the driver's default network do not resolve by name
 };
 
 // One container: what `run` decided (spec) and what happened since. Written only under the

@@ -12,44 +12,6 @@
 
 namespace mcore::engine {
 
-std::string read_file(const std::filesystem::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw Error::from_errno("open " + path.string());
-  // No fstat size: files under /proc and /sys report 0 and must be read to EOF.
-  std::string content;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw Error::from_errno("read " + path.string());
-    }
-    if (got == 0) break;
-    content.append(buffer, static_cast<std::size_t>(got));
-  }
-  return content;
-}
-
-void write_knob(const std::filesystem::path& path, std::string_view content) {
-  // Kernel knobs often take "value\n"; the newline only clutters the message.
-  std::string_view shown = content;
-  while (!shown.empty() && shown.back() == '\n') shown.remove_suffix(1);
-  const std::string what = "write " + std::string(shown) + " to " + path.string();
-
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw Error::from_errno(what);
-  // One write(2): the kernel parses each write as a whole value, so it must not be split.
-  ssize_t written;
-  do {
-    written = ::write(fd.get(), content.data(), content.size());
-  } while (written < 0 && errno == EINTR);
-  if (written < 0) throw Error::from_errno(what);
-  if (static_cast<std::size_t>(written) != content.size()) {
-    throw Error(what + ": short write (" + std::to_string(written) + " of " + std::to_string(content.size()) +
-                " bytes)");
-  }
-}
-
 void ensure_private_directory(const std::filesystem::path& dir) {
   // Created 0700: the umask can only narrow it further.
   if (::mkdir(dir.c_str(), 0700) == 0) return;

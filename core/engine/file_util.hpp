@@ -1,21 +1,16 @@
 #pragma once
-// Small file helpers every part of the engine uses: whole-file reads, knob writes and locks. Crash-safe
-// writes are the SDK's (mcore/atomic_file.hpp), shared with the drivers.
+// Small file helpers every part of the engine uses: private directories and locks. Whole-file reads
+// and knob writes (mcore/fd_io.hpp) and crash-safe writes (mcore/atomic_file.hpp) are the SDK's,
+// shared with the drivers.
 #include <filesystem>
 #include <string>
 #include <string_view>
 
 #include "mcore/atomic_file.hpp"
+#include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
-
-// Reads a whole file; throws Error naming the path.
-std::string read_file(const std::filesystem::path& path);
-
-// Writes `content` to an existing file (a cgroup or proc knob) in one write(2). Throws Error naming the
-// path and the value.
-void write_knob(const std::filesystem::path& path, std::string_view content);
 
 // Creates `dir` (missing parents 0755) as a private directory, mode 0700. One that exists is narrowed to
 // 0700 when found wider, and refused when another user owns it (that user could swap what mcore keeps

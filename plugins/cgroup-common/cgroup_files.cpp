@@ -16,57 +16,6 @@
 namespace mcore::cgroup {
 namespace fs = std::filesystem;
 
-namespace {
-
-// Closes the descriptor on every path out, exceptions included.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
-
-std::string read_file(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw Error::from_errno("read " + path.string());
-  std::string content;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Error::from_errno("read " + path.string());
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<std::size_t>(n));
-  }
-  return content;
-}
-
-void write_file(const fs::path& path, std::string_view value) {
-  auto fail = [&] { return Error::from_errno("write \"" + std::string(value) + "\" to " + path.string()); };
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw fail();
-  ssize_t n;
-  do {
-    n = ::write(fd.get(), value.data(), value.size());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) throw fail();
-  if (static_cast<std::size_t>(n) != value.size()) {
-    errno = EIO;
-    throw fail();
-  }
-}
-
 std::string_view trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\n";
   auto first = text.find_first_not_of(kSpace);

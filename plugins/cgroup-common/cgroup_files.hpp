@@ -14,14 +14,11 @@
 #include <sys/types.h>
 
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::cgroup {
 
-// Reads a whole (small) cgroup or proc file.
-std::string read_file(const std::filesystem::path& path);
-
-// Writes `value` in one write(2), as cgroup knobs require.
-void write_file(const std::filesystem::path& path, std::string_view value);
+// Whole-file reads and one-write(2) knob writes are the SDK's: mcore::read_file, mcore::write_knob.
 
 std::string_view trim(std::string_view text);
 

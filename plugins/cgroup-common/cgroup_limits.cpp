@@ -146,7 +146,7 @@ void check_cpuset(std::string_view limit, std::string_view requested, std::strin
 void write_swap_limit(const std::filesystem::path& file, const std::string& value, const LimitPlan& plan,
                       spdlog::logger& logger) {
   try {
-    write_file(file, value);
+    write_knob(file, value);
   } catch (const Error& error) {
     if (error.error_number() != ENOENT) throw;
     if (plan.memory_swap_explicit) {

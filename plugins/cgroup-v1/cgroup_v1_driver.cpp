@@ -21,7 +21,7 @@ constexpr const char* kControllerNames[] = {"memory", "cpu", "cpuacct", "cpuset"
 // A v1 freezer holds even SIGKILL until thawed. The group may be gone already.
 void thaw_if_present(const fs::path& freezer) {
   try {
-    write_file(freezer / "freezer.state", "THAWED");
+    write_knob(freezer / "freezer.state", "THAWED");
   } catch (const Error& error) {
     if (error.error_number() != ENOENT) throw;
   }
@@ -31,7 +31,7 @@ void thaw_if_present(const fs::path& freezer) {
 // set: copies each from the group above when empty.
 void inherit_cpuset(const fs::path& group) {
   for (const char* knob : {"cpuset.cpus", "cpuset.mems"}) {
-    if (trim(read_file(group / knob)).empty()) write_file(group / knob, trim(read_file(group.parent_path() / knob)));
+    if (trim(read_file(group / knob)).empty()) write_knob(group / knob, trim(read_file(group.parent_path() / knob)));
   }
 }
 
@@ -78,7 +78,7 @@ void CgroupV1Driver::make_parent(const MountedHierarchy& hierarchy) const {
     // Set up even when it existed: a start that crashed or raced with this one may have left it empty.
     // clone_children hands the CPUs and nodes on to the container groups created below.
     inherit_cpuset(current);
-    write_file(current / "cgroup.clone_children", "1");
+    write_knob(current / "cgroup.clone_children", "1");
   }
 }
 
@@ -105,26 +105,26 @@ void CgroupV1Driver::create(const ResourceRequest& request) {
 void CgroupV1Driver::restrict_devices(const std::string& id) const {
   // A new devices group inherits its parent's (usually allow-all) list: deny everything, then allow.
   fs::path group = dir(kDevices, id);
-  write_file(group / "devices.deny", "a");
-  for (const auto& rule : default_device_rules()) write_file(group / "devices.allow", to_v1_rule(rule));
+  write_knob(group / "devices.deny", "a");
+  for (const auto& rule : default_device_rules()) write_knob(group / "devices.allow", to_v1_rule(rule));
 }
 
 void CgroupV1Driver::apply_limits(const std::string& id, const LimitPlan& plan) const {
   if (plan.memory_bytes) {
     // The limit first: the kernel refuses memory+swap below the memory limit.
-    write_file(dir(kMemory, id) / "memory.limit_in_bytes", std::to_string(*plan.memory_bytes));
+    write_knob(dir(kMemory, id) / "memory.limit_in_bytes", std::to_string(*plan.memory_bytes));
     if (plan.memory_swap_bytes) {
       write_swap_limit(dir(kMemory, id) / "memory.memsw.limit_in_bytes", std::to_string(*plan.memory_swap_bytes),
                        plan, *logger_);
     }
   }
   if (plan.cpu_quota_us) {
-    write_file(dir(kCpu, id) / "cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
-    write_file(dir(kCpu, id) / "cpu.cfs_quota_us", std::to_string(*plan.cpu_quota_us));
+    write_knob(dir(kCpu, id) / "cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
+    write_knob(dir(kCpu, id) / "cpu.cfs_quota_us", std::to_string(*plan.cpu_quota_us));
   }
-  if (plan.cpu_shares) write_file(dir(kCpu, id) / "cpu.shares", std::to_string(*plan.cpu_shares));
+  if (plan.cpu_shares) write_knob(dir(kCpu, id) / "cpu.shares", std::to_string(*plan.cpu_shares));
   apply_cpuset(id, plan);
-  if (plan.pids_max) write_file(dir(kPids, id) / "pids.max", *plan.pids_max);
+  if (plan.pids_max) write_knob(dir(kPids, id) / "pids.max", *plan.pids_max);
 }
 
 void CgroupV1Driver::apply_cpuset(const std::string& id, const LimitPlan& plan) const {
@@ -147,10 +147,10 @@ void CgroupV1Driver::apply_cpuset(const std::string& id, const LimitPlan& plan) 
         available = read_file(parent / knob.file);  // kernels before 4.17 have no effective_* files
       }
       check_cpuset(knob.limit, *knob.value, available);
-      write_file(group / knob.file, *knob.value);
+      write_knob(group / knob.file, *knob.value);
     } else if (trim(read_file(group / knob.file)).empty()) {
       // The parent was not made by us (no clone_children): inherit its set so tasks can join.
-      write_file(group / knob.file, trim(read_file(parent / knob.file)));
+      write_knob(group / knob.file, trim(read_file(parent / knob.file)));
     }
   }
 }
@@ -162,14 +162,14 @@ void CgroupV1Driver::add_process(const std::string& container_id, pid_t pid) {
                for (const auto& hierarchy : hierarchies_) {
                  const fs::path group = hierarchy.parent.dir / container_id;
                  try {
-                   write_file(group / "cgroup.procs", std::to_string(pid));
+                   write_knob(group / "cgroup.procs", std::to_string(pid));
                  } catch (const Error& error) {
                    // An empty cpuset (ENOSPC): its parent was made by a start that crashed or was still
                    // setting it up. Repaired here, off the usual path, rather than checked on every start.
                    if (error.error_number() != ENOSPC || !hierarchy.holds_cpuset()) throw;
                    make_parent(hierarchy);
                    inherit_cpuset(group);
-                   write_file(group / "cgroup.procs", std::to_string(pid));
+                   write_knob(group / "cgroup.procs", std::to_string(pid));
                  }
                }
              });
@@ -200,17 +200,17 @@ void CgroupV1Driver::freeze(const std::string& container_id) {
   check_container_id(container_id);
   with_group("freeze container " + container_id, dir(kFreezer, container_id), [&] {
     fs::path state = dir(kFreezer, container_id) / "freezer.state";
-    write_file(state, "FROZEN");
+    write_knob(state, "FROZEN");
     // The kernel reports FREEZING until every task has stopped; writing again retries stragglers.
     bool frozen = wait_for(
         [&] {
           if (trim(read_file(state)) == "FROZEN") return true;
-          write_file(state, "FROZEN");
+          write_knob(state, "FROZEN");
           return false;
         },
         10s);
     if (!frozen) {
-      write_file(state, "THAWED");
+      write_knob(state, "THAWED");
       throw Error("processes did not freeze within 10 s", 0,
                   "a process may be stuck in the kernel (uninterruptible I/O); try again later");
     }
@@ -220,7 +220,7 @@ void CgroupV1Driver::freeze(const std::string& container_id) {
 void CgroupV1Driver::thaw(const std::string& container_id) {
   check_container_id(container_id);
   with_group("thaw container " + container_id, dir(kFreezer, container_id),
-             [&] { write_file(dir(kFreezer, container_id) / "freezer.state", "THAWED"); });
+             [&] { write_knob(dir(kFreezer, container_id) / "freezer.state", "THAWED"); });
 }
 
 void CgroupV1Driver::kill_all(const std::string& container_id, int signal) {

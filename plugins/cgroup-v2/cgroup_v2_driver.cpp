@@ -64,7 +64,7 @@ void CgroupV2Driver::delegate_controllers(const fs::path& group) const {
   }
   if (request.empty()) return;
   try {
-    write_file(group / "cgroup.subtree_control", request);
+    write_knob(group / "cgroup.subtree_control", request);
   } catch (const Error& error) {
     if (error.error_number() != EBUSY) throw;
     throw Error("cannot delegate controllers below " + group.string() +
@@ -110,9 +110,9 @@ void CgroupV2Driver::apply_limits(const fs::path& group, const LimitPlan& plan) 
                      (parent_.dir / "cgroup.subtree_control").string() +
                      ", or remove that (empty) directory so mcore recreates it");
   };
-  auto write_knob = [&](const char* file, const std::string& value, const char* controller) {
+  auto write_limit = [&](const char* file, const std::string& value, const char* controller) {
     try {
-      write_file(group / file, value);
+      write_knob(group / file, value);
     } catch (const Error& error) {
       if (error.error_number() == ENOENT) throw not_delegated(controller);
       throw;
@@ -120,7 +120,7 @@ void CgroupV2Driver::apply_limits(const fs::path& group, const LimitPlan& plan) 
   };
 
   if (plan.memory_bytes) {
-    write_knob("memory.max", std::to_string(*plan.memory_bytes), "memory");
+    write_limit("memory.max", std::to_string(*plan.memory_bytes), "memory");
     if (plan.memory_swap_bytes) {
       // v2 limits swap alone, Docker's value is memory plus swap.
       std::string swap = *plan.memory_swap_bytes == -1
@@ -130,10 +130,10 @@ void CgroupV2Driver::apply_limits(const fs::path& group, const LimitPlan& plan) 
     }
   }
   if (plan.cpu_quota_us) {
-    write_knob("cpu.max", std::to_string(*plan.cpu_quota_us) + " " + std::to_string(kCpuPeriodUs), "cpu");
+    write_limit("cpu.max", std::to_string(*plan.cpu_quota_us) + " " + std::to_string(kCpuPeriodUs), "cpu");
   }
   if (plan.cpu_shares)
-    write_knob("cpu.weight", std::to_string(cpu_shares_to_weight(*plan.cpu_shares)), "cpu");
+    write_limit("cpu.weight", std::to_string(cpu_shares_to_weight(*plan.cpu_shares)), "cpu");
   struct Knob {
     const char* limit;
     const std::optional<std::string>& value;
@@ -150,15 +150,15 @@ void CgroupV2Driver::apply_limits(const fs::path& group, const LimitPlan& plan) 
       throw;
     }
     check_cpuset(knob.limit, *knob.value, available);
-    write_knob(knob.file, *knob.value, "cpuset");
+    write_limit(knob.file, *knob.value, "cpuset");
   }
-  if (plan.pids_max) write_knob("pids.max", *plan.pids_max, "pids");
+  if (plan.pids_max) write_limit("pids.max", *plan.pids_max, "pids");
 }
 
 void CgroupV2Driver::add_process(const std::string& container_id, pid_t pid) {
   check_container_id(container_id);
   with_group("add process " + std::to_string(pid) + " to the cgroup of container " + container_id,
-             dir(container_id), [&] { write_file(dir(container_id) / "cgroup.procs", std::to_string(pid)); });
+             dir(container_id), [&] { write_knob(dir(container_id) / "cgroup.procs", std::to_string(pid)); });
 }
 
 ResourceStats CgroupV2Driver::stats(const std::string& container_id) const {
@@ -186,14 +186,14 @@ void CgroupV2Driver::freeze(const std::string& container_id) {
   with_group("freeze container " + container_id, dir(container_id), [&] {
     fs::path group = dir(container_id);
     try {
-      write_file(group / "cgroup.freeze", "1");
+      write_knob(group / "cgroup.freeze", "1");
     } catch (Error& error) {
       if (error.error_number() == ENOENT) error.set_hint("the cgroup v2 freezer needs Linux 5.2 or newer");
       throw;
     }
     auto events = group / "cgroup.events";
     if (!wait_for([&] { return find_key(read_file(events), "frozen", events) == 1u; }, 10s)) {
-      write_file(group / "cgroup.freeze", "0");
+      write_knob(group / "cgroup.freeze", "0");
       throw Error("processes did not freeze within 10 s", 0,
                   "a process may be stuck in the kernel (uninterruptible I/O); try again later");
     }
@@ -203,13 +203,13 @@ void CgroupV2Driver::freeze(const std::string& container_id) {
 void CgroupV2Driver::thaw(const std::string& container_id) {
   check_container_id(container_id);
   with_group("thaw container " + container_id, dir(container_id),
-             [&] { write_file(dir(container_id) / "cgroup.freeze", "0"); });
+             [&] { write_knob(dir(container_id) / "cgroup.freeze", "0"); });
 }
 
 void CgroupV2Driver::kill_group(const fs::path& group) const {
   // cgroup.kill (Linux 5.14) kills the whole subtree at once, racing no fork.
   try {
-    write_file(group / "cgroup.kill", "1");
+    write_knob(group / "cgroup.kill", "1");
     return;
   } catch (const Error& error) {
     if (error.error_number() != ENOENT) throw;

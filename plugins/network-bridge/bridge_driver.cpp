@@ -9,10 +9,10 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 
 #include "links.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
 #include "port_reservation.hpp"
 
@@ -44,20 +44,6 @@ std::string now_rfc3339() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_sysctl(const fs::path& path, const char* value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd || ::write(fd.get(), value, std::char_traits<char>::length(value)) < 0) {
-    throw Error::from_errno("set " + path.string() + " to " + value);
-  }
 }
 
 // Docker's name rule for networks; the names of the network modes are not network names.
@@ -233,23 +219,20 @@ NetworkRecord BridgeDriver::find(const std::string& name) const {
 NetworkInfo BridgeDriver::describe(const NetworkRecord& network) const {
   NetworkInfo info;
   info.name = network.name;
+  info.id = network.id;
   info.driver = "bridge";
   info.subnet = network.subnet;
   info.gateway = network.gateway;
-  info.details = {{"id", network.id},
-                  {"bridge", network.bridge},
-                  {"mtu", config_.mtu},
-                  {"created", network.created},
-                  {"default", network.is_default}};
-  if (!network.subnet_note.empty()) info.details["subnet_note"] = network.subnet_note;
-  nlohmann::json containers = nlohmann::json::object();
+  info.created = network.created;
+  info.is_default = network.is_default;
+  info.subnet_note = network.subnet_note;
+  info.details = {{"bridge", network.bridge}, {"mtu", config_.mtu}};
   std::error_code error;
   if (fs::exists(network_state(network) / "leases.json", error)) {
     for (const auto& [address, container] : leases(network).leases()) {
-      containers[container] = format_ipv4(address) + "/" + std::to_string(parse_subnet(network.subnet).prefix);
+      info.containers[container] = format_ipv4(address) + "/" + std::to_string(parse_subnet(network.subnet).prefix);
     }
   }
-  info.details["containers"] = containers;
   return info;
 }
 
@@ -268,7 +251,7 @@ void BridgeDriver::bring_up(const NetworkRecord& network) const {
   const Ipv4Subnet subnet = parse_subnet(network.subnet);
   ensure_bridge({network.bridge, network.gateway + "/" + std::to_string(subnet.prefix), config_.mtu});
   // Published ports answer on 127.0.0.1: DNAT-ed loopback traffic must be routable out of the bridge.
-  write_sysctl(fs::path("/proc/sys/net/ipv4/conf") / network.bridge / "route_localnet", "1");
+  write_knob(fs::path("/proc/sys/net/ipv4/conf") / network.bridge / "route_localnet", "1");
   firewall().ensure_base();
   firewall().add_network({network.name, network.bridge, network.subnet, network.gateway, network.direct_routing});
   // Brought up again while rules are there: the state that named them (the marker, the leases) was
@@ -343,7 +326,7 @@ std::vector<NetworkInfo> BridgeDriver::list_networks() const {
 
 void BridgeDriver::enable_forwarding() const {
   if (!config_.ip_forward || read_file("/proc/sys/net/ipv4/ip_forward").rfind('1', 0) == 0) return;
-  write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  write_knob("/proc/sys/net/ipv4/ip_forward", "1");
   if (logger_) logger_->info("enabled IPv4 forwarding (net.ipv4.ip_forward=1) for NAT-ed container traffic");
 }
 
@@ -358,6 +341,7 @@ Endpoint BridgeDriver::attach(const NetworkAttachment& attachment) {
   const std::string veth = veth_name(attachment.container_id);
   Endpoint endpoint;
   endpoint.network = network.name;
+  endpoint.default_network = network.is_default;
   endpoint.interface_name = "eth0";
   endpoint.mac_address = mac_for(address);
   endpoint.addresses = {address_text + "/" + std::to_string(subnet.prefix)};

@@ -1,14 +1,13 @@
 #include "lease_file.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "exclusive_lock.hpp"
 #include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::bridge {
 namespace fs = std::filesystem;
@@ -17,12 +16,10 @@ LeaseFile::LeaseFile(fs::path dir, Ipv4Subnet subnet, std::uint32_t gateway)
     : dir_(std::move(dir)), subnet_(subnet), gateway_(gateway) {}
 
 std::map<std::uint32_t, std::string> LeaseFile::read() const {
-  std::ifstream in(dir_ / "leases.json");
   std::map<std::uint32_t, std::string> leases;
-  if (!in) return leases;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  const auto text = read_file_if_exists(dir_ / "leases.json");
+  if (!text) return leases;
+  auto json = nlohmann::json::parse(*text, nullptr, false);
   const auto damaged = [&] {
     return Error("damaged lease file " + (dir_ / "leases.json").string(), 0, "remove the network and create it again");
   };

@@ -1,12 +1,11 @@
 #include "network_store.hpp"
 
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::bridge {
 namespace fs = std::filesystem;
@@ -23,15 +22,13 @@ ExclusiveLock NetworkStore::lock() const {
 std::vector<NetworkRecord> NetworkStore::read() const {
   std::vector<NetworkRecord> networks;
   const fs::path file = dir_ / "networks.json";
-  std::ifstream in(file);
-  if (!in) return networks;
-  std::stringstream text;
-  text << in.rdbuf();
+  const auto text = read_file_if_exists(file);
+  if (!text) return networks;
   const auto damaged = [&](const std::string& what) {
     return Error("damaged network list " + file.string() + ": " + what, 0,
                  "restore it from a backup, or remove it and create the networks again");
   };
-  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  auto json = nlohmann::json::parse(*text, nullptr, false);
   if (!json.is_array()) throw damaged("not a JSON list");
   // Every field is checked before it is used: the file is read by every attach, and a wrong type must
   // be a clear error, not an exception of the JSON library.

@@ -133,25 +133,6 @@ bool says_not_found(const HelperAnswer& answer) {
               (detail.empty() ? "" : ": " + detail));
 }
 
-std::optional<std::string> read_if_exists(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return std::nullopt;
-    throw Error::from_errno("read " + path.string());
-  }
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw Error::from_errno("read " + path.string());
-    }
-    if (got == 0) return text;
-    text.append(buffer, static_cast<std::size_t>(got));
-  }
-}
-
 // Docker writes through a symlinked config.json to its target; so does mcore.
 fs::path write_target(const fs::path& path) {
   std::error_code error;
@@ -192,7 +173,7 @@ struct ConfigFile {
 ConfigFile read_config_file(const fs::path& config_file) {
   ConfigFile file;
   file.path = write_target(config_file);
-  const auto text = read_if_exists(file.path);
+  const auto text = read_file_if_exists(file.path);
   if (!text) return file;
   file.exists = true;
   file.config = parse_docker_config(*text, file.path.string());  // throws on malformed files

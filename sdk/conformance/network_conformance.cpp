@@ -293,10 +293,18 @@ TEST_P(NetworkConformance, CreateListAndRemoveRoundTrip) {
   EXPECT_EQ(info.subnet, "10.213.2.0/24");
   EXPECT_EQ(info.gateway, "10.213.2.1") << "the gateway defaults to the subnet's first address";
   EXPECT_FALSE(info.driver.empty()) << "NetworkInfo::driver is empty";
+  EXPECT_FALSE(info.id.empty()) << "NetworkInfo::id is empty";
+  EXPECT_FALSE(info.is_default) << "a created network is not the default one";
+  EXPECT_TRUE(info.containers.empty()) << "a new network has containers attached";
   const auto listed = named(state_->driver->list_networks(), "conf-a");
   ASSERT_EQ(listed.size(), 1u) << "list_networks shows conf-a " << listed.size() << " times";
   EXPECT_EQ(listed[0].subnet, info.subnet);
   EXPECT_EQ(listed[0].gateway, info.gateway);
+  EXPECT_EQ(listed[0].id, info.id) << "the id must stay the same for the network's life";
+  EXPECT_EQ(listed[0].created, info.created);
+  const NetworkInfo other = state_->create("conf-b", "10.213.12.0/24");
+  EXPECT_NE(other.id, info.id) << "two networks share an id";
+  state_->driver->remove_network("conf-b");
 
   state_->driver->remove_network("conf-a");
   EXPECT_FALSE(state_->listed("conf-a")) << "listed after remove_network";
@@ -363,7 +371,9 @@ TEST_P(NetworkConformance, CreatingTheDefaultNetworkAgainIsNoError) {
   state_->default_network_used = true;
   EXPECT_NO_THROW(state_->driver->create_network({name, "", "", {}}));
   EXPECT_NO_THROW(state_->driver->create_network({name, "", "", {}})) << "again";
-  EXPECT_EQ(named(state_->driver->list_networks(), name).size(), 1u) << "listed once";
+  const auto listed = named(state_->driver->list_networks(), name);
+  ASSERT_EQ(listed.size(), 1u) << "listed once";
+  EXPECT_TRUE(listed[0].is_default) << "the default network's NetworkInfo::is_default is false";
 }
 
 TEST_P(NetworkConformance, AttachConnectsTheNamespaceAndDetachUndoesIt) {
@@ -380,11 +390,22 @@ TEST_P(NetworkConformance, AttachConnectsTheNamespaceAndDetachUndoesIt) {
       << endpoint.addresses[0] << " is not in 10.213.8.0/24";
   EXPECT_NE(endpoint.addresses[0], "10.213.8.1/24") << "the gateway's address was leased";
   EXPECT_EQ(endpoint.gateway, "10.213.8.1");
+  EXPECT_FALSE(endpoint.default_network) << "conf-a is not the default network";
+  const auto attached = named(state_->driver->list_networks(), "conf-a");
+  ASSERT_EQ(attached.size(), 1u);
+  EXPECT_EQ(attached[0].containers.size(), 1u) << "NetworkInfo::containers does not list the attached container";
+  if (auto found = attached[0].containers.find(attachment.container_id); found != attached[0].containers.end()) {
+    EXPECT_EQ(found->second, endpoint.addresses[0]) << "NetworkInfo::containers gives another address";
+  } else {
+    ADD_FAILURE() << "NetworkInfo::containers lacks " << attachment.container_id;
+  }
 
   EXPECT_TRUE(throws_error([&] { state_->driver->remove_network("conf-a"); })) << "removing a network in use";
   EXPECT_TRUE(state_->listed("conf-a")) << "the refused remove_network removed it";
 
   state_->driver->detach(attachment.container_id, "conf-a");
+  EXPECT_TRUE(named(state_->driver->list_networks(), "conf-a")[0].containers.empty())
+      << "NetworkInfo::containers lists a detached container";
   EXPECT_EQ(joined(ns.interfaces()), "{}") << "detach left the container's interface";
   EXPECT_EQ(joined(state_->host_links()), joined(links)) << "detach left links";
   EXPECT_NO_THROW(state_->driver->detach(attachment.container_id, "conf-a")) << "a second detach";

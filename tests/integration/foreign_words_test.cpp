@@ -63,6 +63,12 @@ TEST_F(ForeignWordsTest, AMistypedVerbSuggestsTheClosestVerb) {
   expect_refusal({"imgaes"}, "did you mean 'mcore images'?");
   expect_refusal({"inpsect", "web"}, "did you mean 'mcore inspect'?");
   expect_refusal({"lgos", "web"}, "did you mean 'mcore logs'?");
+  expect_refusal({"network", "lss"}, "did you mean 'mcore network ls'?");
+  expect_refusal({"volume", "rmm", "data"}, "did you mean 'mcore volume rm'?");
+  const CommandResult help = sandbox_->mcore({"image", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: mcore image COMMAND"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("prune"), std::string::npos) << help.out;
   const CommandResult far = sandbox_->mcore({"frobnicate"});
   EXPECT_EQ(far.exit_code, 125);
   EXPECT_NE(far.err.find("see 'mcore --help'"), std::string::npos) << far.err;

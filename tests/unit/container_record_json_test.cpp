@@ -21,7 +21,10 @@ TEST(ContainerRecordJson, NetworkSettingsRoundTrip) {
   record.spec.extra_hosts = {"db:192.0.2.40"};
   record.endpoint = NetworkEndpoint{"front", "10.89.0.5/24", "10.89.0.1", "02:42:0a:59:00:05",
                                     {{"127.0.0.1", 8080, 80, "tcp"}, {"", 40001, 53, "udp"}}};
+  record.endpoint->default_network = true;
   const ContainerRecord back = ContainerRecord::from_json(nlohmann::json::parse(record.to_json().dump()));
+  ASSERT_TRUE(back.endpoint);
+  EXPECT_TRUE(back.endpoint->default_network) << "whether peers resolve by name is kept with the record";
   EXPECT_EQ(back.spec.network, NetworkMode::network);
   EXPECT_EQ(back.spec.network_name, "front");
   ASSERT_EQ(back.spec.ports.size(), 2u);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <functional>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -30,6 +31,27 @@ TEST(FileUtil, ReadsWholeFilesIncludingProcFiles) {
 TEST(FileUtil, ReadErrorsNameThePath) {
   EXPECT_EQ(error_of([] { read_file("/nonexistent/file"); }),
             "open /nonexistent/file: No such file or directory");
+}
+
+TEST(FileUtil, ReadFileIfExistsTellsAMissingFileFromAnUnreadableOne) {
+  test::TempDir dir;
+  EXPECT_EQ(read_file_if_exists(dir.path() / "missing"), std::nullopt);
+  write_file_atomic(dir.path() / "present", "text");
+  EXPECT_EQ(read_file_if_exists(dir.path() / "present"), "text");
+  EXPECT_NE(error_of([&] { read_file_if_exists(dir.path() / "present" / "below"); }).find("present/below"),
+            std::string::npos);
+}
+
+TEST(FileUtil, ReadToEndReadsAPipeUntilItsWriterCloses) {
+  int ends[2];
+  ASSERT_EQ(::pipe(ends), 0);
+  UniqueFd reader(ends[0]);
+  std::thread writer([fd = ends[1]] {
+    for (int i = 0; i < 100; ++i) write_all(fd, std::string(1000, 'x'));
+    ::close(fd);
+  });
+  EXPECT_EQ(read_to_end(reader.get(), "the pipe"), std::string(100000, 'x'));
+  writer.join();
 }
 
 TEST(FileUtil, AtomicWriteReplacesTheFileAndLeavesNothingElse) {

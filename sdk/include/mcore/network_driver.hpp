@@ -28,12 +28,21 @@ struct NetworkSpec {
   std::map<std::string, std::string> options;
 };
 
+// What the engine knows of a network: every field it uses is typed here, and each driver fills all of
+// them. `details` is for people only: the engine shows it (`network inspect` Options, `mcore info`)
+// and never reads a key of it.
 struct NetworkInfo {
   std::string name;
+  std::string id;                 // unique and stable for the network's life; `network rm/inspect` take a prefix
   std::string driver;
-  std::string subnet;
+  std::string subnet;             // CIDR
   std::string gateway;
-  nlohmann::json details = nlohmann::json::object();  // driver-specific (bridge name, MTU, ...)
+  std::string created;            // RFC 3339; "" when unknown
+  bool is_default = false;        // the driver's default network: never removed by `network prune`, and
+                                  // its members do not resolve each other by name (Docker's bridge)
+  std::string subnet_note;        // why the subnet is not the driver's first choice; "" when it is
+  std::map<std::string, std::string> containers;  // attached now: container id -> address (CIDR)
+  nlohmann::json details = nlohmann::json::object();  // the driver's own facts (bridge name, MTU, ...)
 };
 
 struct NetworkAttachment {
@@ -47,6 +56,7 @@ struct NetworkAttachment {
 
 struct Endpoint {
   std::string network;
+  bool default_network = false;        // the network is the driver's default (NetworkInfo::is_default)
   std::string interface_name;          // inside the container, e.g. "eth0"
   std::string mac_address;
   std::vector<std::string> addresses;  // CIDR notation
