@@ -15,18 +15,23 @@ namespace fs = std::filesystem;
 namespace {
 
 // Rewritten in place, never renamed over: the container's bind mount holds this inode.
+// The files are bind-mounted into running containers, so their inode must stay, and a command that
+// reads /etc/hosts while a peer comes or goes must never find it empty: an unchanged file is not
+// written at all, and new content goes over the old before the file is cut to its length (no O_TRUNC).
 void write_in_place(const fs::path& path, const std::string& content) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd) throw Error::from_errno("write " + path.string());
+  if (read_to_end(fd.get(), path.string()) == content) return;
   std::size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    const ssize_t n = ::pwrite(fd.get(), content.data() + done, content.size() - done, static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error::from_errno("write " + path.string());
     }
     done += static_cast<std::size_t>(n);
   }
+  if (::ftruncate(fd.get(), static_cast<off_t>(content.size())) != 0) throw Error::from_errno("truncate " + path.string());
 }
 
 std::string read_or_empty(const fs::path& path) {
