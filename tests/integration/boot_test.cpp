@@ -39,10 +39,19 @@ class BootTest : public ::testing::Test {
     return json.is_array() && !json.empty() ? json[0]["State"].value("Status", "") : "";
   }
 
-  // SIGKILL to every supervisor of the sandbox, as a crash; their containers die with them.
-  void crash() {
-    for (pid_t pid : sandbox_->supervisor_processes()) ::kill(pid, SIGKILL);
-    for (int i = 0; i < 100 && !sandbox_->supervisor_processes().empty(); ++i) std::this_thread::sleep_for(50ms);
+  // SIGKILL to every supervisor of the sandbox, as a crash; their containers die with them. A launcher
+  // reports its start before it execs the supervisor: wait for all `running` ones first, and kill again
+  // while any shows up.
+  void crash(std::size_t running) {
+    for (int i = 0; i < 100 && sandbox_->supervisor_processes().size() < running; ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    for (int i = 0; i < 100; ++i) {
+      const auto supervisors = sandbox_->supervisor_processes();
+      if (supervisors.empty()) return;
+      for (pid_t pid : supervisors) ::kill(pid, SIGKILL);
+      std::this_thread::sleep_for(50ms);
+    }
     ASSERT_TRUE(sandbox_->supervisor_processes().empty()) << "a supervisor survived SIGKILL";
   }
 
@@ -63,7 +72,7 @@ TEST_F(BootTest, LostContainersComeBackAsTheirPoliciesSayAndASecondBootChangesNo
   ASSERT_NO_FATAL_FAILURE(run_detached("stopped-unless", {"--restart", "unless-stopped"}));
   ASSERT_NO_FATAL_FAILURE(run_detached("stopped-always", {"--restart", "always"}));
   ASSERT_EQ(mcore({"stop", "-t", "0", "stopped-unless", "stopped-always"}).exit_code, 0);
-  ASSERT_NO_FATAL_FAILURE(crash());
+  ASSERT_NO_FATAL_FAILURE(crash(4));
   // Before boot they read as exited: their supervisors are gone.
   for (const char* name : {"always", "unless", "failure"}) EXPECT_EQ(status_of(name), "exited") << name;
 
@@ -84,7 +93,7 @@ TEST_F(BootTest, LostContainersComeBackAsTheirPoliciesSayAndASecondBootChangesNo
 TEST_F(BootTest, AfterARebootLikeLossOfTheStateRootTheyComeBack) {
   ASSERT_NO_FATAL_FAILURE(run_detached("always", {"--restart", "always"}));
   ASSERT_NO_FATAL_FAILURE(run_detached("never", {}));
-  ASSERT_NO_FATAL_FAILURE(crash());
+  ASSERT_NO_FATAL_FAILURE(crash(2));
   wipe_state_root();
   auto boot = mcore({"boot"});
   EXPECT_EQ(boot.exit_code, 0) << boot.out << boot.err;
@@ -108,7 +117,7 @@ TEST_F(BootTest, ADeploymentStartsInDependencyOrder) {
   std::ofstream(file) << deployment.dump(2);
   auto up = mcore({"up", "-d", "-f", file.string()});
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
-  ASSERT_NO_FATAL_FAILURE(crash());
+  ASSERT_NO_FATAL_FAILURE(crash(3));
   auto boot = mcore({"boot"});
   ASSERT_EQ(boot.exit_code, 0) << boot.out << boot.err;
   const auto db = boot.out.find("Started: shop-db-1"), api = boot.out.find("Started: shop-api-1"),
