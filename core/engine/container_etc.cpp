@@ -1,6 +1,7 @@
 #include "engine/container_etc.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,14 +15,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Rewritten in place, never renamed over: the container's bind mount holds this inode.
-// The files are bind-mounted into running containers, so their inode must stay, and a command that
+// True when the file holds exactly `content`. Reads no more than that: the container may have filled
+// its /etc/hosts, and this runs for every peer that comes or goes.
+bool holds(int fd, const std::string& content) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || static_cast<std::size_t>(info.st_size) != content.size()) return false;
+  std::string current(content.size(), '\0');
+  return ::pread(fd, current.data(), current.size(), 0) == static_cast<ssize_t>(current.size()) && current == content;
+}
+
+// Rewritten in place, never renamed over: the container's bind mount holds this inode. A command that
 // reads /etc/hosts while a peer comes or goes must never find it empty: an unchanged file is not
 // written at all, and new content goes over the old before the file is cut to its length (no O_TRUNC).
 void write_in_place(const fs::path& path, const std::string& content) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd) throw Error::from_errno("write " + path.string());
-  if (read_to_end(fd.get(), path.string()) == content) return;
+  if (holds(fd.get(), content)) return;
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::pwrite(fd.get(), content.data() + done, content.size() - done, static_cast<off_t>(done));
