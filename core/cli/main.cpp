@@ -38,7 +38,7 @@ void print_help(const po::options_description& options) {
          "Commands:\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& verb : all_verbs()) {
-    if (verb.name[0] != '_') rows.push_back({verb.name, verb.summary});  // "__exited" is mcore's own
+    rows.push_back({verb.name, verb.summary});
   }
   mcore::cli::print_table(std::cout, rows, "  ");
   std::cout << '\n' << options << "\nRun 'mcore COMMAND --help' for more information on a command.\n";
@@ -71,9 +71,7 @@ int run_cli(const std::vector<std::string>& args) {
       return verb.main(context, {parsed.positionals.begin() + 1, parsed.positionals.end()});
   }
   std::vector<std::string> names;
-  for (const auto& verb : all_verbs()) {
-    if (verb.name[0] != '_') names.push_back(verb.name);
-  }
+  for (const auto& verb : all_verbs()) names.push_back(verb.name);
   if (auto meant = mcore::cli::closest_word(name, names)) {
     throw mcore::Error("'" + name + "' is not a mcore command", 0, "did you mean 'mcore " + *meant + "'?");
   }

@@ -358,7 +358,8 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
   }
   UniqueFd ours(ends[0]);
   UniqueFd theirs(ends[1]);
-  engine::LaunchReport report = engine::launch_container(engine, spec.id, theirs.get());
+  // This process records the exit itself when it can (no restart policy): it has the engine loaded.
+  engine::LaunchReport report = engine::launch_container(engine, spec.id, {.fd = theirs.get(), .takes_exit = true});
   theirs.reset();
   if (report.failure) {
     if (spec.remove_on_exit) engine::remove_container(engine, spec.id, true, true);
@@ -371,11 +372,9 @@ int run_main(CliContext& context, const std::vector<std::string>& args) {
   }
   std::optional<engine::RawTerminal> raw;
   if (spec.tty && spec.interactive) raw.emplace(STDIN_FILENO);
-  auto exit_code = engine::relay_attached(
+  auto outcome = engine::relay_attached(
       ours.get(), *signals, {.forward_stdin = spec.interactive, .tty = spec.tty, .init_pidfd = report.init_pidfd.get()});
-  if (exit_code) return *exit_code;
-  // The supervisor died before it could tell: what the record says now is the truth.
-  return engine::wait_container(engine, spec.id);
+  return engine::finish_attached(engine, spec.id, std::move(outcome));
 }
 
 }  // namespace mcore::cli

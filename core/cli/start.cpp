@@ -47,10 +47,10 @@ int start_main(CliContext& context, const std::vector<std::string>& args) {
   const bool tty = record && record->spec.tty;
   std::optional<engine::RawTerminal> raw;
   if (tty && parsed->options["interactive"].as<bool>()) raw.emplace(STDIN_FILENO);
-  auto exit_code = engine::relay_attached(
+  auto outcome = engine::relay_attached(
       ours.get(), signals,
       {.forward_stdin = parsed->options["interactive"].as<bool>(), .tty = tty, .init_pidfd = report.init_pidfd.get()});
-  return exit_code ? *exit_code : engine::wait_container(engine, id);
+  return engine::finish_attached(engine, id, std::move(outcome));
 }
 
 }  // namespace mcore::cli

@@ -18,7 +18,6 @@ const std::vector<Verb>& all_verbs() {
       {"logs", "Fetch the logs of a container", logs_main},
       {"prune", "Remove stopped containers and what crashes left behind", container_prune_main},
       {"boot", "Restart what restart policies ask for after a crash or a reboot (run at boot)", boot_main},
-      {"__exited", "", exited_main},
       {"pull", "Download an image from a registry", pull_main},
       {"login", "Log in to a registry", login_main},
       {"logout", "Log out from a registry", logout_main},

@@ -76,7 +76,6 @@ int wait_main(CliContext& context, const std::vector<std::string>& args);
 int logs_main(CliContext& context, const std::vector<std::string>& args);
 int container_prune_main(CliContext& context, const std::vector<std::string>& args);
 int boot_main(CliContext& context, const std::vector<std::string>& args);
-int exited_main(CliContext& context, const std::vector<std::string>& args);
 int pull_main(CliContext& context, const std::vector<std::string>& args);
 int login_main(CliContext& context, const std::vector<std::string>& args);
 int logout_main(CliContext& context, const std::vector<std::string>& args);

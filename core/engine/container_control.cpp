@@ -99,7 +99,7 @@ LaunchReport start_container(Engine& engine, const std::string& id, int attach_f
     stored->restart_count = 0;
     store.save(*stored);
   }
-  return launch_container(engine, id, attach_fd);
+  return launch_container(engine, id, {.fd = attach_fd});
 }
 
 bool stop_container(Engine& engine, const std::string& id, std::optional<int> timeout_seconds) {
@@ -273,6 +273,22 @@ int wait_container(Engine& engine, const std::string& id) {
   }
   auto repaired = repair_container(engine, store, std::move(*record));
   return repaired ? repaired->exit_code : reported.value_or(255);
+}
+
+int finish_attached(Engine& engine, const std::string& id, AttachOutcome outcome) {
+  if (outcome.handover) {
+    HandedOverExit& handover = *outcome.handover;
+    try {
+      handle_container_exit(engine, id, handover.liveness_lock.get(), handover.facts);
+    } catch (const Error& error) {
+      // The command's own code still stands; the next command on the container finishes the record.
+      engine.logger()->warn("container {}: recording its exit failed: {}", id.substr(0, 12), error.what());
+    }
+    return handover.facts.exit_code;
+  }
+  if (outcome.exit_code) return *outcome.exit_code;
+  // The supervisor died before it could tell: what the record says now is the truth.
+  return wait_container(engine, id);
 }
 
 }  // namespace mcore::engine

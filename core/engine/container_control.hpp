@@ -9,6 +9,7 @@
 #include "engine/container_spec.hpp"
 #include "engine/container_store.hpp"
 #include "engine/engine.hpp"
+#include "engine/io_relay.hpp"
 
 namespace mcore::engine {
 
@@ -43,5 +44,9 @@ void remove_container(Engine& engine, const std::string& id, bool force, bool vo
 
 // Blocks until the container is not running and returns its exit code.
 int wait_container(Engine& engine, const std::string& id);
+
+// The exit code of an attached run once relay_attached returned: a handed-over exit is recorded here
+// first (the container removed with --rm); when the supervisor said nothing, the record tells.
+int finish_attached(Engine& engine, const std::string& id, AttachOutcome outcome);
 
 }  // namespace mcore::engine

@@ -140,7 +140,7 @@ void handle_container_exit(Engine& engine, const std::string& id, int lock_fd, c
       return;
     }
   }
-  start_and_supervise(engine, id, -1, -1, lock_fd);
+  start_and_supervise(engine, id, -1, {}, lock_fd);
 }
 
 std::optional<ContainerRecord> repair_container(Engine& engine, ContainerStore& store, ContainerRecord record) {

@@ -1,7 +1,8 @@
 #pragma once
 // After a container's command exits: the exit recorded, the cgroup removed, the restart policy
-// applied, an --rm container deleted. The supervisor triggers this (`mcore __exited`); any command that
-// finds a record claiming life without a supervisor does the same work (repair_container).
+// applied, an --rm container deleted. The supervisor triggers this (it execs mcore-exit-handler, or
+// hands the exit to a foreground `mcore run`); any command that finds a record claiming life without a
+// supervisor does the same work (repair_container).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 
 #include "engine/container_store.hpp"
 #include "engine/engine.hpp"
+#include "engine/exit_facts.hpp"
 
 namespace mcore::engine {
 
@@ -28,17 +30,9 @@ enum class AnonymousVolumes { keep, remove };  // rm -v and --rm remove them, as
 void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record,
                             AnonymousVolumes volumes = AnonymousVolumes::keep);
 
-// What the supervisor saw of the command's end, handed to the exit handler on its command line so that
-// nothing depends on a file it may not have been able to write (a full state root).
-struct ExitFacts {
-  int exit_code = 0;
-  std::string finished_at;
-  std::uint64_t log_failures = 0;  // log entries the supervisor could not write
-  bool stop_requested = false;     // a client said the exit was asked for (stop, kill, rm -f)
-};
-
-// `mcore __exited ID`: runs in the supervisor's process (the supervisor execs it), which holds the
-// liveness lock as `lock_fd`. Restarts the container through start_and_supervise when the policy says so.
+// Runs in the supervisor's process (mcore-exit-handler, which the supervisor execs) or in the exit taker
+// (launch's AttachedClient), either holding the liveness lock as `lock_fd`. Restarts the container
+// through start_and_supervise when the policy says so (never in an exit taker: it has no policy).
 void handle_container_exit(Engine& engine, const std::string& id, int lock_fd, const ExitFacts& facts);
 
 // For commands that touch a container: a record claiming it runs while no supervisor lives is brought

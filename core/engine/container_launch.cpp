@@ -80,9 +80,10 @@ LaunchReport receive_report(int fd) {
 }
 
 
-// `mcore [global options] __exited --lock-fd N ID`: what the supervisor execs when the command exits.
-std::vector<std::string> exit_command(const Engine& engine, const std::string& id, int lock_fd) {
-  return self_command(engine, {"__exited", "--lock-fd", std::to_string(lock_fd), id});
+// `mcore-exit-handler [global options] ID`: what the supervisor execs when the command exits (it adds the
+// lock and the exit's facts before the id).
+std::vector<std::string> exit_command(const Engine& engine, const std::string& id) {
+  return engine_command(engine, helper_executable("mcore-exit-handler"), {id});
 }
 
 // AF_UNIX paths are limited to 108 bytes, the state root is not: bind and connect go through a short
@@ -239,7 +240,7 @@ class ContainerStart {
   int init_pidfd() const { return process_->pidfd(); }
 
   // Execs mcore-supervisor with everything it inherits; throws Error when the exec fails.
-  [[noreturn]] void hand_off(int attach_fd, int liveness_fd) {
+  [[noreturn]] void hand_off(AttachedClient client, int liveness_fd) {
     std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
                                      "--id", id_,
                                      "--log", store_.log_path(id_).string(),
@@ -248,7 +249,8 @@ class ContainerStart {
                                      "--exit-file", paths_.exit_file.string(),
                                      "--socket", paths_.socket.string(),
                                      "--pidfd", std::to_string(process_->pidfd()),
-                                     "--listen", std::to_string(listener_.get())};
+                                     "--listen", std::to_string(listener_.get()),
+                                     "--lock-fd", std::to_string(liveness_fd)};
     auto pass = [&](const char* option, int fd) {
       if (fd < 0) return;
       keep_across_exec(fd);
@@ -260,10 +262,14 @@ class ContainerStart {
     pass("--stderr", err_.read.get());
     pass("--pty", pty_master_.get());
     pass("--stdin", in_.write.get());
-    pass("--client", attach_fd);
+    pass("--client", client.fd);
+    if (client.fd >= 0 && client.takes_exit && spec_.restart.kind == RestartPolicy::Kind::no) {
+      argv.push_back("--client-takes-exit");
+    }
     for (const auto& socket : held_sockets_) pass("--hold", socket.get());
+    keep_across_exec(liveness_fd);
     argv.push_back("--");
-    for (auto& word : exit_command(engine_, id_, liveness_fd)) argv.push_back(std::move(word));
+    for (auto& word : exit_command(engine_, id_)) argv.push_back(std::move(word));
     std::vector<char*> pointers;
     for (auto& word : argv) pointers.push_back(word.data());
     pointers.push_back(nullptr);
@@ -304,7 +310,7 @@ class ContainerStart {
 
 }  // namespace
 
-LaunchReport start_and_supervise(Engine& engine, const std::string& id, int report_fd, int attach_fd,
+LaunchReport start_and_supervise(Engine& engine, const std::string& id, int report_fd, AttachedClient client,
                                  int held_lock_fd) {
   // Every way out sends a report: the caller otherwise learns only that the launcher vanished.
   auto report = [&](LaunchReport outcome) {
@@ -349,7 +355,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     if (auto failure = start.spawn()) return record_failure(start_failure(record.spec, *failure));
     send_report(report_fd, LaunchReport{}, start.init_pidfd());
     lock.reset();
-    start.hand_off(attach_fd, liveness.get());
+    start.hand_off(client, liveness.get());
   } catch (const Error& error) {
     return record_failure(failed(error));
   } catch (const std::exception& error) {
@@ -357,7 +363,7 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
   }
 }
 
-LaunchReport launch_container(Engine& engine, const std::string& id, int attach_fd) {
+LaunchReport launch_container(Engine& engine, const std::string& id, AttachedClient client) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     throw Error::from_errno("create the launch report socket");
@@ -377,7 +383,7 @@ LaunchReport launch_container(Engine& engine, const std::string& id, int attach_
     for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
     if (null > 2) ::close(null);
     try {
-      start_and_supervise(engine, id, theirs.get(), attach_fd, -1);
+      start_and_supervise(engine, id, theirs.get(), client, -1);
     } catch (const std::exception& error) {
       // start_and_supervise reports every Error itself; this is what it could not catch.
       send_report(theirs.get(), failed(Error(std::string("the container's launcher failed: ") + error.what())), -1);

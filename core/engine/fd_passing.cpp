@@ -7,31 +7,14 @@
 
 namespace mcore::engine {
 
-bool send_message(int socket, const void* data, std::size_t size, int fd) {
-  iovec payload{const_cast<void*>(data), size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr header{};
-  header.msg_iov = &payload;
-  header.msg_iovlen = 1;
-  if (fd >= 0) {
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  }
-  ssize_t n;
-  do {
-    n = ::sendmsg(socket, &header, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(size);
-}
+namespace {
 
-ssize_t receive_message(int socket, void* buffer, std::size_t size, UniqueFd* passed, pid_t* sender) {
+// Room for kMaxPassedFds descriptors and the sender's credentials.
+constexpr std::size_t kControlSpace = CMSG_SPACE(sizeof(int) * kMaxPassedFds) + CMSG_SPACE(sizeof(ucred));
+
+ssize_t receive(int socket, void* buffer, std::size_t size, std::vector<UniqueFd>& passed, pid_t* sender) {
   iovec payload{buffer, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
+  alignas(cmsghdr) char control[kControlSpace] = {};
   msghdr header{};
   header.msg_iov = &payload;
   header.msg_iovlen = 1;
@@ -50,15 +33,59 @@ ssize_t receive_message(int socket, void* buffer, std::size_t size, UniqueFd* pa
       *sender = credentials.pid;
     }
     if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-    if (passed != nullptr) {
-      passed->reset(fd);
-    } else {
-      UniqueFd discard(fd);
+    const std::size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
+      passed.emplace_back(fd);
     }
   }
   return n;
+}
+
+}  // namespace
+
+bool send_message(int socket, const void* data, std::size_t size, std::span<const int> fds) {
+  if (fds.size() > kMaxPassedFds) {
+    errno = EINVAL;
+    return false;
+  }
+  iovec payload{const_cast<void*>(data), size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+  msghdr header{};
+  header.msg_iov = &payload;
+  header.msg_iovlen = 1;
+  if (!fds.empty()) {
+    header.msg_control = control;
+    header.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket, &header, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(size);
+}
+
+bool send_message(int socket, const void* data, std::size_t size, int fd) {
+  if (fd < 0) return send_message(socket, data, size, std::span<const int>());
+  return send_message(socket, data, size, std::span<const int>(&fd, 1));
+}
+
+ssize_t receive_message(int socket, void* buffer, std::size_t size, UniqueFd* passed, pid_t* sender) {
+  std::vector<UniqueFd> fds;
+  const ssize_t n = receive(socket, buffer, size, fds, sender);
+  // One descriptor is expected: any others are closed here.
+  if (passed != nullptr && !fds.empty()) *passed = std::move(fds.front());
+  return n;
+}
+
+ssize_t receive_message(int socket, void* buffer, std::size_t size, std::vector<UniqueFd>& passed) {
+  return receive(socket, buffer, size, passed, nullptr);
 }
 
 }  // namespace mcore::engine

@@ -91,13 +91,13 @@ RawTerminal::~RawTerminal() {
   if (active_) ::tcsetattr(fd_, TCSADRAIN, &saved_);
 }
 
-std::optional<int> relay_attached(int supervisor_socket, const ForwardedSignals& signals, const AttachOptions& options) {
+AttachOutcome relay_attached(int supervisor_socket, const ForwardedSignals& signals, const AttachOptions& options) {
   UniqueFd signal_fd(::signalfd(-1, &signals.set(), SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd) throw Error::from_errno("create a signalfd");
   int input = options.forward_stdin ? STDIN_FILENO : -1;
   if (options.tty) send_window_size(supervisor_socket);
 
-  std::optional<int> exit_code;
+  AttachOutcome outcome;
   enum { kSupervisor, kSignal, kInput };
   for (;;) {
     std::array<pollfd, 3> fds{pollfd{supervisor_socket, POLLIN, 0}, pollfd{signal_fd.get(), POLLIN, 0},
@@ -129,7 +129,8 @@ std::optional<int> relay_attached(int supervisor_socket, const ForwardedSignals&
     }
     if (fds[kSupervisor].revents) {
       char frame[kMaxFrame];
-      ssize_t n = receive_message(supervisor_socket, frame, sizeof frame);
+      std::vector<UniqueFd> passed;
+      ssize_t n = receive_message(supervisor_socket, frame, sizeof frame, passed);
       if (n <= 0) break;
       const auto size = static_cast<std::size_t>(n - 1);
       switch (static_cast<FrameKind>(frame[0])) {
@@ -139,14 +140,27 @@ std::optional<int> relay_attached(int supervisor_socket, const ForwardedSignals&
           if (size == sizeof(std::int32_t)) {
             std::int32_t code;
             std::memcpy(&code, frame + 1, sizeof code);
-            exit_code = code;
+            outcome.exit_code = code;
+          }
+          break;
+        case FrameKind::exit_handover:
+          if (size == sizeof(ExitHandover) && !passed.empty()) {
+            ExitHandover handover;
+            std::memcpy(&handover, frame + 1, sizeof handover);
+            handover.finished_at[sizeof handover.finished_at - 1] = '\0';
+            HandedOverExit& taken = outcome.handover.emplace();
+            taken.facts = {handover.exit_code, handover.finished_at, handover.log_failures,
+                           handover.stop_requested != 0};
+            taken.liveness_lock = std::move(passed.front());
+            for (std::size_t i = 1; i < passed.size(); ++i) taken.other_clients.push_back(std::move(passed[i]));
+            return outcome;
           }
           break;
         default: break;
       }
     }
   }
-  return exit_code;
+  return outcome;
 }
 
 }  // namespace mcore::engine

@@ -5,7 +5,9 @@
 #include <termios.h>
 
 #include <optional>
+#include <vector>
 
+#include "engine/exit_facts.hpp"
 #include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
@@ -46,9 +48,22 @@ struct AttachOptions {
   int init_pidfd = -1;         // where forwarded signals go (-1: not forwarded)
 };
 
+// An exit the supervisor handed to its exit taker (supervisor_protocol.hpp, exit_handover): the taker
+// records it with handle_container_exit, holding the lock, then lets the lock and the clients go.
+struct HandedOverExit {
+  ExitFacts facts;
+  UniqueFd liveness_lock;
+  std::vector<UniqueFd> other_clients;  // closed once the exit is recorded: they wait for that
+};
+
+struct AttachOutcome {
+  std::optional<int> exit_code;           // as the supervisor reported it; nullopt when it sent none
+  std::optional<HandedOverExit> handover;  // the exit, when this client is the exit taker
+};
+
 // A foreground client of a container's supervisor: prints the output frames on stdout and stderr,
 // sends stdin and window sizes, forwards signals to the init. Returns when the supervisor closes the
-// connection (the exit is recorded) with the exit code it reported, nullopt when it sent none.
-std::optional<int> relay_attached(int supervisor_socket, const ForwardedSignals& signals, const AttachOptions& options);
+// connection (the exit is recorded) or hands the exit over.
+AttachOutcome relay_attached(int supervisor_socket, const ForwardedSignals& signals, const AttachOptions& options);
 
 }  // namespace mcore::engine

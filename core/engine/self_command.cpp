@@ -21,12 +21,17 @@ fs::path helper_executable(const std::string& name) {
 }
 
 std::vector<std::string> self_command(const Engine& engine, const std::vector<std::string>& verb_args) {
-  std::vector<std::string> argv{mcore_executable().string()};
+  return engine_command(engine, mcore_executable(), verb_args);
+}
+
+std::vector<std::string> engine_command(const Engine& engine, const fs::path& program,
+                                        const std::vector<std::string>& args) {
+  std::vector<std::string> argv{program.string()};
   const GlobalOptions& options = engine.global_options();
   if (options.config_path) argv.insert(argv.end(), {"--config", fs::absolute(*options.config_path).string()});
   for (const auto& dir : options.plugin_dirs) argv.insert(argv.end(), {"--plugin-dir", fs::absolute(dir).string()});
   if (options.log_level) argv.insert(argv.end(), {"--log-level", *options.log_level});
-  argv.insert(argv.end(), verb_args.begin(), verb_args.end());
+  argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       {"stderr", required_argument, nullptr, 'e'},    {"pty", required_argument, nullptr, 't'},
       {"stdin", required_argument, nullptr, 'I'},     {"listen", required_argument, nullptr, 'L'},
       {"client", required_argument, nullptr, 'c'},    {"hold", required_argument, nullptr, 'H'},
+      {"client-takes-exit", no_argument, nullptr, 'T'}, {"lock-fd", required_argument, nullptr, 'K'},
       {nullptr, 0, nullptr, 0},
   };
   mcore::supervisor::SupervisorOptions options;
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
       case 'I': options.stdin_fd = number(optarg); break;
       case 'L': options.listen_fd = number(optarg); break;
       case 'c': options.client_fd = number(optarg); break;
+      case 'T': options.client_takes_exit = true; break;
+      case 'K': options.lock_fd = number(optarg); break;
       // Kept open, untouched, for the container's life (the sockets reserving its published ports);
       // they close when the supervisor execs the exit command.
       case 'H': ::fcntl(number(optarg), F_SETFD, FD_CLOEXEC); break;
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
     }
   }
   for (int i = optind; i < argc; ++i) options.exit_command.emplace_back(argv[i]);
-  if (options.init_pidfd < 0 || options.exit_command.empty() || options.log_path.empty()) {
+  if (options.init_pidfd < 0 || options.lock_fd < 0 || options.exit_command.empty() || options.log_path.empty()) {
     std::fprintf(stderr, "mcore-supervisor: started by mcore only\n");
     return 2;
   }

@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -29,13 +30,17 @@ using engine::FrameKind;
 struct Client {
   int fd = -1;
   bool attached = false;
+  bool takes_exit = false;  // the exit taker (supervisor_protocol.hpp, exit_handover)
 };
 
 class Supervisor {
  public:
   explicit Supervisor(const SupervisorOptions& options)
       : options_(options), log_(options.log_path, options.log), stdin_fd_(options.stdin_fd) {
-    if (options.client_fd >= 0) add_client(options.client_fd, true);
+    if (options.client_fd >= 0) {
+      add_client(options.client_fd, true);
+      clients_.back().takes_exit = options.client_takes_exit;
+    }
   }
 
   int run() {
@@ -228,11 +233,13 @@ class Supervisor {
     ::close(listen_fd_);
     const std::int32_t code = exit_code;
     broadcast(FrameKind::exited, reinterpret_cast<const char*>(&code), sizeof code);
+    if (hand_over_exit(exit_code, finished_at)) ::_exit(0);
     // Clients stay connected through the exec: they see end of file once the exit is recorded.
     for (const auto& client : clients_) ::fcntl(client.fd, F_SETFD, 0);
     // What the exit handler must know even when no file could be written: the exit, the log's losses,
     // whether the exit was asked for.
-    std::vector<std::string> facts = {"--exit-code", std::to_string(exit_code), "--finished-at", finished_at,
+    std::vector<std::string> facts = {"--lock-fd", std::to_string(options_.lock_fd), "--exit-code",
+                                      std::to_string(exit_code), "--finished-at", finished_at,
                                       "--log-failures", std::to_string(log_.failed_writes())};
     if (stop_requested_) facts.push_back("--stop-requested");
     std::vector<std::string> command = options_.exit_command;
@@ -242,6 +249,27 @@ class Supervisor {
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     std::fprintf(stderr, "mcore-supervisor: exec %s: %s\n", argv[0], std::strerror(errno));
+  }
+
+  // Gives the exit to the exit taker, if it is still there: the same facts the exit handler would get,
+  // the liveness lock, and the other clients, which thus see end of file only once the exit is recorded.
+  // False when there is no taker or it is gone: the exit handler records the exit then.
+  bool hand_over_exit(int exit_code, const std::string& finished_at) {
+    auto taker = std::find_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.takes_exit && c.attached; });
+    if (taker == clients_.end() || clients_.size() > engine::kMaxPassedFds) return false;
+    engine::ExitHandover handover{};
+    handover.exit_code = exit_code;
+    handover.log_failures = log_.failed_writes();
+    handover.stop_requested = stop_requested_ ? 1 : 0;
+    finished_at.copy(handover.finished_at, sizeof handover.finished_at - 1);
+    char frame[1 + sizeof handover];
+    frame[0] = static_cast<char>(FrameKind::exit_handover);
+    std::memcpy(frame + 1, &handover, sizeof handover);
+    std::vector<int> fds = {options_.lock_fd};
+    for (const auto& client : clients_) {
+      if (&client != &*taker) fds.push_back(client.fd);
+    }
+    return engine::send_message(taker->fd, frame, sizeof frame, fds);
   }
 
   const SupervisorOptions& options_;

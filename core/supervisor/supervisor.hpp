@@ -2,9 +2,12 @@
 // The per-container supervisor: a small process (exec'd by mcore once the container's command runs)
 // that is the container init's parent. It copies the command's output to the json-file log and to
 // attached clients, answers clients on its socket (supervisor_protocol.hpp), and when the command exits
-// writes the exit file, tells the clients, and execs the exit command (`mcore __exited ID`), which
-// records the exit, tears down, and applies the restart policy — all in this same process, so the
-// liveness lock it inherited stays held until the container is fully accounted for.
+// writes the exit file, tells the clients, and then either
+//  - hands the exit to the exit taker (a foreground `mcore run` without a restart policy, which has the
+//    engine loaded already) with the liveness lock, and exits; or
+//  - execs the exit command (mcore-exit-handler, core/exit-handler), which records the exit, tears down,
+//    and applies the restart policy in this same process.
+// Either way the liveness lock it inherited stays held until the container is fully accounted for.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -26,8 +29,10 @@ struct SupervisorOptions {
   int stdin_fd = -1;    // write end of the command's stdin pipe with -i (without -t)
   int listen_fd = -1;   // the bound, listening supervisor socket
   int client_fd = -1;   // an already attached client (foreground mcore run), or -1
+  bool client_takes_exit = false;  // client_fd is the exit taker (supervisor_protocol.hpp, exit_handover)
+  int lock_fd = -1;     // the liveness lock, handed on to whoever records the exit
   // Exec'd when the command exited. Its last word is an operand (the container id): the supervisor adds
-  // its own flags (--exit-code, --finished-at, --log-failures, --stop-requested) before it.
+  // its own flags (--lock-fd, --exit-code, --finished-at, --log-failures, --stop-requested) before it.
   std::vector<std::string> exit_command;
 };
 

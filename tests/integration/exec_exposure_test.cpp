@@ -92,7 +92,7 @@ class ExecExposureTest : public ::testing::Test {
   std::unique_ptr<McoreSandbox> sandbox_;
   TempDir bin_{"mcore-exposure-bin"};
   TempDir work_{"mcore-exposure-work"};
-  static constexpr const char* kPrograms[] = {"mcore", "mcore-supervisor", "mcore-enter"};
+  static constexpr const char* kPrograms[] = {"mcore", "mcore-supervisor", "mcore-enter", "mcore-exit-handler"};
   std::map<std::string, std::string> originals_;
   std::string secret_;
 };

@@ -254,11 +254,7 @@ std::vector<pid_t> McoreSandbox::processes_named(const std::string& program) con
 
 std::vector<pid_t> McoreSandbox::supervisor_processes() const {
   std::vector<pid_t> found = processes_named("mcore-supervisor");
-  for (pid_t pid : processes_named("mcore")) {
-    if (read_text("/proc/" + std::to_string(pid) + "/cmdline").find("__exited") != std::string::npos) {
-      found.push_back(pid);
-    }
-  }
+  for (pid_t pid : processes_named("mcore-exit-handler")) found.push_back(pid);
   return found;
 }
 

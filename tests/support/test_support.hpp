@@ -95,8 +95,9 @@ class McoreSandbox {
 
   // The processes of `program` (by argv[0]'s file name) running with this sandbox's config.
   std::vector<pid_t> processes_named(const std::string& program) const;
-  // The supervisors of this sandbox's containers, whether in mcore-supervisor or in the `mcore __exited`
-  // it execs at each exit (one pid for the whole life of a container, restarts included).
+  // The supervisors of this sandbox's containers, whether in mcore-supervisor or in the
+  // mcore-exit-handler it execs at each exit (one pid for the whole life of a container, restarts
+  // included).
   std::vector<pid_t> supervisor_processes() const;
 
  private:

@@ -1,0 +1,112 @@
+// Who records a container's exit. A foreground `mcore run` without a restart policy takes the exit over
+// from the supervisor (the liveness lock comes with it) and records it in its own process; every other
+// container's supervisor execs mcore-exit-handler. The test runs mcore from a directory of its own
+// whose mcore-exit-handler first leaves a mark, then execs the real one: the marks show which path ran,
+// and the containers' ends show that both still record the exit, remove --rm containers and restart.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace mcore::test {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class ExitHandoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    sandbox_ = std::make_unique<McoreSandbox>();
+    // mcore finds its helpers beside its own executable (/proc/self/exe): a hard link keeps that this
+    // directory, a copy where links cannot cross file systems.
+    const fs::path built = fs::path(MCORE_BINARY).parent_path();
+    for (const char* name : {"mcore", "mcore-supervisor", "mcore-enter"}) {
+      std::error_code error;
+      fs::create_hard_link(built / name, bin_.path() / name, error);
+      if (error) fs::copy_file(built / name, bin_.path() / name);
+    }
+    std::ofstream(bin_.path() / "mcore-exit-handler")
+        << "#!/bin/sh\necho \"$@\" >> " << marks_.string() << "\nexec " << (built / "mcore-exit-handler").string()
+        << " \"$@\"\n";
+    fs::permissions(bin_.path() / "mcore-exit-handler", fs::perms::owner_all);
+  }
+
+  CommandResult mcore(std::vector<std::string> args) const {
+    auto argv = sandbox_->mcore_argv(args);
+    argv.front() = (bin_.path() / "mcore").string();
+    return run_command(argv);
+  }
+
+  // The ids the exit handler was exec'd for, in order (its last word).
+  std::vector<std::string> handled() const {
+    std::vector<std::string> ids;
+    std::ifstream in(marks_);
+    for (std::string line; std::getline(in, line);) ids.push_back(line.substr(line.rfind(' ') + 1));
+    return ids;
+  }
+
+  nlohmann::json inspect(const std::string& name) const {
+    auto result = mcore({"inspect", "--type", "container", name});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    auto json = nlohmann::json::parse(result.out, nullptr, false);
+    return json.is_array() && !json.empty() ? json[0] : nlohmann::json::object();
+  }
+
+  std::unique_ptr<McoreSandbox> sandbox_;
+  TempDir bin_{"mcore-bin"};
+  fs::path marks_ = bin_.path() / "exit-handler-runs";
+};
+
+TEST_F(ExitHandoverTest, ForegroundRunRecordsItsOwnExitAndRemovesAnRmContainer) {
+  auto result = mcore({"run", "--rm", "--name", "fg", "--rootfs", shared_busybox_rootfs().string(), "sh", "-c", "exit 7"});
+  EXPECT_EQ(result.exit_code, 7) << result.err;
+  EXPECT_EQ(handled(), std::vector<std::string>{});
+  // Gone by the time the CLI returned: nothing was left for an exit handler to finish.
+  EXPECT_NE(mcore({"inspect", "--type", "container", "fg"}).exit_code, 0);
+  EXPECT_TRUE(fs::is_empty(sandbox_->state_root() / "containers"));
+}
+
+TEST_F(ExitHandoverTest, ForegroundRunWithoutRmLeavesTheRecordedExit) {
+  auto result = mcore({"run", "--name", "kept", "--rootfs", shared_busybox_rootfs().string(), "sh", "-c", "exit 3"});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_EQ(handled(), std::vector<std::string>{});
+  const auto state = inspect("kept")["State"];
+  EXPECT_EQ(state.value("Status", ""), "exited") << state.dump();
+  EXPECT_EQ(state.value("ExitCode", -1), 3) << state.dump();
+  EXPECT_NE(state.value("FinishedAt", ""), "") << state.dump();
+}
+
+TEST_F(ExitHandoverTest, ARestartPolicyKeepsTheExitWithTheSupervisor) {
+  // The foreground CLI must not become the next launcher: the supervisor's exit handler restarts it.
+  auto result = mcore({"run", "--name", "again", "--restart", "on-failure:1", "--rootfs",
+                       shared_busybox_rootfs().string(), "sh", "-c", "exit 4"});
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  // The restarted run's exit comes too; the second supervisor's handler is the real one (found beside
+  // the first handler), so only the first exit leaves a mark.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (inspect("again").value("RestartCount", -1) < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  auto waited = mcore({"wait", "again"});
+  EXPECT_EQ(waited.out, "4\n") << waited.err;
+  const auto record = inspect("again");
+  EXPECT_EQ(record.value("RestartCount", -1), 1) << record.dump();
+  EXPECT_EQ(handled(), std::vector<std::string>{record.value("Id", "")});
+}
+
+TEST_F(ExitHandoverTest, DetachedContainersExitThroughTheExitHandler) {
+  auto run = mcore({"run", "-d", "--name", "bg", "--rootfs", shared_busybox_rootfs().string(), "sh", "-c", "exit 9"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto waited = mcore({"wait", "bg"});
+  EXPECT_EQ(waited.out, "9\n") << waited.err;
+  std::string id = run.out.substr(0, run.out.find('\n'));
+  EXPECT_EQ(handled(), std::vector<std::string>{id});
+}
+
+}  // namespace
+}  // namespace mcore::test
