@@ -1,10 +1,10 @@
-// mcore boot: Docker's daemon start, for a runtime without a daemon (engine/container_boot.hpp). The
+// mcore boot: Docker's daemon start, for a runtime without a daemon (engine/container/container_boot.hpp). The
 // systemd unit mcore.service runs it at boot; it may be run by hand at any time.
 #include <iostream>
 
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_boot.hpp"
+#include "engine/container/container_boot.hpp"
 
 namespace mcore::cli {
 

@@ -4,8 +4,8 @@
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_commit.hpp"
-#include "engine/container_control.hpp"
+#include "engine/container/container_commit.hpp"
+#include "engine/container/container_control.hpp"
 #include "mcore/image_reference.hpp"
 
 namespace mcore::cli {

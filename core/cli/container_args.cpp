@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include "engine/container_control.hpp"
-#include "engine/container_lookup.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/container/container_lookup.hpp"
 
 namespace mcore::cli {
 

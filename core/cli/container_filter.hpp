@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/container_store.hpp"
+#include "engine/container/container_store.hpp"
 
 namespace mcore::cli {
 

@@ -1,7 +1,7 @@
 #include "cli/deployment_file_option.hpp"
 
-#include "engine/container_liveness.hpp"
-#include "engine/deployment.hpp"
+#include "engine/container/container_liveness.hpp"
+#include "engine/deploy/deployment.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {

@@ -7,7 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include "cli/verbs.hpp"
-#include "engine/container_store.hpp"
+#include "engine/container/container_store.hpp"
 
 namespace mcore::cli {
 

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "engine/digest.hpp"
+#include "engine/image/digest.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {

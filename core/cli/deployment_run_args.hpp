@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/deployment.hpp"
+#include "engine/deploy/deployment.hpp"
 
 namespace mcore::cli {
 

@@ -5,9 +5,9 @@
 #include "cli/deployment_run_args.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_control.hpp"
-#include "engine/deployment_file.hpp"
-#include "engine/volume_control.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/deploy/deployment_file.hpp"
+#include "engine/volume/volume_control.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

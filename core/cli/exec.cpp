@@ -3,8 +3,8 @@
 #include "cli/run_options.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_exec.hpp"
-#include "engine/supervisor_client.hpp"
+#include "engine/exec/container_exec.hpp"
+#include "engine/io/supervisor_client.hpp"
 #include "mcore/error.hpp"
 #include "mcore/unique_fd.hpp"
 

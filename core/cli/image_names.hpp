@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/image_store.hpp"
+#include "engine/image/image_store.hpp"
 
 namespace mcore::cli {
 

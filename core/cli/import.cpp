@@ -7,9 +7,9 @@
 #include "cli/pull_progress.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/fd_stream.hpp"
-#include "engine/image_import.hpp"
-#include "engine/image_puller.hpp"
+#include "engine/io/fd_stream.hpp"
+#include "engine/image/image_import.hpp"
+#include "engine/image/image_puller.hpp"
 #include "mcore/image_reference.hpp"
 
 namespace mcore::cli {

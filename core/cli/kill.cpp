@@ -2,7 +2,7 @@
 #include "cli/container_args.hpp"
 #include "cli/signal_names.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container_control.hpp"
+#include "engine/container/container_control.hpp"
 
 namespace mcore::cli {
 

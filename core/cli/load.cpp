@@ -6,9 +6,9 @@
 
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/fd_stream.hpp"
-#include "engine/image_archive_reader.hpp"
-#include "engine/image_puller.hpp"
+#include "engine/io/fd_stream.hpp"
+#include "engine/image/image_archive_reader.hpp"
+#include "engine/image/image_puller.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

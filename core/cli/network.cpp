@@ -7,8 +7,8 @@
 #include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_prune.hpp"
-#include "engine/container_store.hpp"
+#include "engine/container/container_prune.hpp"
+#include "engine/container/container_store.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

@@ -1,9 +1,9 @@
-// mcore prune [-f]: stopped containers and what crashes left behind (engine/container_prune.hpp).
+// mcore prune [-f]: stopped containers and what crashes left behind (engine/container/container_prune.hpp).
 #include <iostream>
 
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_prune.hpp"
+#include "engine/container/container_prune.hpp"
 
 namespace mcore::cli {
 

@@ -6,7 +6,7 @@
 #include "cli/pull_progress.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/image_puller.hpp"
+#include "engine/image/image_puller.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {

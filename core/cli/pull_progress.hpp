@@ -5,7 +5,7 @@
 #include <ostream>
 
 #include "cli/verbs.hpp"
-#include "engine/image_puller.hpp"
+#include "engine/image/image_puller.hpp"
 
 namespace mcore::cli {
 

@@ -3,8 +3,8 @@
 #include "cli/run_options.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_control.hpp"
-#include "engine/container_rename.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/container/container_rename.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

@@ -6,13 +6,13 @@
 #include <map>
 #include <regex>
 
-#include "engine/flag_syntax.hpp"
+#include "engine/container/flag_syntax.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
 namespace fs = std::filesystem;
 
-// The Docker value syntax shared with deployment files lives in the engine (engine/flag_syntax.hpp).
+// The Docker value syntax shared with deployment files lives in the engine (engine/container/flag_syntax.hpp).
 std::int64_t parse_size(const std::string& flag, const std::string& value) {
   return engine::parse_size(flag, value);
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/container_spec.hpp"
+#include "engine/container/container_spec.hpp"
 
 namespace mcore::cli {
 

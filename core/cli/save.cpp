@@ -6,9 +6,9 @@
 #include "cli/image_names.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/fd_stream.hpp"
-#include "engine/image_archive_writer.hpp"
-#include "engine/image_gc.hpp"
+#include "engine/io/fd_stream.hpp"
+#include "engine/image/image_archive_writer.hpp"
+#include "engine/image/image_gc.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

@@ -4,8 +4,8 @@
 
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container_control.hpp"
-#include "engine/io_relay.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/io/io_relay.hpp"
 
 namespace mcore::cli {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/image_puller.hpp"
+#include "engine/image/image_puller.hpp"
 
 namespace mcore::cli {
 

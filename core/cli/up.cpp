@@ -13,10 +13,10 @@
 #include "cli/deployment_run_args.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container_control.hpp"
-#include "engine/deployment_file.hpp"
-#include "engine/self_command.hpp"
-#include "engine/volume_store.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/deploy/deployment_file.hpp"
+#include "engine/context/self_command.hpp"
+#include "engine/volume/volume_store.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

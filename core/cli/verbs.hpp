@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "engine/context/engine.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {

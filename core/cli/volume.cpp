@@ -1,11 +1,11 @@
-// mcore volume SUBCOMMAND: create, ls, inspect, rm, prune — named volumes (engine/volume_store.hpp).
+// mcore volume SUBCOMMAND: create, ls, inspect, rm, prune — named volumes (engine/volume/volume_store.hpp).
 #include <iostream>
 
 #include "cli/output.hpp"
 #include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/volume_control.hpp"
+#include "engine/volume/volume_control.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

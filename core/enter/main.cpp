@@ -22,10 +22,10 @@
 
 #include <string>
 
-#include "engine/container_child.hpp"
-#include "engine/enter_request.hpp"
-#include "engine/fd_passing.hpp"
-#include "engine/init_protocol.hpp"
+#include "engine/init/container_child.hpp"
+#include "engine/exec/enter_request.hpp"
+#include "engine/io/fd_passing.hpp"
+#include "engine/init/init_protocol.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 //                      --lock-fd N --exit-code N --finished-at T [--log-failures N] [--stop-requested] ID
 //
 // It builds an Engine from the same global options as the mcore that started the container and calls
-// handle_container_exit (engine/container_exit.hpp), which may restart the container in this process.
+// handle_container_exit (engine/container/container_exit.hpp), which may restart the container in this process.
 // Its stdio is /dev/null (the launcher's): failures go to the engine's log.
 #include <getopt.h>
 
@@ -14,7 +14,7 @@
 #include <exception>
 #include <string>
 
-#include "engine/container_exit.hpp"
+#include "engine/container/container_exit.hpp"
 #include "mcore/error.hpp"
 
 namespace {

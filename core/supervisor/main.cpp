@@ -1,4 +1,4 @@
-// mcore-supervisor: started only by mcore (engine/container_launch.cpp builds its command line), never
+// mcore-supervisor: started only by mcore (engine/start/container_launch.cpp builds its command line), never
 // by hand. Options name the descriptors it inherited; the words after "--" are the exit command.
 #include <fcntl.h>
 #include <getopt.h>

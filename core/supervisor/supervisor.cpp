@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/container_log.hpp"
-#include "engine/fd_passing.hpp"
-#include "engine/rfc3339.hpp"
-#include "engine/supervisor_protocol.hpp"
+#include "engine/logs/container_log.hpp"
+#include "engine/io/fd_passing.hpp"
+#include "engine/util/rfc3339.hpp"
+#include "engine/io/supervisor_protocol.hpp"
 
 namespace mcore::supervisor {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/log_options.hpp"
+#include "engine/logs/log_options.hpp"
 
 namespace mcore::supervisor {
 

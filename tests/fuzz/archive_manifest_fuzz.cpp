@@ -1,6 +1,6 @@
 // The metadata of image archives handed to `mcore load`: docker-archive manifest.json, OCI index.json
 // (and image indexes), and the member paths they name.
-#include "engine/image_archive.hpp"
+#include "engine/image/image_archive.hpp"
 #include "fuzz_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,7 +1,7 @@
 // mcore's own config file (/etc/mcore/config.json), as an administrator or a deployment tool wrote it.
 #include <nlohmann/json.hpp>
 
-#include "engine/config.hpp"
+#include "engine/context/config.hpp"
 #include "fuzz_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

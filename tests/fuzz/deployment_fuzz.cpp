@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/deployment_file.hpp"
+#include "engine/deploy/deployment_file.hpp"
 #include "fuzz_target.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 // An image's config blob: what it contributes to a container, and Docker's override rules on top.
 #include <nlohmann/json.hpp>
 
-#include "engine/image_config.hpp"
+#include "engine/image/image_config.hpp"
 #include "fuzz_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <span>
 
-#include "engine/layer_stream.hpp"
+#include "engine/image/layer_stream.hpp"
 #include "fuzz_target.hpp"
 #include "layer_unpacker.hpp"
 #include "mcore/unique_fd.hpp"

@@ -1,8 +1,8 @@
 // Seccomp profiles given with --security-opt seccomp=FILE, in Docker's JSON format, compiled to BPF.
 #include <nlohmann/json.hpp>
 
-#include "engine/capabilities.hpp"
-#include "engine/seccomp_profile.hpp"
+#include "engine/security/capabilities.hpp"
+#include "engine/security/seccomp_profile.hpp"
 #include "fuzz_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include "engine/container_boot.hpp"
+#include "engine/container/container_boot.hpp"
 #include "test_support.hpp"
 
 namespace mcore::test {

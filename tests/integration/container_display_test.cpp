@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/container_store.hpp"
+#include "engine/container/container_store.hpp"
 #include "test_support.hpp"
 
 namespace mcore::test {

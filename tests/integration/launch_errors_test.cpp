@@ -5,12 +5,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "engine/container_control.hpp"
-#include "engine/container_launch.hpp"
-#include "engine/container_liveness.hpp"
-#include "engine/container_store.hpp"
-#include "engine/engine.hpp"
-#include "engine/file_util.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/start/container_launch.hpp"
+#include "engine/container/container_liveness.hpp"
+#include "engine/container/container_store.hpp"
+#include "engine/context/engine.hpp"
+#include "engine/util/file_util.hpp"
 #include "test_support.hpp"
 
 namespace mcore::test {

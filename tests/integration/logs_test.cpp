@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/container_log_reader.hpp"
+#include "engine/logs/container_log_reader.hpp"
 #include "test_support.hpp"
 
 namespace mcore::test {

@@ -16,9 +16,9 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/digest.hpp"
-#include "engine/fd_stream.hpp"
-#include "engine/tar_archive.hpp"
+#include "engine/image/digest.hpp"
+#include "engine/io/fd_stream.hpp"
+#include "engine/image/tar_archive.hpp"
 #include "mcore/error.hpp"
 #include "overlay_plugin.hpp"
 #include "tar_writer.hpp"

@@ -14,8 +14,8 @@
 #include <cerrno>
 #include <fstream>
 
-#include "engine/fd_passing.hpp"
-#include "engine/supervisor_protocol.hpp"
+#include "engine/io/fd_passing.hpp"
+#include "engine/io/supervisor_protocol.hpp"
 #include "test_support.hpp"
 
 namespace mcore::test {

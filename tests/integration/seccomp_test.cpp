@@ -24,8 +24,8 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/capabilities.hpp"
-#include "engine/seccomp_profile.hpp"
+#include "engine/security/capabilities.hpp"
+#include "engine/security/seccomp_profile.hpp"
 #include "test_support.hpp"
 
 #ifndef AF_VSOCK

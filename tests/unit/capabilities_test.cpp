@@ -1,4 +1,4 @@
-#include "engine/capabilities.hpp"
+#include "engine/security/capabilities.hpp"
 
 #include <linux/capability.h>
 

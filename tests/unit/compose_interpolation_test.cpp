@@ -1,5 +1,5 @@
 // Compose's variable interpolation in deployment files.
-#include "engine/compose_interpolation.hpp"
+#include "engine/deploy/compose_interpolation.hpp"
 
 #include <gtest/gtest.h>
 

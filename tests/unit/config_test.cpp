@@ -1,6 +1,6 @@
-#include "engine/config.hpp"
+#include "engine/context/config.hpp"
 
-#include "engine/container_log.hpp"
+#include "engine/logs/container_log.hpp"
 
 #include <fstream>
 

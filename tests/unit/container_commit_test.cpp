@@ -1,6 +1,6 @@
 // The config `mcore commit` writes for the new image: the container's settings over its image's, the
 // new layer and history entry, and Docker's rules for what a container's argv means for Entrypoint/Cmd.
-#include "engine/container_commit.hpp"
+#include "engine/container/container_commit.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // /etc/hosts and /etc/resolv.conf as mcore writes them into a container, and the flags they come from.
-#include "engine/container_etc_files.hpp"
+#include "engine/start/container_etc_files.hpp"
 
 #include <functional>
 #include <string>

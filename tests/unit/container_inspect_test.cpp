@@ -1,5 +1,5 @@
 // inspect_container(): Docker's document shape, member order and values from a hand-built record.
-#include "engine/container_inspect.hpp"
+#include "engine/container/container_inspect.hpp"
 
 #include <sys/mount.h>
 

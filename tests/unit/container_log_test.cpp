@@ -1,6 +1,6 @@
 // The json-file container log: the writer (lines, 16 KiB pieces, escaping, rotation, failures), the
 // options parser, and the reader (rotated files, tail, since, follow across rotations).
-#include "engine/container_log.hpp"
+#include "engine/logs/container_log.hpp"
 
 #include <sys/stat.h>
 
@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/container_log_reader.hpp"
+#include "engine/logs/container_log_reader.hpp"
 #include "mcore/error.hpp"
 #include "test_support.hpp"
 

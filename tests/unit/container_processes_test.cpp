@@ -1,7 +1,7 @@
 // in_cgroup(): which /proc/<pid>/cgroup contents put a process in a container's group, v1 and v2.
 #include <gtest/gtest.h>
 
-#include "engine/container_processes.hpp"
+#include "engine/container/container_processes.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {

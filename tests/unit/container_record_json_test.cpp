@@ -2,8 +2,8 @@
 // endpoint a running container holds.
 #include <gtest/gtest.h>
 
-#include "engine/container_spec_json.hpp"
-#include "engine/container_store.hpp"
+#include "engine/container/container_spec_json.hpp"
+#include "engine/container/container_store.hpp"
 
 namespace mcore::engine {
 namespace {

@@ -1,5 +1,5 @@
 // Deployment files: JSON and Compose YAML read into one model; every problem reported with its path.
-#include "engine/deployment_file.hpp"
+#include "engine/deploy/deployment_file.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The request `mcore exec` hands mcore-enter: what build_process_plan made comes out the same on the
 // other side, and damaged bytes are refused rather than half-read.
-#include "engine/enter_request.hpp"
+#include "engine/exec/enter_request.hpp"
 
 #include <gtest/gtest.h>
 #include <sched.h>

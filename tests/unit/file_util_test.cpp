@@ -1,4 +1,4 @@
-#include "engine/file_util.hpp"
+#include "engine/util/file_util.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

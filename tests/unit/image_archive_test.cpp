@@ -1,7 +1,7 @@
 // Image archives without root: the metadata rules (manifest.json, index.json, names), the tar reader and
 // writer, the import metadata, and save -> load through a stand-in storage driver, including how a
 // failed load leaves the store.
-#include "engine/image_archive.hpp"
+#include "engine/image/image_archive.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -11,10 +11,10 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/image_archive_reader.hpp"
-#include "engine/image_archive_writer.hpp"
-#include "engine/image_import.hpp"
-#include "engine/tar_archive.hpp"
+#include "engine/image/image_archive_reader.hpp"
+#include "engine/image/image_archive_writer.hpp"
+#include "engine/image/image_import.hpp"
+#include "engine/image/tar_archive.hpp"
 #include "mcore/error.hpp"
 #include "tar_writer.hpp"
 #include "test_support.hpp"

@@ -1,5 +1,5 @@
 // Docker's rules for combining an image's Entrypoint/Cmd with --entrypoint and arguments.
-#include "engine/image_config.hpp"
+#include "engine/image/image_config.hpp"
 
 #include <gtest/gtest.h>
 

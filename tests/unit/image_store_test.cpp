@@ -1,4 +1,4 @@
-#include "engine/image_store.hpp"
+#include "engine/image/image_store.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/file_util.hpp"
+#include "engine/util/file_util.hpp"
 #include "mcore/error.hpp"
 #include "test_support.hpp"
 

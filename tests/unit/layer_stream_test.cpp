@@ -1,6 +1,6 @@
 // The layer pipeline's byte plumbing: the bounded pipe between threads, decompression and digest checks.
-#include "engine/byte_pipe.hpp"
-#include "engine/layer_stream.hpp"
+#include "engine/io/byte_pipe.hpp"
+#include "engine/image/layer_stream.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

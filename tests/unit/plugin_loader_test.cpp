@@ -1,6 +1,6 @@
 // The plugin loader against purpose-built plugins (tests/unit/test_plugins): the good one is loaded and
 // used, each broken one is refused with its own message, and the Engine's wiring on top of the loader.
-#include "engine/plugin_loader.hpp"
+#include "engine/context/plugin_loader.hpp"
 
 #include <dlfcn.h>
 
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/engine.hpp"
+#include "engine/context/engine.hpp"
 #include "mcore/error.hpp"
 #include "mcore/resource_driver.hpp"
 #include "test_support.hpp"

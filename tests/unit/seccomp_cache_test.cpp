@@ -1,4 +1,4 @@
-#include "engine/seccomp_cache.hpp"
+#include "engine/security/seccomp_cache.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/seccomp_profile.hpp"
+#include "engine/security/seccomp_profile.hpp"
 
 #include <linux/capability.h>
 

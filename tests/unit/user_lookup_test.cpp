@@ -1,5 +1,5 @@
 // -u resolution against passwd and group contents, as the container init does it.
-#include "engine/user_lookup.hpp"
+#include "engine/init/user_lookup.hpp"
 
 #include <gtest/gtest.h>
 

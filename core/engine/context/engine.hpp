@@ -1,0 +1,72 @@
+#pragma once
+// The context object every verb works with: the configuration, the logger and the drivers, each driver
+// loaded on first use so a command only pays for the plugins it needs.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "engine/context/config.hpp"
+#include "engine/context/host_facts.hpp"
+#include "engine/context/plugin_loader.hpp"
+#include "mcore/network_driver.hpp"
+#include "mcore/registry_driver.hpp"
+#include "mcore/resource_driver.hpp"
+#include "mcore/storage_driver.hpp"
+
+namespace mcore::engine {
+
+// Options that come before the verb: mcore [--config F] [--plugin-dir D]... [--log-level L] VERB ...
+struct GlobalOptions {
+  std::optional<std::filesystem::path> config_path;  // else MCORE_CONFIG, else the default path
+  std::vector<std::filesystem::path> plugin_dirs;    // searched first
+  std::optional<std::string> log_level;              // overrides the config's log_level
+};
+
+class Engine {
+ public:
+  // Loads the config and sets up the logger. Throws Error on a bad config.
+  explicit Engine(const GlobalOptions& options);
+  ~Engine();
+
+  const Config& config() const { return config_; }
+  // As given on the command line: handed on to the commands mcore starts for itself.
+  const GlobalOptions& global_options() const { return options_; }
+  const std::shared_ptr<spdlog::logger>& logger() const { return logger_; }
+  const PluginLoader& plugins() const { return loader_; }
+  const HostFacts& host();
+
+  // Before a command touches the data and state roots: refuses anyone but root (the roots hold records
+  // with secrets, and volumes with setuid files that containers wrote), creates both roots and the
+  // containers/ and volumes/ directories private (0700) at first use, and narrows them when found wider.
+  // Throws Error saying what to do.
+  void secure_roots();
+
+  // The driver chosen for a role, "auto" resolved ("cgroup-v1" on a hybrid host).
+  std::string driver_name(DriverKind kind);
+
+  // Load (once) and return the configured driver for each role. Throw Error as PluginLoader::load does.
+  std::shared_ptr<StorageDriver> storage();
+  std::shared_ptr<ResourceDriver> resource();
+  std::shared_ptr<NetworkDriver> network();
+  std::shared_ptr<RegistryDriver> registry();
+
+ private:
+  template <class Interface>
+  std::shared_ptr<Interface> driver(DriverKind kind, std::shared_ptr<Interface>& slot);
+
+  GlobalOptions options_;
+  Config config_;
+  std::shared_ptr<spdlog::logger> logger_;
+  PluginLoader loader_;
+  std::optional<HostFacts> host_;
+  std::shared_ptr<StorageDriver> storage_;
+  std::shared_ptr<ResourceDriver> resource_;
+  std::shared_ptr<NetworkDriver> network_;
+  std::shared_ptr<RegistryDriver> registry_;
+};
+
+}  // namespace mcore::engine

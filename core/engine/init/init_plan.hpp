@@ -1,0 +1,110 @@
+#pragma once
+// The container init's script: every mount, node, link and setting the child applies between clone and
+// execve, prepared in the parent as plain C data so the child never allocates. Paths marked "in root"
+// are resolved inside the container's root with openat2(RESOLVE_IN_ROOT): a symlink in the image can
+// never make a mount land on the host.
+#include <sys/types.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "engine/security/capabilities.hpp"
+#include "engine/context/host_facts.hpp"
+#include "engine/container/container_spec.hpp"
+#include "engine/security/seccomp_profile.hpp"
+#include "mcore/storage_driver.hpp"
+
+namespace mcore::engine {
+
+enum class InitStepKind : unsigned char {
+  mount_host,       // mount(source, target) with target an absolute host path (the storage driver's)
+  mount_in_root,    // mount a file system (proc, tmpfs, ...) on a directory in root, creating it
+  bind_in_root,     // bind host path `source` on a path in root, creating a directory or file for it
+  mask_in_root,     // hide a path in root: /dev/null over a file, read-only tmpfs over a directory
+  readonly_in_root, // bind a path in root over itself and make it read-only
+  mkdir_in_root,    // create a directory in root (and its parents)
+  mknod_in_root,    // create a device node in root
+  symlink_in_root,  // create symlink `target` -> `source`
+  remount_root_ro,  // make the root mount read-only (after its submounts)
+};
+
+struct InitStep {
+  InitStepKind kind;
+  const char* source = nullptr;
+  const char* target = nullptr;  // host path for mount_host, otherwise relative to the root
+  const char* fstype = nullptr;
+  unsigned long flags = 0;
+  const char* data = nullptr;
+  bool read_only = false;        // bind_in_root: remount read-only afterwards
+  mode_t mode = 0;               // mknod_in_root
+  dev_t device = 0;              // mknod_in_root
+  const char* working_directory = nullptr;  // mount_host: chdir here first (relative paths in data)
+};
+
+// A cgroup hierarchy the init mounts at /sys/fs/cgroup/<name> once it is in its own cgroup namespace.
+struct CgroupMountStep {
+  const char* name;     // "" for /sys/fs/cgroup itself (a pure cgroup v2 host)
+  const char* fstype;   // "cgroup" or "cgroup2"
+  const char* options;  // the host hierarchy's own ("memory", "xattr,name=systemd"); the kernel insists
+};
+
+struct InitPlan {
+  std::vector<InitStep> steps;
+  const char* rootfs = nullptr;  // host path of the assembled root, pivoted into
+  const char* hostname = nullptr;
+  const char* working_dir = nullptr;
+  std::vector<char*> argv;  // null-terminated
+  std::vector<char*> envp;  // null-terminated
+  const char* path_env = nullptr;  // PATH's value for the command lookup
+  const char* user = "";          // resolved in the container: name or uid, "" for root
+  const char* group = nullptr;    // name or gid, null when not given
+  int home_slot = -1;             // envp index the init fills with HOME from passwd; -1 when HOME was set
+  CapabilitySet capabilities = 0;
+  bool no_new_privileges = false;
+  SeccompProgram seccomp;
+  bool tty = false;
+  bool stdin_null = false;        // give the command /dev/null as stdin (no -i)
+  int stdio[3] = {-1, -1, -1};    // descriptors dup'ed onto 0, 1, 2 (the supervisor's pipes); -1 keeps it
+  bool new_cgroup_namespace = false;
+  // The container's own cgroups at /sys/fs/cgroup, read-only unless privileged (Docker's layout: the
+  // hierarchies, each rooted at the container's group). Empty without a cgroup namespace.
+  std::vector<CgroupMountStep> cgroup_mounts;
+  bool cgroup_mounts_writable = false;
+  bool loopback_up = false;  // bring `lo` up: a network namespace of its own that no driver attaches
+  int sync_fd = -1;               // the child's end of the sync socket
+
+  // Keeps a string alive for as long as the plan and returns its C string.
+  const char* keep(std::string text);
+
+ private:
+  std::deque<std::string> strings_;
+};
+
+// The host files bind-mounted on /etc/hosts, /etc/resolv.conf and /etc/hostname.
+struct EtcMounts {
+  std::string hosts;
+  std::string resolv_conf;
+  std::string hostname;
+};
+
+// The container's cgroups as it will see them: a namespace of its own when the kernel has them, and the
+// host's hierarchies (host_cgroup_hierarchies) to mount inside it.
+struct CgroupView {
+  bool own_namespace = false;
+  std::vector<CgroupHierarchy> hierarchies;
+};
+
+// Builds the init script for `spec` on top of the mounts the storage driver described: Docker's /proc,
+// /sys (with the container's own cgroups), /dev (every host device for a privileged container), masked
+// and read-only paths (all skipped for privileged containers where Docker skips them), the /etc files,
+// volumes (which may cover them), tmpfs mounts, and the process settings.
+void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const EtcMounts& etc,
+                     const CgroupView& cgroups, InitPlan& plan);
+
+// The process part of a plan, shared by the init and `mcore exec`'s processes: command, environment
+// (HOME left for the child to fill in from passwd unless given), working directory, user,
+// capabilities, no_new_privs, terminal and stdin. The seccomp program is the caller's to set.
+void build_process_plan(const ContainerSpec& spec, InitPlan& plan);
+
+}  // namespace mcore::engine

@@ -1,0 +1,397 @@
+#include "engine/start/container_launch.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/start/container_etc.hpp"
+#include "engine/container/container_liveness.hpp"
+#include "engine/start/container_network.hpp"
+#include "engine/start/container_process.hpp"
+#include "engine/container/container_store.hpp"
+#include "engine/util/file_util.hpp"
+#include "engine/io/fd_passing.hpp"
+#include "engine/init/init_plan.hpp"
+#include "engine/init/init_protocol.hpp"
+#include "engine/util/scope_exit.hpp"
+#include "engine/context/self_command.hpp"
+#include "engine/volume/volume_populate.hpp"
+#include "engine/start/container_seccomp.hpp"
+#include "engine/start/start_failure.hpp"
+
+namespace mcore::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitMcoreFailure = 125;
+
+unsigned long namespace_flags(const ContainerSpec& spec) {
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+  if (has_own_network_namespace(spec)) flags |= CLONE_NEWNET;
+  return flags;
+}
+
+LaunchReport start_failure(const ContainerSpec& spec, const InitFailure& failure) {
+  StartFailure described = describe_start_failure(spec.args.front(), failure, "start the container");
+  LaunchReport report;
+  report.exit_code = described.exit_code;
+  report.failure = std::move(described.error);
+  return report;
+}
+
+LaunchReport failed(Error error) {
+  LaunchReport report;
+  report.exit_code = kExitMcoreFailure;
+  report.failure = std::move(error);
+  return report;
+}
+
+void send_report(int fd, const LaunchReport& report, int pidfd) {
+  if (fd < 0) return;
+  nlohmann::json json = {{"exit_code", report.exit_code}};
+  if (report.failure) json["message"] = report.failure->what(), json["hint"] = report.failure->hint();
+  const std::string text = json.dump();
+  send_message(fd, text.data(), text.size(), pidfd);
+}
+
+LaunchReport receive_report(int fd) {
+  std::string buffer(8192, '\0');
+  UniqueFd pidfd;
+  ssize_t n = receive_message(fd, buffer.data(), buffer.size(), &pidfd);
+  if (n <= 0) return failed(Error("the container's launcher exited without a report", 0, "see `mcore logs` and retry"));
+  auto json = nlohmann::json::parse(buffer.substr(0, static_cast<std::size_t>(n)), nullptr, false);
+  if (json.is_discarded()) return failed(Error("the container's launcher sent a damaged report"));
+  LaunchReport report;
+  report.exit_code = json.value("exit_code", kExitMcoreFailure);
+  if (json.contains("message")) report.failure = Error(json.value("message", ""), 0, json.value("hint", ""));
+  report.init_pidfd = std::move(pidfd);
+  return report;
+}
+
+
+// `mcore-exit-handler [global options] ID`: what the supervisor execs when the command exits (it adds the
+// lock and the exit's facts before the id).
+std::vector<std::string> exit_command(const Engine& engine, const std::string& id) {
+  return engine_command(engine, helper_executable("mcore-exit-handler"), {id});
+}
+
+// AF_UNIX paths are limited to 108 bytes, the state root is not: bind and connect go through a short
+// /proc/self/fd path to the container's runtime directory.
+std::string short_socket_path(int dir_fd) { return "/proc/self/fd/" + std::to_string(dir_fd) + "/supervisor.sock"; }
+
+UniqueFd listen_on(const ContainerRuntimePaths& paths) {
+  UniqueFd dir(::open(paths.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw Error::from_errno("open " + paths.dir.string());
+  UniqueFd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!socket) throw Error::from_errno("create the supervisor socket");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = short_socket_path(dir.get());
+  path.copy(address.sun_path, sizeof address.sun_path - 1);
+  ::unlink(paths.socket.c_str());
+  if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(socket.get(), 64) != 0) {
+    throw Error::from_errno("listen on " + paths.socket.string());
+  }
+  // bind(2) follows the umask; the mode must not. The supervisor checks each peer's credentials too.
+  if (::fchmodat(dir.get(), "supervisor.sock", 0600, 0) != 0) throw Error::from_errno("chmod " + paths.socket.string());
+  return socket;
+}
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Pipe make_pipe() {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) throw Error::from_errno("create a pipe for the container's output");
+  return {UniqueFd(ends[0]), UniqueFd(ends[1])};
+}
+
+// Takes the supervisor's liveness lock on a fresh descriptor (inherited by the supervisor, so no
+// close-on-exec). Fails when another supervisor holds it.
+UniqueFd take_liveness_lock(const ContainerRuntimePaths& paths) {
+  UniqueFd fd(::open(paths.supervisor_lock.c_str(), O_RDWR | O_CREAT, 0600));
+  if (!fd) throw Error::from_errno("open " + paths.supervisor_lock.string());
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_SETLK, &lock) != 0) {
+    throw Error("the container is already running", 0, "stop it first, or use `mcore restart`");
+  }
+  return fd;
+}
+
+void keep_across_exec(int fd) {
+  if (fd >= 0) ::fcntl(fd, F_SETFD, 0);
+}
+
+}  // namespace
+
+namespace {
+
+// One start of a container, in three steps: prepare() what the init needs before it exists (root
+// filesystem, volumes, cgroup, /etc files, the init plan, pipes, the supervisor's socket); spawn() the
+// init, join it to its cgroup and network, and wait until the command was exec'd (the record then says
+// running); hand_off() to mcore-supervisor by exec. Whatever prepare() and spawn() set up is undone
+// when a later step throws.
+class ContainerStart {
+ public:
+  ContainerStart(Engine& engine, ContainerStore& store, ContainerRecord& record)
+      : engine_(engine),
+        store_(store),
+        record_(record),
+        spec_(record.spec),
+        id_(record.id),
+        paths_(runtime_paths(engine.config(), record.id)),
+        resource_(engine.resource()),
+        destroy_group_([this] { destroy_group(); }),
+        leave_network_([this] {
+          if (joined_network_) detach_container_network(engine_, store_, record_);
+        }) {}
+
+  void prepare() {
+    ::unlink(paths_.exit_file.c_str());
+    RootfsRequest request;
+    request.container_id = id_;
+    request.layers = spec_.image_layers;
+    if (!spec_.rootfs.empty()) request.external_lowers = {spec_.rootfs};
+    request.external_lowers.push_back(etc_mount_point_layer(store_, id_));
+    const RootfsPlan rootfs = engine_.storage()->prepare_rootfs(request);
+    populate_volumes(engine_, spec_, rootfs);
+
+    // A group left by a crash would make create() fail; a first start has none to remove.
+    if (record_.state != ContainerState::created) resource_->destroy(id_);
+    ResourceRequest resources;
+    resources.container_id = id_;
+    resources.limits = spec_.limits;
+    resources.unrestricted_devices = spec_.privileged;
+    resource_->create(resources);
+    group_created_ = true;
+
+    write_etc_files(store_, spec_);
+    const EtcFilePaths etc = etc_file_paths(store_, id_);
+    plan_.seccomp = container_seccomp(spec_, engine_.config().state_root);
+    CgroupView cgroups;
+    cgroups.own_namespace = probe_cgroup_namespace();
+    if (cgroups.own_namespace) cgroups.hierarchies = host_cgroup_hierarchies();
+    build_init_plan(spec_, rootfs, {etc.hosts, etc.resolv_conf, etc.hostname}, cgroups, plan_);
+    if (!spec_.tty) {
+      out_ = make_pipe();
+      err_ = make_pipe();
+      plan_.stdio[1] = out_.write.get();
+      plan_.stdio[2] = err_.write.get();
+      if (spec_.interactive) {
+        in_ = make_pipe();
+        plan_.stdio[0] = in_.read.get();
+      }
+    }
+    listener_ = listen_on(paths_);
+  }
+
+  // Returns the reason the command did not start, or nullopt once it runs.
+  std::optional<InitFailure> spawn() {
+    process_.emplace(ContainerProcess::start(plan_, namespace_flags(spec_)));
+    out_.write.reset();
+    err_.write.reset();
+    in_.read.reset();
+    resource_->add_process(id_, process_->pid());
+    // The network is in place before the barrier lets the command run.
+    if (spec_.network == NetworkMode::network) {
+      joined_network_ = true;
+      AttachedNetwork attached = attach_container_network(engine_, record_, process_->pid());
+      record_.endpoint = std::move(attached.endpoint);
+      held_sockets_ = std::move(attached.held_sockets);
+      write_hosts(engine_, store_, record_);
+    }
+    std::optional<InitFailure> failure;
+    if (spec_.tty) pty_master_ = process_->receive_pty_master(failure);
+    if (!failure) failure = process_->wait_for_exec(process_->release());
+    if (failure) {
+      process_->wait();
+      return failure;
+    }
+    record_.state = ContainerState::running;
+    record_.pid = process_->pid();
+    record_.started_at = now_rfc3339();
+    record_.error.clear();
+    record_.exit_code = 0;
+    record_.oom_killed = false;
+    record_.cgroup = resource_->group_path(id_);
+    store_.save(record_);
+    destroy_group_.dismiss();
+    leave_network_.dismiss();
+    if (record_.endpoint) refresh_network_hosts(engine_, store_, *record_.endpoint);
+    return std::nullopt;
+  }
+
+  int init_pidfd() const { return process_->pidfd(); }
+
+  // Execs mcore-supervisor with everything it inherits; throws Error when the exec fails.
+  [[noreturn]] void hand_off(AttachedClient client, int liveness_fd) {
+    std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
+                                     "--id", id_,
+                                     "--log", store_.log_path(id_).string(),
+                                     "--log-max-size", std::to_string(spec_.log.max_size),
+                                     "--log-max-files", std::to_string(spec_.log.max_files),
+                                     "--exit-file", paths_.exit_file.string(),
+                                     "--socket", paths_.socket.string(),
+                                     "--pidfd", std::to_string(process_->pidfd()),
+                                     "--listen", std::to_string(listener_.get()),
+                                     "--lock-fd", std::to_string(liveness_fd)};
+    auto pass = [&](const char* option, int fd) {
+      if (fd < 0) return;
+      keep_across_exec(fd);
+      argv.insert(argv.end(), {option, std::to_string(fd)});
+    };
+    keep_across_exec(process_->pidfd());
+    keep_across_exec(listener_.get());
+    pass("--stdout", out_.read.get());
+    pass("--stderr", err_.read.get());
+    pass("--pty", pty_master_.get());
+    pass("--stdin", in_.write.get());
+    pass("--client", client.fd);
+    if (client.fd >= 0 && client.takes_exit && spec_.restart.kind == RestartPolicy::Kind::no) {
+      argv.push_back("--client-takes-exit");
+    }
+    for (const auto& socket : held_sockets_) pass("--hold", socket.get());
+    keep_across_exec(liveness_fd);
+    argv.push_back("--");
+    for (auto& word : exit_command(engine_, id_)) argv.push_back(std::move(word));
+    std::vector<char*> pointers;
+    for (auto& word : argv) pointers.push_back(word.data());
+    pointers.push_back(nullptr);
+    ::execv(pointers[0], pointers.data());
+    throw Error::from_errno("exec " + argv[0]);
+  }
+
+ private:
+  void destroy_group() {
+    if (!group_created_) return;
+    try {
+      resource_->destroy(id_);
+    } catch (const Error& failure) {
+      engine_.logger()->warn("container {}: {}", id_.substr(0, 12), failure.what());
+    }
+  }
+
+  Engine& engine_;
+  ContainerStore& store_;
+  ContainerRecord& record_;
+  const ContainerSpec& spec_;
+  const std::string id_;
+  const ContainerRuntimePaths paths_;
+  std::shared_ptr<ResourceDriver> resource_;
+  bool group_created_ = false;
+  bool joined_network_ = false;
+  // The undo steps, placed so that on the way out the network is left first, then the init is
+  // killed (process_), and the cgroup goes last.
+  ScopeExit<std::function<void()>> destroy_group_;
+  InitPlan plan_;
+  Pipe out_, err_, in_;
+  UniqueFd listener_;
+  UniqueFd pty_master_;
+  std::optional<ContainerProcess> process_;
+  std::vector<UniqueFd> held_sockets_;
+  ScopeExit<std::function<void()>> leave_network_;
+};
+
+}  // namespace
+
+LaunchReport start_and_supervise(Engine& engine, const std::string& id, int report_fd, AttachedClient client,
+                                 int held_lock_fd) {
+  // Every way out sends a report: the caller otherwise learns only that the launcher vanished.
+  auto report = [&](LaunchReport outcome) {
+    send_report(report_fd, outcome, -1);
+    return outcome;
+  };
+  ContainerStore store(engine.config().data_root);
+  std::unique_ptr<FileLock> lock;  // not std::optional: g++ 12 misreads its state (maybe-uninitialized)
+  std::optional<ContainerRecord> found;
+  UniqueFd liveness;
+  try {
+    lock = std::make_unique<FileLock>(store.lock(id));
+    found = store.load(id);
+    if (!found) return report(failed(Error("no such container: " + id, 0, "see `mcore ps -a`")));
+    const ContainerRuntimePaths paths = runtime_paths(engine.config(), id);
+    // The supervisor's socket lives here: nobody but root may reach it, whatever the umask.
+    ensure_private_directory(paths.dir);
+    liveness = held_lock_fd >= 0 ? UniqueFd(held_lock_fd) : take_liveness_lock(paths);
+  } catch (const Error& error) {
+    // Not started, and another supervisor may run it: the record is not ours to touch.
+    return report(failed(error));
+  }
+
+  ContainerRecord& record = *found;
+  auto record_failure = [&](LaunchReport outcome) {
+    record.state = ContainerState::exited;
+    record.exit_code = outcome.exit_code;
+    record.error = outcome.failure ? outcome.failure->what() : "";
+    record.finished_at = now_rfc3339();
+    record.pid = 0;
+    record.endpoint.reset();
+    try {
+      store.save(record);
+    } catch (const Error& error) {
+      engine.logger()->warn("container {}: {}", id.substr(0, 12), error.what());
+    }
+    return report(std::move(outcome));
+  };
+  try {
+    ContainerStart start(engine, store, record);
+    start.prepare();
+    if (auto failure = start.spawn()) return record_failure(start_failure(record.spec, *failure));
+    send_report(report_fd, LaunchReport{}, start.init_pidfd());
+    lock.reset();
+    start.hand_off(client, liveness.get());
+  } catch (const Error& error) {
+    return record_failure(failed(error));
+  } catch (const std::exception& error) {
+    return record_failure(failed(Error(std::string("unexpected failure: ") + error.what())));
+  }
+}
+
+LaunchReport launch_container(Engine& engine, const std::string& id, AttachedClient client) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    throw Error::from_errno("create the launch report socket");
+  }
+  UniqueFd ours(pair[0]);
+  UniqueFd theirs(pair[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) throw Error::from_errno("fork the container's launcher");
+  if (pid == 0) {
+    ours.reset();
+    // The supervisor must outlive this command and keep none of its terminal or pipes.
+    ::setsid();
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+    if (null > 2) ::close(null);
+    try {
+      start_and_supervise(engine, id, theirs.get(), client, -1);
+    } catch (const std::exception& error) {
+      // start_and_supervise reports every Error itself; this is what it could not catch.
+      send_report(theirs.get(), failed(Error(std::string("the container's launcher failed: ") + error.what())), -1);
+    }
+    ::_exit(kExitMcoreFailure);
+  }
+  theirs.reset();
+  return receive_report(ours.get());
+}
+
+}  // namespace mcore::engine
