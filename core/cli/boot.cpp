@@ -4,7 +4,7 @@
 
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_boot.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

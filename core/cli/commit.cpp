@@ -4,8 +4,7 @@
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_commit.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 #include "mcore/image_reference.hpp"
 
 namespace mcore::cli {

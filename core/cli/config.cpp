@@ -4,7 +4,7 @@
 #include "cli/deployment_file_option.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/deploy/deployment_file.hpp"
+#include "engine/api/deployments.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

@@ -2,8 +2,7 @@
 
 #include <iostream>
 
-#include "engine/container/container_control.hpp"
-#include "engine/container/container_lookup.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

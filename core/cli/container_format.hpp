@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/container/container_store.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

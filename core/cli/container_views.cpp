@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "cli/container_args.hpp"
-#include "engine/container/container_liveness.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

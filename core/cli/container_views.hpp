@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/verbs.hpp"
-#include "engine/container/container_store.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

@@ -1,7 +1,7 @@
 #include "cli/deployment_file_option.hpp"
 
-#include "engine/container/container_liveness.hpp"
-#include "engine/deploy/deployment.hpp"
+#include <iostream>
+
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -22,18 +22,8 @@ fs::path deployment_file(const po::variables_map& options) {
   throw Error("no deployment file here", 0, "give one with -f FILE (JSON, or a Compose YAML file)");
 }
 
-std::map<std::string, engine::ContainerRecord> deployment_containers(CliContext& context, const std::string& deployment) {
-  const auto& config = context.engine().config();
-  std::map<std::string, engine::ContainerRecord> found;
-  for (auto& record : engine::ContainerStore(config.data_root).list().records) {
-    const auto& labels = record.spec.labels;
-    auto in = labels.find(engine::kDeploymentLabel);
-    auto service = labels.find(engine::kServiceLabel);
-    if (in == labels.end() || in->second != deployment || service == labels.end()) continue;
-    const std::string name = service->second;
-    found.insert_or_assign(name, engine::observe_container(config, std::move(record)));
-  }
-  return found;
+void print_deployment_progress(const std::string& kind, const std::string& what) {
+  std::cout << kind << " " << what << std::endl;
 }
 
 }  // namespace mcore::cli

@@ -1,13 +1,9 @@
 #pragma once
-// What up, down and config share: the -f option and where a deployment's containers are.
+// What up, down and config share: the -f option, and how their progress is printed.
 #include <filesystem>
-#include <map>
 #include <string>
 
 #include <boost/program_options.hpp>
-
-#include "cli/verbs.hpp"
-#include "engine/container/container_store.hpp"
 
 namespace mcore::cli {
 
@@ -18,7 +14,7 @@ void add_file_option(boost::program_options::options_description& options);
 // docker-compose.yml in the current directory. Throws Error when there is none.
 std::filesystem::path deployment_file(const boost::program_options::variables_map& options);
 
-// Service name -> its container (as observed: running only while its supervisor lives).
-std::map<std::string, engine::ContainerRecord> deployment_containers(CliContext& context, const std::string& deployment);
+// "Network shop_front created", one line on stdout.
+void print_deployment_progress(const std::string& kind, const std::string& what);
 
 }  // namespace mcore::cli

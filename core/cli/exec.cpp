@@ -1,10 +1,8 @@
 // mcore exec: Docker's flags -> the container's spec with the exec's choices -> exec_in_container.
 #include "cli/container_views.hpp"
-#include "cli/run_options.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/exec/container_exec.hpp"
-#include "engine/io/supervisor_client.hpp"
+#include "engine/api/containers.hpp"
 #include "mcore/error.hpp"
 #include "mcore/unique_fd.hpp"
 
@@ -75,7 +73,7 @@ engine::ContainerSpec exec_spec(const engine::ContainerSpec& container, const po
   spec.tty = options["tty"].as<bool>() && !spec.detach;
   spec.interactive = options["interactive"].as<bool>() && !spec.detach;
   if (options.count("user")) {
-    auto user = parse_user(options["user"].as<std::string>());
+    auto user = engine::parse_user(options["user"].as<std::string>());
     spec.user = user.user;
     spec.group = user.group;
   }
@@ -89,12 +87,12 @@ engine::ContainerSpec exec_spec(const engine::ContainerSpec& container, const po
   // The container's environment first: --env-file and then -e override it.
   std::vector<std::string> env = container.env;
   for (const auto& file : list(options, "env-file")) {
-    auto entries = read_env_file(file);
+    auto entries = engine::read_env_file(file);
     env.insert(env.end(), entries.begin(), entries.end());
   }
-  auto flags = parse_env(list(options, "env"));
+  auto flags = engine::parse_env(list(options, "env"));
   env.insert(env.end(), flags.begin(), flags.end());
-  spec.env = finish_environment(std::move(env), container.hostname, spec.tty);
+  spec.env = engine::finish_environment(std::move(env), container.hostname, spec.tty);
   // As Docker: every capability, but the container's seccomp filter and no_new_privs stay.
   if (options["privileged"].as<bool>()) spec.capabilities = engine::resolve_capabilities(true, {}, {}, engine::held_capabilities());
   return spec;

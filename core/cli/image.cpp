@@ -5,7 +5,7 @@
 #include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/image/image_gc.hpp"
+#include "engine/api/images.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

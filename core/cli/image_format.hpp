@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/image/image_store.hpp"
+#include "engine/api/images.hpp"
 
 namespace mcore::cli {
 

@@ -8,7 +8,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/image/image_store.hpp"
+#include "engine/api/images.hpp"
 #include "mcore/image_reference.hpp"
 
 namespace mcore::cli {

@@ -7,9 +7,7 @@
 #include "cli/pull_progress.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/io/fd_stream.hpp"
-#include "engine/image/image_import.hpp"
-#include "engine/image/image_puller.hpp"
+#include "engine/api/images.hpp"
 #include "mcore/image_reference.hpp"
 
 namespace mcore::cli {

@@ -5,11 +5,8 @@
 #include "cli/image_format.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_inspect.hpp"
-#include "engine/io/supervisor_client.hpp"
-#include "engine/container/container_liveness.hpp"
-#include "engine/container/container_lookup.hpp"
-#include "engine/image/image_gc.hpp"
+#include "engine/api/containers.hpp"
+#include "engine/api/images.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

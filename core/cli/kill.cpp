@@ -1,8 +1,7 @@
 // mcore kill [-s SIGNAL] CONTAINER...
 #include "cli/container_args.hpp"
-#include "cli/signal_names.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 
@@ -13,7 +12,7 @@ int kill_main(CliContext& context, const std::vector<std::string>& args) {
   auto parsed = parse_verb("kill", "[OPTIONS] CONTAINER...", "Kill one or more running containers", options, args);
   if (!parsed) return 0;
   require_containers("kill", parsed->positionals);
-  const int signal = parse_signal(parsed->options["signal"].as<std::string>());
+  const int signal = engine::parse_signal(parsed->options["signal"].as<std::string>());
   return for_each_container(context, parsed->positionals,
                             [&](const std::string& id) { engine::kill_container(context.engine(), id, signal); });
 }

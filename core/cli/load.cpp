@@ -6,9 +6,7 @@
 
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/io/fd_stream.hpp"
-#include "engine/image/image_archive_reader.hpp"
-#include "engine/image/image_puller.hpp"
+#include "engine/api/images.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

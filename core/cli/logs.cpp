@@ -9,9 +9,8 @@
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_liveness.hpp"
-#include "engine/logs/container_log_reader.hpp"
-#include "engine/deploy/deployment.hpp"
+#include "engine/api/containers.hpp"
+#include "engine/api/deployments.hpp"
 #include "mcore/fd_io.hpp"
 
 namespace mcore::cli {

@@ -7,7 +7,7 @@
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "cli/word_suggestions.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 #include "mcore/error.hpp"
 
 namespace {

@@ -7,8 +7,7 @@
 #include "cli/sub_verbs.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_prune.hpp"
-#include "engine/container/container_store.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;
@@ -16,6 +15,12 @@ namespace po = boost::program_options;
 namespace {
 
 std::vector<NetworkInfo> networks(engine::Engine& engine) { return engine.network()->list_networks(); }
+
+std::set<std::string> network_names(engine::Engine& engine) {
+  std::set<std::string> names;
+  for (const auto& network : networks(engine)) names.insert(network.name);
+  return names;
+}
 
 const NetworkInfo& find_network(const std::vector<NetworkInfo>& all, const std::string& name) {
   for (const auto& network : all) {
@@ -173,12 +178,6 @@ int network_prune(CliContext& context, const std::vector<std::string>& args) {
 }
 
 }  // namespace
-
-std::set<std::string> network_names(engine::Engine& engine) {
-  std::set<std::string> names;
-  for (const auto& network : networks(engine)) names.insert(network.name);
-  return names;
-}
 
 int network_main(CliContext& context, const std::vector<std::string>& args) {
   static const std::vector<SubVerb> sub_verbs = {

@@ -1,7 +1,7 @@
 // mcore pause CONTAINER... and mcore unpause CONTAINER...: the resource driver's freezer.
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_prune.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

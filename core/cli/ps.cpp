@@ -10,8 +10,8 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_liveness.hpp"
-#include "engine/deploy/deployment.hpp"
+#include "engine/api/containers.hpp"
+#include "engine/api/deployments.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

@@ -6,7 +6,7 @@
 #include "cli/pull_progress.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/image/image_puller.hpp"
+#include "engine/api/images.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -28,7 +28,8 @@ int pull_main(CliContext& context, const std::vector<std::string>& args) {
                           ? parse_platform(parsed->options["platform"].as<std::string>())
                           : engine::host_platform();
   const bool quiet = parsed->options["quiet"].as<bool>();
-  pull_with_progress(context.engine(), reference, platform, quiet ? nullptr : &std::cout, STDOUT_FILENO);
+  PullProgress progress(quiet ? nullptr : &std::cout, STDOUT_FILENO);
+  engine::pull_image(context.engine(), reference, platform, &progress);
   std::cout << to_string(reference) << '\n';
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -61,37 +62,35 @@ Platform parse_platform(const std::string& text) {
   return platform;
 }
 
-engine::ImageRecord pull_with_progress(engine::Engine& engine, const ImageReference& reference,
-                                       const Platform& platform, std::ostream* progress, int progress_fd) {
-  engine::PullOptions options;
-  options.platform = platform;
-  options.parallel_layers = engine.config().max_concurrent_downloads;
-  std::optional<LineProgress> lines;
-  std::optional<TerminalProgress> bars;
-  if (progress != nullptr) {
-    if (const auto columns = terminal_columns(progress_fd); columns > 0) {
-      options.observer = &bars.emplace(*progress, columns);
-    } else {
-      options.observer = &lines.emplace(*progress);
-    }
-    *progress << (reference.tag.empty() ? reference.digest : reference.tag) << ": Pulling from "
-              << reference.repository << std::endl;
+PullProgress::PullProgress(std::ostream* out, int out_fd) : out_(out), out_fd_(out_fd) {}
+
+PullProgress::~PullProgress() = default;
+
+engine::PullObserver* PullProgress::pulling(const ImageReference& reference, bool missing_locally) {
+  if (out_ == nullptr) return nullptr;
+  if (missing_locally) *out_ << "Unable to find image '" << familiar_name(reference) << "' locally" << std::endl;
+  *out_ << (reference.tag.empty() ? reference.digest : reference.tag) << ": Pulling from " << reference.repository
+        << std::endl;
+  if (const auto columns = terminal_columns(out_fd_); columns > 0) {
+    auto bars = std::make_unique<TerminalProgress>(*out_, columns);
+    bars_ = bars.get();
+    observer_ = std::move(bars);
+  } else {
+    observer_ = std::make_unique<LineProgress>(*out_);
   }
-  engine::ImageStore store(engine.config().data_root);
-  engine::ImageRecord record;
-  try {
-    record = engine::pull_image(store, *engine.registry(), *engine.storage(), reference, options);
-  } catch (...) {
-    // The bars as they stood when the pull failed, so the error line follows a true picture.
-    if (bars) bars->finish();
-    throw;
-  }
-  if (bars) bars->finish();
-  if (progress != nullptr) {
-    *progress << "Digest: " << record.manifest_digest << '\n'
-              << "Status: Downloaded newer image for " << familiar_name(reference) << std::endl;
-  }
-  return record;
+  return observer_.get();
+}
+
+void PullProgress::pulled(const ImageReference& reference, const engine::ImageRecord& record) {
+  if (out_ == nullptr) return;
+  if (bars_ != nullptr) bars_->finish();
+  *out_ << "Digest: " << record.manifest_digest << '\n'
+        << "Status: Downloaded newer image for " << familiar_name(reference) << std::endl;
+}
+
+// The bars as they stood when the pull failed, so the error line follows a true picture.
+void PullProgress::pull_failed() {
+  if (bars_ != nullptr) bars_->finish();
 }
 
 }  // namespace mcore::cli

@@ -1,10 +1,8 @@
 // mcore rename CONTAINER NEW_NAME: as `docker rename`.
 #include "cli/container_args.hpp"
-#include "cli/run_options.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_control.hpp"
-#include "engine/container/container_rename.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;
@@ -20,7 +18,7 @@ int rename_main(CliContext& context, const std::vector<std::string>& args) {
   std::string new_name = parsed->positionals[1];
   if (new_name.starts_with('/')) new_name.erase(0, 1);
   try {
-    validate_container_name(new_name);
+    engine::validate_container_name(new_name);
   } catch (const Error& error) {
     throw VerbError(error, kExitRefused);
   }

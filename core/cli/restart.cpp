@@ -1,7 +1,7 @@
 // mcore restart [-t N] CONTAINER...
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

@@ -1,7 +1,7 @@
 // mcore rm [-f] [-v] CONTAINER...  |  mcore rm --all [-f]
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

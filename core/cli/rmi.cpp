@@ -6,7 +6,7 @@
 #include "cli/image_names.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/image/image_gc.hpp"
+#include "engine/api/images.hpp"
 #include "mcore/image_reference.hpp"
 
 namespace mcore::cli {

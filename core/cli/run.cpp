@@ -1,23 +1,15 @@
-// mcore run: Docker's flags -> a ContainerSpec -> the container runner.
+// mcore run: Docker's flags -> a ContainerRequest -> create, launch and attach through the engine API.
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <iostream>
 
 #include "cli/pull_progress.hpp"
-#include "cli/run_options.hpp"
-#include "cli/signal_names.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_control.hpp"
-#include "engine/start/container_etc_files.hpp"
-#include "engine/io/io_relay.hpp"
-#include "engine/logs/container_log.hpp"
-#include "engine/container/container_spec_json.hpp"
-#include "engine/container/container_store.hpp"
-#include "engine/image/image_config.hpp"
-#include "engine/volume/volume_control.hpp"
+#include "engine/api/containers.hpp"
+#include "engine/api/images.hpp"
+#include "engine/api/volumes.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -85,76 +77,15 @@ std::optional<std::string> text(const po::variables_map& options, const char* na
   return options[name].as<std::string>();
 }
 
-// The root filesystem directory given with --rootfs, checked.
-std::filesystem::path checked_rootfs(const std::string& rootfs) {
-  std::error_code error;
-  if (!std::filesystem::is_directory(rootfs, error)) {
-    throw Error("rootfs " + rootfs + " is not a directory", error ? error.value() : ENOENT,
-                "pass an existing root filesystem directory to --rootfs");
-  }
-  if (::access(rootfs.c_str(), R_OK | X_OK) != 0) {
-    throw Error::from_errno("rootfs " + rootfs + " is not readable", "check its permissions");
-  }
-  return std::filesystem::canonical(rootfs);
-}
-
-// `mcore run busybox.tar`: an archive becomes an image through load or import, never through a pull.
-void refuse_archive_as_image(const std::string& name) {
-  static constexpr std::string_view kArchiveSuffixes[] = {".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"};
-  bool archive = std::ranges::any_of(kArchiveSuffixes, [&](std::string_view suffix) { return name.ends_with(suffix); });
-  std::error_code error;
-  if (!archive && (name.starts_with('/') || name.starts_with('.'))) archive = std::filesystem::is_regular_file(name, error);
-  if (archive) {
-    throw Error(name + " is a file, not an image", 0,
-                "load an image saved by 'save' with 'mcore load -i " + name +
-                    "', or make an image of a root filesystem archive with 'mcore import " + name + " NAME'");
-  }
-}
-
-// The image named on the command line, pulled first when the --pull policy says so. `image_hold` keeps
-// garbage collection from freeing the image until the container's record lists its layers.
-engine::ImageDefaults use_image(engine::Engine& engine, const po::variables_map& options, const std::string& name,
-                                engine::ContainerSpec& spec, std::optional<engine::FileLock>& image_hold) {
-  const std::string policy = options["pull"].as<std::string>();
-  if (policy != "missing" && policy != "always" && policy != "never") {
-    throw Error("invalid --pull \"" + policy + "\"", 0, "use missing, always or never");
-  }
-  engine::ImageStore store(engine.config().data_root);
-  image_hold.emplace(store.hold_for_writing());
-  std::optional<engine::ImageRecord> image;
-  std::optional<ImageReference> reference;
-  // An id or id prefix names a local image; anything else is a reference.
-  image = store.find(name);
-  if (!image) {
-    refuse_archive_as_image(name);
-    reference = parse_image_reference(name);
-    image = store.find(to_string(*reference));
-  }
-  if (policy == "always" || (!image && policy == "missing")) {
-    if (!reference) reference = parse_image_reference(name);
-    if (!image) std::cerr << "Unable to find image '" << familiar_name(*reference) << "' locally" << std::endl;
-    Platform platform = options.count("platform") ? parse_platform(options["platform"].as<std::string>())
-                                                  : engine::host_platform();
-    image = pull_with_progress(engine, *reference, platform, &std::cerr, STDERR_FILENO);
-  }
-  if (!image) {
-    throw Error("image " + name + " is not in the local store", 0, "pull it first, or use --pull=missing");
-  }
-  spec.image = name;
-  spec.image_id = image->id;
-  spec.image_layers = image->layers;
-  return engine::read_image_defaults(nlohmann::json::parse(store.read_blob(image->id)));
-}
-
 // The resource limits, read before any pull so that a bad value fails at once.
 ResourceLimits resource_limits(const po::variables_map& options) {
   ResourceLimits limits;
-  if (auto memory = text(options, "memory")) limits.memory_bytes = parse_size("--memory", *memory);
+  if (auto memory = text(options, "memory")) limits.memory_bytes = engine::parse_size("--memory", *memory);
   if (auto swap = text(options, "memory-swap")) {
-    limits.memory_swap_bytes = *swap == "-1" ? -1 : parse_size("--memory-swap", *swap);
+    limits.memory_swap_bytes = *swap == "-1" ? -1 : engine::parse_size("--memory-swap", *swap);
   }
   if (auto cpus = text(options, "cpus")) {
-    limits.nano_cpus = parse_cpus(*cpus, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
+    limits.nano_cpus = engine::parse_cpus(*cpus, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
   }
   if (options.count("cpu-shares")) limits.cpu_shares = options["cpu-shares"].as<std::uint64_t>();
   limits.cpuset_cpus = text(options, "cpuset-cpus");
@@ -163,182 +94,70 @@ ResourceLimits resource_limits(const po::variables_map& options) {
   return limits;
 }
 
-// --network and what depends on it: published ports, DNS and /etc/hosts additions.
-void set_network_options(engine::Engine& engine, const po::variables_map& options, const engine::ImageDefaults& image,
-                         engine::ContainerSpec& spec) {
-  const std::string network = text(options, "network").value_or(engine.config().default_network);
-  if (network.empty()) throw Error("--network is empty", 0, "use bridge, a network's name, none or host");
-  if (network == "none") {
-    spec.network = engine::NetworkMode::none;
-  } else if (network == "host") {
-    spec.network = engine::NetworkMode::host;
-  } else {
-    spec.network = engine::NetworkMode::network;
-    spec.network_name = network;
-    // Refused before any container exists, as Docker does.
-    if (!network_names(engine).count(network)) {
-      throw Error("network " + network + " not found", 0,
-                  "create it with `mcore network create " + network + "`, or see `mcore network ls`");
-    }
-  }
-  for (const auto& value : list<std::string>(options, "publish")) spec.ports.push_back(parse_publish(value));
-  if (options["publish-all"].as<bool>()) {
-    for (const auto& exposed : image.exposed_ports) spec.ports.push_back(parse_exposed_port(exposed));
-  }
-  if (!spec.ports.empty() && spec.network != engine::NetworkMode::network) {
-    throw Error("ports cannot be published with --network " + network, 0,
-                network == "host" ? "with the host's network the container's ports are the host's already; drop -p"
-                                  : "join a network (--network bridge) to publish ports");
-  }
-  spec.dns = list<std::string>(options, "dns");
-  for (const auto& server : spec.dns) engine::check_dns_server(server);
-  spec.dns_search = list<std::string>(options, "dns-search");
-  spec.dns_options = list<std::string>(options, "dns-option");
-  // Checked now; written when the container starts (host-gateway is the network's gateway then).
-  spec.network_aliases = list<std::string>(options, "network-alias");
-  for (const auto& alias : spec.network_aliases) validate_hostname(alias);
-  spec.extra_hosts = list<std::string>(options, "add-host");
-  for (const auto& value : spec.extra_hosts) {
-    engine::parse_add_host(value, spec.network == engine::NetworkMode::network ? "0.0.0.0" : "");
-  }
-}
-
-engine::ContainerSpec build_spec(engine::Engine& engine, const po::variables_map& options,
-                                 std::vector<std::string> positionals, std::optional<engine::FileLock>& image_hold) {
-  engine::ContainerSpec spec;
-  spec.limits = resource_limits(options);
-  engine::ImageDefaults image;
+// Docker's flags as a request; each value is checked here, before any pull.
+engine::ContainerRequest request_from(const po::variables_map& options, std::vector<std::string> positionals) {
+  engine::ContainerRequest request;
+  request.limits = resource_limits(options);
+  request.pull = engine::parse_pull_policy(options["pull"].as<std::string>());
+  if (auto platform = text(options, "platform")) request.platform = parse_platform(*platform);
   if (auto rootfs = text(options, "rootfs")) {
-    spec.rootfs = checked_rootfs(*rootfs);
-    if (positionals.empty()) throw Error("no command given", 0, "add the command to run after the options");
-  } else {
-    if (positionals.empty()) {
-      throw Error("mcore run needs an image or --rootfs DIR", 0, "e.g. mcore run alpine sh, or mcore run --rootfs DIR sh");
-    }
-    image = use_image(engine, options, positionals.front(), spec, image_hold);
+    request.rootfs = *rootfs;
+  } else if (!positionals.empty()) {
+    request.image = positionals.front();
     positionals.erase(positionals.begin());
   }
-  spec.args = engine::container_command(image, text(options, "entrypoint"), positionals);
-  spec.id = engine::new_container_id();
-  if (auto name = text(options, "name")) {
-    validate_container_name(*name);
-    spec.name = *name;
-  } else {
-    spec.name = engine::generate_container_name() + "_" + spec.id.substr(0, 6);
+  request.command = std::move(positionals);
+  request.entrypoint = text(options, "entrypoint");
+  request.name = text(options, "name");
+  request.hostname = text(options, "hostname");
+  if (auto user = text(options, "user")) request.user = engine::parse_user(*user);
+  request.working_dir = text(options, "workdir");
+  for (const auto& file : list<std::string>(options, "env-file")) {
+    auto entries = engine::read_env_file(file);
+    request.env.insert(request.env.end(), entries.begin(), entries.end());
   }
-  spec.hostname = spec.id.substr(0, 12);
-  if (auto hostname = text(options, "hostname")) {
-    validate_hostname(*hostname);
-    spec.hostname = *hostname;
-  }
-  spec.tty = options["tty"].as<bool>();
-  spec.interactive = options["interactive"].as<bool>();
-  spec.remove_on_exit = options["rm"].as<bool>();
-  spec.detach = options["detach"].as<bool>();
-  spec.restart = engine::parse_restart_policy(options["restart"].as<std::string>());
-  if (spec.remove_on_exit && spec.restart.kind != engine::RestartPolicy::Kind::no) {
-    throw Error("conflicting options: --restart and --rm", 0, "a container removed on exit cannot be restarted");
-  }
-  if (auto driver = text(options, "log-driver")) engine::check_log_driver(*driver);
-  spec.log = engine::parse_log_options(
-      engine::with_log_defaults(engine.config().log_opts, list<std::string>(options, "log-opt")));
-  if (auto signal = text(options, "stop-signal")) {
-    spec.stop_signal = parse_signal(*signal);
-  } else if (image.stop_signal) {
-    spec.stop_signal = parse_signal(*image.stop_signal);
-  }
-  if (options.count("stop-timeout")) spec.stop_timeout = options["stop-timeout"].as<int>();
-  spec.read_only_rootfs = options["read-only"].as<bool>();
+  auto flags = engine::parse_env(list<std::string>(options, "env"));
+  request.env.insert(request.env.end(), flags.begin(), flags.end());
   for (const auto& label : list<std::string>(options, "label")) {
     const auto equals = label.find('=');
     if (equals == 0) throw Error("invalid --label \"" + label + "\"", 0, "use KEY=VALUE");
-    spec.labels[label.substr(0, equals)] = equals == std::string::npos ? "" : label.substr(equals + 1);
+    request.labels[label.substr(0, equals)] = equals == std::string::npos ? "" : label.substr(equals + 1);
   }
-  spec.privileged = options["privileged"].as<bool>();
-
-  auto user = text(options, "user");
-  if (!user && !image.user.empty()) user = image.user;
-  if (user) {
-    auto parsed = parse_user(*user);
-    spec.user = parsed.user;
-    spec.group = parsed.group;
-  }
-  if (auto workdir = text(options, "workdir")) {
-    if (workdir->empty() || workdir->front() != '/') {
-      throw Error("--workdir \"" + *workdir + "\" is not absolute", 0, "give a path from the container's root");
-    }
-    spec.working_dir = *workdir;
-  } else if (!image.working_dir.empty()) {
-    spec.working_dir = image.working_dir;
-  }
-  // Image Env first: --env-file and -e override it.
-  std::vector<std::string> env = image.env;
-  for (const auto& file : list<std::string>(options, "env-file")) {
-    auto entries = read_env_file(file);
-    env.insert(env.end(), entries.begin(), entries.end());
-  }
-  auto flags = parse_env(list<std::string>(options, "env"));
-  env.insert(env.end(), flags.begin(), flags.end());
-  spec.env = finish_environment(std::move(env), spec.hostname, spec.tty);
-
-  for (const auto& volume : list<std::string>(options, "volume")) spec.volumes.push_back(parse_volume(volume));
-  for (const auto& tmpfs : list<std::string>(options, "tmpfs")) spec.tmpfs.push_back(parse_tmpfs(tmpfs));
-
-  set_network_options(engine, options, image, spec);
-  // Docker: a container on the host's network has the host's name (unless --hostname), others their id.
-  if (spec.network == engine::NetworkMode::host && !options.count("hostname")) {
-    char host[HOST_NAME_MAX + 1] = {};
-    if (::gethostname(host, sizeof host - 1) == 0) spec.hostname = host;
-  }
-
-  spec.capabilities = engine::resolve_capabilities(spec.privileged, list<std::string>(options, "cap-add"),
-                                                   list<std::string>(options, "cap-drop"),
-                                                   engine::held_capabilities());
-  auto security = parse_security_options(list<std::string>(options, "security-opt"));
-  spec.no_new_privileges = security.no_new_privileges;
-  spec.seccomp = security.seccomp;
-  spec.seccomp_file = security.seccomp_file;
-
-  return spec;
+  request.tty = options["tty"].as<bool>();
+  request.interactive = options["interactive"].as<bool>();
+  request.detach = options["detach"].as<bool>();
+  request.remove_on_exit = options["rm"].as<bool>();
+  request.restart = engine::parse_restart_policy(options["restart"].as<std::string>());
+  if (auto driver = text(options, "log-driver")) engine::check_log_driver(*driver);
+  request.log_options = list<std::string>(options, "log-opt");
+  if (auto signal = text(options, "stop-signal")) request.stop_signal = engine::parse_signal(*signal);
+  if (options.count("stop-timeout")) request.stop_timeout = options["stop-timeout"].as<int>();
+  for (const auto& volume : list<std::string>(options, "volume")) request.volumes.push_back(engine::parse_volume(volume));
+  for (const auto& tmpfs : list<std::string>(options, "tmpfs")) request.tmpfs.push_back(engine::parse_tmpfs(tmpfs));
+  request.read_only_rootfs = options["read-only"].as<bool>();
+  request.network = text(options, "network");
+  for (const auto& value : list<std::string>(options, "publish")) request.ports.push_back(engine::parse_publish(value));
+  request.publish_all = options["publish-all"].as<bool>();
+  request.dns = list<std::string>(options, "dns");
+  request.dns_search = list<std::string>(options, "dns-search");
+  request.dns_options = list<std::string>(options, "dns-option");
+  request.extra_hosts = list<std::string>(options, "add-host");
+  request.network_aliases = list<std::string>(options, "network-alias");
+  request.privileged = options["privileged"].as<bool>();
+  request.cap_add = list<std::string>(options, "cap-add");
+  request.cap_drop = list<std::string>(options, "cap-drop");
+  request.security = engine::parse_security_options(list<std::string>(options, "security-opt"));
+  return request;
 }
 
-// The container `run`'s arguments describe, created (record, volumes) but not started.
+// The container `run`'s arguments describe, created (record, volumes) but not started. Pull progress
+// goes to stderr, so that the container's output stays clean.
 engine::ContainerSpec create_from(engine::Engine& engine, const ParsedVerb& parsed) {
-  std::optional<engine::FileLock> image_hold;
-  engine::ContainerSpec spec = build_spec(engine, parsed.options, parsed.positionals, image_hold);
-  {
-    // Held until the record names the volumes: `volume rm` and prune cannot take them meanwhile.
-    std::optional<engine::FileLock> volume_hold;
-    if (!spec.volumes.empty()) {
-      volume_hold.emplace(engine::VolumeStore(engine.config().data_root).lock(engine::FileLock::Mode::shared));
-    }
-    engine::create_container_volumes(engine, spec);
-    try {
-      engine::create_container(engine, spec);
-    } catch (...) {
-      volume_hold.reset();
-      engine::remove_anonymous_volumes(engine, engine::ContainerStore(engine.config().data_root), spec);
-      throw;
-    }
-  }
-  return spec;  // the record now keeps the image's layers from collection: image_hold may go
+  PullProgress progress(&std::cerr, STDERR_FILENO);
+  return engine::create_container(engine, request_from(parsed.options, parsed.positionals), &progress);
 }
 
 }  // namespace
-
-std::string run_detached(CliContext& context, const std::vector<std::string>& args) {
-  std::vector<std::string> detached{"-d"};
-  detached.insert(detached.end(), args.begin(), args.end());
-  const ParsedVerb parsed = parse_options("mcore run", run_options(), detached);
-  auto& engine = context.engine();
-  const engine::ContainerSpec spec = create_from(engine, parsed);
-  engine::LaunchReport report = engine::launch_container(engine, spec.id);
-  if (report.failure) {
-    if (spec.remove_on_exit) engine::remove_container(engine, spec.id, true, true);
-    throw VerbError(*report.failure, report.exit_code);
-  }
-  return spec.id;
-}
 
 int run_main(CliContext& context, const std::vector<std::string>& args) {
   auto parsed = parse_verb("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]  or  [OPTIONS] --rootfs DIR COMMAND [ARG...]",

@@ -6,9 +6,7 @@
 #include "cli/image_names.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/io/fd_stream.hpp"
-#include "engine/image/image_archive_writer.hpp"
-#include "engine/image/image_gc.hpp"
+#include "engine/api/images.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

@@ -4,8 +4,7 @@
 
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container/container_control.hpp"
-#include "engine/io/io_relay.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

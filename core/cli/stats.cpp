@@ -14,7 +14,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_liveness.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;

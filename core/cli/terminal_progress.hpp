@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/image/image_puller.hpp"
+#include "engine/api/images.hpp"
 
 namespace mcore::cli {
 

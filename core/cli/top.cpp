@@ -16,7 +16,7 @@
 #include "cli/output.hpp"
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
-#include "engine/container/container_processes.hpp"
+#include "engine/api/containers.hpp"
 #include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/context/engine.hpp"
+#include "engine/api/engine.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::cli {
@@ -22,14 +22,7 @@ inline constexpr int kExitNotFound = 127;
 inline constexpr int kExitRefused = 1;
 
 // An Error that main() reports like any other but with its own exit code.
-class VerbError : public Error {
- public:
-  VerbError(Error error, int exit_code) : Error(std::move(error)), exit_code_(exit_code) {}
-  int exit_code() const noexcept { return exit_code_; }
-
- private:
-  int exit_code_;
-};
+using VerbError = engine::ExitCodeError;
 
 // What every verb gets: the global options and the engine, created on first use (with its roots
 // secured) so that `version` and `--help` work without a config, and as any user.
@@ -95,13 +88,6 @@ int config_main(CliContext& context, const std::vector<std::string>& args);
 int inspect_main(CliContext& context, const std::vector<std::string>& args);
 int info_main(CliContext& context, const std::vector<std::string>& args);
 int version_main(CliContext& context, const std::vector<std::string>& args);
-
-// `mcore run -d ARGS...` without printing: creates and starts the container, returns its id. Throws
-// (a VerbError with the container's exit code when its command could not start).
-std::string run_detached(CliContext& context, const std::vector<std::string>& args);
-
-// The names of the network driver's networks (the default one included).
-std::set<std::string> network_names(engine::Engine& engine);
 
 // Prints an error as the one line users see: "mcore: <what>[; <hint>]" on stderr.
 void report_error(const Error& error);

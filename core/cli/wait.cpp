@@ -3,7 +3,7 @@
 
 #include "cli/container_args.hpp"
 #include "cli/verb_options.hpp"
-#include "engine/container/container_control.hpp"
+#include "engine/api/containers.hpp"
 
 namespace mcore::cli {
 

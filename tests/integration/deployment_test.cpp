@@ -191,5 +191,32 @@ TEST_F(DeploymentTest, ABadFileIsRefusedWithEveryProblemAndNothingStarts) {
   EXPECT_EQ(mcore({"network", "ls", "-q"}).out.find("shop_"), std::string::npos);
 }
 
+// What `run` would say about a service's container reaches `up`'s user with run's exit code, and an
+// unhealthy dependency stops `up` before its dependents start.
+TEST_F(DeploymentTest, AServiceThatCannotStartOrNeverTurnsHealthyStopsUpWithItsReason) {
+  const fs::path missing = write("missing.json", nlohmann::json{
+      {"name", "shop"}, {"services", {{"web", {{"image", "box:1"}, {"command", {"no-such-program"}}}}}}}.dump());
+  auto up = mcore({"up", "-d", "-f", missing.string()});
+  EXPECT_EQ(up.exit_code, 127) << up.out << up.err;
+  EXPECT_NE(up.err.find("no-such-program"), std::string::npos) << up.err;
+  EXPECT_EQ(mcore({"down", "-f", missing.string()}).exit_code, 0);
+
+  const fs::path sick = write("sick.json", nlohmann::json{
+      {"name", "shop"},
+      {"services",
+       {{"db", {{"image", "box:1"}, {"command", {"sleep", "1000"}},
+                {"healthcheck", {{"test", {"CMD", "sh", "-c", "exit 3"}}, {"interval", "50ms"}, {"retries", 2}}}}},
+        {"web", {{"image", "box:1"}, {"command", {"true"}}, {"depends_on", {{"db", {{"condition", "service_healthy"}}}}}}}}}}
+      .dump());
+  up = mcore({"up", "-d", "-f", sick.string()});
+  EXPECT_EQ(up.exit_code, 125);
+  EXPECT_NE(up.err.find("service db did not become healthy: its healthcheck exited 3 3 times"), std::string::npos) << up.err;
+  const auto started = ids();
+  EXPECT_EQ(started.count("shop-db-1"), 1u);
+  EXPECT_EQ(started.count("shop-web-1"), 0u) << "web started although db never became healthy";
+  EXPECT_EQ(mcore({"down", "-f", sick.string()}).exit_code, 0);
+  EXPECT_TRUE(ids().empty());
+}
+
 }  // namespace
 }  // namespace mcore::test

@@ -98,7 +98,7 @@ class ExecExposureTest : public ::testing::Test {
 };
 
 TEST_F(ExecExposureTest, DefaultContainerRacingExecsAndHealthchecksReachesNothingOfTheHost) {
-  // A deployment whose healthcheck fails 10 times before it passes: `up` runs it through `mcore exec`
+  // A deployment whose healthcheck fails 10 times before it passes: `up` execs it into the container
   // eleven times while the probe watches.
   const fs::path archive = work_.path() / "probe.tar";
   ASSERT_EQ(run_command({"/usr/bin/tar", "-C", shared_probe_rootfs().string(), "-cf", archive.string(), "."}).exit_code, 0);

@@ -4,6 +4,7 @@
 // the expected form.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,33 @@ std::vector<std::string> parse_env(const std::vector<std::string>& values);
 
 // KEY=VALUE lines; blank lines and lines starting with # are skipped; "KEY" alone as with -e.
 std::vector<std::string> read_env_file(const std::filesystem::path& file);
+
+// "1.5" -> 1'500'000'000; must be within (0, online CPUs].
+std::int64_t parse_cpus(const std::string& value, unsigned online_cpus);
+
+struct UserSpec {
+  std::string user;                  // name or uid
+  std::optional<std::string> group;  // name or gid
+};
+// "user", "1000", "user:group", "1000:1000". Names are resolved inside the container.
+UserSpec parse_user(const std::string& value);
+
+// Adds Docker's defaults (PATH, HOSTNAME, TERM with a tty) unless set; later entries for the same key
+// win, as with repeated -e. HOME comes from the user's passwd entry, inside the container.
+std::vector<std::string> finish_environment(std::vector<std::string> env, const std::string& hostname,
+                                            bool tty);
+
+struct SecurityOptions {
+  bool no_new_privileges = false;
+  SeccompMode seccomp = SeccompMode::default_profile;
+  std::filesystem::path seccomp_file;
+};
+// "no-new-privileges[:true|false]", "seccomp=unconfined", "seccomp=/path/profile.json".
+SecurityOptions parse_security_options(const std::vector<std::string>& values);
+
+// Docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+
+void validate_container_name(const std::string& name);
+// An RFC 1123 host name, at most 64 characters.
+void validate_hostname(const std::string& hostname);
 
 }  // namespace mcore::engine

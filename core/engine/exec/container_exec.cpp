@@ -99,12 +99,12 @@ void make_pipe(UniqueFd& read, UniqueFd& write) {
   write.reset(ends[1]);
 }
 
-ExecStdio prepare_stdio(const ContainerSpec& process) {
+ExecStdio prepare_stdio(const ContainerSpec& process, bool quiet) {
   ExecStdio stdio;
   stdio.null.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!stdio.null) throw Error::from_errno("open /dev/null");
   for (int& fd : stdio.fds) fd = stdio.null.get();
-  if (process.detach || process.tty) return stdio;
+  if (quiet || process.detach || process.tty) return stdio;
   make_pipe(stdio.stdout_read, stdio.stdout_write);
   make_pipe(stdio.stderr_read, stdio.stderr_write);
   stdio.fds[1] = stdio.stdout_write.get();
@@ -119,18 +119,20 @@ ExecStdio prepare_stdio(const ContainerSpec& process) {
 }  // namespace
 
 ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, const ContainerSpec& process,
-                              int init_pidfd) {
+                              int init_pidfd, bool quiet) {
   InitPlan plan;
   plan.seccomp = container_seccomp(record.spec, engine.config().state_root);
   build_process_plan(process, plan);
   const UniqueFd request = request_memfd(plan, joined_namespaces(record.spec));
   const UniqueFd enter_view = sealed_executable(helper_executable("mcore-enter"));
-  ExecStdio stdio = prepare_stdio(process);
+  ExecStdio stdio = prepare_stdio(process, quiet);
   EnterLaunch launch{&plan, {stdio.fds[0], stdio.fds[1], stdio.fds[2]}, request.get(), init_pidfd, enter_view.get()};
   auto resource = engine.resource();
 
-  // Blocked from before the fork, so that no signal meant for the command is lost.
-  ForwardedSignals signals;
+  // Blocked from before the fork, so that no signal meant for the command is lost. A quiet command
+  // gets none: mcore's own signals end mcore.
+  std::optional<ForwardedSignals> signals;
+  if (!quiet) signals.emplace();
   ContainerProcess entrant = ContainerProcess::spawn(0, exec_enter, &launch, true);
   for (UniqueFd* end : {&stdio.stdin_read, &stdio.stdout_write, &stdio.stderr_write}) end->reset();
   // mcore-enter's child is born in the cgroup: the command never runs outside the container's limits.
@@ -150,13 +152,14 @@ ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, con
     StartFailure start = describe_start_failure(process.args.front(), *failure, "exec in the container");
     return {start.exit_code, std::move(start.error)};
   }
+  if (quiet) return {child->wait(), {}};
   if (process.detach) {
     child->disown();
     return {};
   }
   std::optional<RawTerminal> raw;
   if (process.tty && process.interactive) raw.emplace(STDIN_FILENO);
-  return {relay_exec(*child, signals,
+  return {relay_exec(*child, *signals,
                      {.pty_master = pty_master.get(),
                       .forward_stdin = process.interactive,
                       .stdin_pipe = std::move(stdio.stdin_write),

@@ -24,7 +24,9 @@ struct ExecOutcome {
 // it forwards signals and relays the terminal until the command exits and returns its exit code; with
 // detach it returns 0 once the command was exec'd, with /dev/null as its stdio, and leaves it running
 // unwaited for. Throws Error when mcore itself fails (the process is then killed).
+// `quiet` (a healthcheck): the command's stdio is /dev/null and the call waits for its exit code;
+// nothing is relayed and `process.detach` is ignored.
 ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, const ContainerSpec& process,
-                              int init_pidfd);
+                              int init_pidfd, bool quiet = false);
 
 }  // namespace mcore::engine

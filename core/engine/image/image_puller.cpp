@@ -230,4 +230,22 @@ ImageRecord pull_image(ImageStore& store, RegistryDriver& registry, StorageDrive
   return record;
 }
 
+ImageRecord pull_image(Engine& engine, const ImageReference& reference, const Platform& platform, PullSink* sink,
+                       bool missing_locally) {
+  PullOptions options;
+  options.platform = platform;
+  options.parallel_layers = engine.config().max_concurrent_downloads;
+  if (sink != nullptr) options.observer = sink->pulling(reference, missing_locally);
+  ImageStore store(engine.config().data_root);
+  ImageRecord record;
+  try {
+    record = pull_image(store, *engine.registry(), *engine.storage(), reference, options);
+  } catch (...) {
+    if (sink != nullptr) sink->pull_failed();
+    throw;
+  }
+  if (sink != nullptr) sink->pulled(reference, record);
+  return record;
+}
+
 }  // namespace mcore::engine

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/context/engine.hpp"
 #include "engine/image/image_store.hpp"
 #include "mcore/registry_driver.hpp"
 #include "mcore/storage_driver.hpp"
@@ -34,5 +35,22 @@ Platform host_platform();
 
 ImageRecord pull_image(ImageStore& store, RegistryDriver& registry, StorageDriver& storage,
                        const ImageReference& reference, const PullOptions& options);
+
+// A front end's view of a pull (the CLI draws progress bars): `pulling` returns the observer for its
+// layers, or null.
+class PullSink {
+ public:
+  virtual ~PullSink() = default;
+  // `missing_locally`: the store did not have the image (Docker says "Unable to find image").
+  virtual PullObserver* pulling(const ImageReference& reference, bool missing_locally) = 0;
+  virtual void pulled(const ImageReference& reference, const ImageRecord& record) = 0;
+  // The pull threw; called before the error propagates, so a progress display can close cleanly.
+  virtual void pull_failed() = 0;
+};
+
+// Pulls `reference` for `platform` into the store, telling `sink` (may be null). `missing_locally` is
+// passed on to the sink.
+ImageRecord pull_image(Engine& engine, const ImageReference& reference, const Platform& platform, PullSink* sink,
+                       bool missing_locally = false);
 
 }  // namespace mcore::engine

@@ -1,4 +1,4 @@
-#include "cli/signal_names.hpp"
+#include "engine/util/signal_names.hpp"
 
 #include <signal.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 
 #include "mcore/error.hpp"
 
-namespace mcore::cli {
+namespace mcore::engine {
 
 int parse_signal(const std::string& text) {
   const Error invalid("invalid signal \"" + text + "\"", 0, "use a name such as SIGTERM, TERM or KILL, or a number");
@@ -28,4 +28,4 @@ int parse_signal(const std::string& text) {
   throw invalid;
 }
 
-}  // namespace mcore::cli
+}  // namespace mcore::engine

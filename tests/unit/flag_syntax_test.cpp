@@ -1,5 +1,5 @@
-// The values of `mcore run` flags, in Docker's syntax.
-#include "cli/run_options.hpp"
+// Docker's syntax for the values of `mcore run` flags (engine/container/flag_syntax.hpp).
+#include "engine/container/flag_syntax.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -9,7 +9,7 @@
 #include "mcore/error.hpp"
 #include "test_support.hpp"
 
-namespace mcore::cli {
+namespace mcore::engine {
 namespace {
 
 template <class Function>
@@ -160,9 +160,9 @@ TEST(SecurityOptions, DockersSpellings) {
   EXPECT_TRUE(parse_security_options({"no-new-privileges"}).no_new_privileges);
   EXPECT_TRUE(parse_security_options({"no-new-privileges:true"}).no_new_privileges);
   EXPECT_FALSE(parse_security_options({"no-new-privileges=false"}).no_new_privileges);
-  EXPECT_EQ(parse_security_options({"seccomp=unconfined"}).seccomp, engine::SeccompMode::unconfined);
+  EXPECT_EQ(parse_security_options({"seccomp=unconfined"}).seccomp, SeccompMode::unconfined);
   auto file = parse_security_options({"seccomp=/etc/profile.json"});
-  EXPECT_EQ(file.seccomp, engine::SeccompMode::file);
+  EXPECT_EQ(file.seccomp, SeccompMode::file);
   EXPECT_EQ(file.seccomp_file, "/etc/profile.json");
   EXPECT_NE(error_of([] { parse_security_options({"apparmor=x"}); }).find("unsupported --security-opt"),
             std::string::npos);
@@ -181,4 +181,4 @@ TEST(Names, ContainerNamesAndHostnames) {
 }
 
 }  // namespace
-}  // namespace mcore::cli
+}  // namespace mcore::engine

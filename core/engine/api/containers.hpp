@@ -1,0 +1,23 @@
+#pragma once
+// Containers through the engine API (see engine.hpp): requests and specs, the lifecycle verbs, attach
+// and exec, what is known about a container (records, liveness, processes, logs), commit, prune, boot.
+#include "engine/api/engine.hpp"
+#include "engine/container/container_boot.hpp"
+#include "engine/container/container_commit.hpp"
+#include "engine/container/container_control.hpp"
+#include "engine/container/container_inspect.hpp"
+#include "engine/container/container_liveness.hpp"
+#include "engine/container/container_lookup.hpp"
+#include "engine/container/container_processes.hpp"
+#include "engine/container/container_prune.hpp"
+#include "engine/container/container_rename.hpp"
+#include "engine/container/container_spec_json.hpp"
+#include "engine/container/container_request.hpp"
+#include "engine/container/container_store.hpp"
+#include "engine/container/flag_syntax.hpp"
+#include "engine/exec/container_exec.hpp"
+#include "engine/io/io_relay.hpp"
+#include "engine/io/supervisor_client.hpp"
+#include "engine/logs/container_log.hpp"
+#include "engine/logs/container_log_reader.hpp"
+#include "engine/util/signal_names.hpp"
