@@ -25,9 +25,9 @@ void warn(Engine& engine, const std::string& id, const Error& error) {
 }
 
 // Records the last run's exit — as the supervisor told it, else from its exit file — leaves the network
-// and removes the cgroup (reading the OOM count first).
-void record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& record,
-                 const std::optional<ExitFacts>& facts = std::nullopt) {
+// and removes the cgroup (reading the OOM count first). `held` when the cgroup could not be removed.
+ExitResources record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& record,
+                          const std::optional<ExitFacts>& facts = std::nullopt) {
   if (facts) {
     record.exit_code = facts->exit_code;
     record.finished_at = facts->finished_at;
@@ -40,6 +40,7 @@ void record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& r
   }
   record.state = ContainerState::exited;
   record.pid = 0;
+  ExitResources resources = ExitResources::released;
   try {
     auto resource = engine.resource();
     try {
@@ -50,9 +51,11 @@ void record_exit(Engine& engine, const ContainerStore& store, ContainerRecord& r
     resource->destroy(record.id);
   } catch (const Error& error) {
     warn(engine, record.id, error);
+    resources = ExitResources::held;
   }
   detach_container_network(engine, store, record);
   if (record.oom_killed) engine.logger()->info("container {} was killed by the OOM killer", record.id.substr(0, 12));
+  return resources;
 }
 
 }  // namespace
@@ -76,13 +79,15 @@ std::chrono::milliseconds restart_delay(int restart_count) {
 }
 
 void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record,
-                            AnonymousVolumes volumes) {
-  ContainerRecord leaving = record;
-  detach_container_network(engine, store, leaving);
-  try {
-    engine.resource()->destroy(record.id);
-  } catch (const Error& error) {
-    warn(engine, record.id, error);
+                            AnonymousVolumes volumes, ExitResources resources) {
+  if (resources == ExitResources::held) {
+    ContainerRecord leaving = record;
+    detach_container_network(engine, store, leaving);
+    try {
+      engine.resource()->destroy(record.id);
+    } catch (const Error& error) {
+      warn(engine, record.id, error);
+    }
   }
   try {
     engine.storage()->release_rootfs(record.id);
@@ -111,10 +116,10 @@ void handle_container_exit(Engine& engine, const std::string& id, int lock_fd, c
     FileLock lock = store.lock(id);
     auto record = store.load(id);
     if (!record) return;
-    record_exit(engine, store, *record, facts);
+    const ExitResources resources = record_exit(engine, store, *record, facts);
     if (!should_restart(*record, record->exit_code)) {
       if (record->spec.remove_on_exit) {
-        remove_container_files(engine, store, *record, AnonymousVolumes::remove);
+        remove_container_files(engine, store, *record, AnonymousVolumes::remove, resources);
       } else {
         store.save(*record);
       }
@@ -147,9 +152,9 @@ std::optional<ContainerRecord> repair_container(Engine& engine, ContainerStore& 
   const bool claims_life = record.state == ContainerState::running || record.state == ContainerState::paused ||
                            record.state == ContainerState::restarting;
   if (!claims_life || supervisor_alive(runtime_paths(engine.config(), record.id))) return record;
-  record_exit(engine, store, record);
+  const ExitResources resources = record_exit(engine, store, record);
   if (record.spec.remove_on_exit) {
-    remove_container_files(engine, store, record, AnonymousVolumes::remove);
+    remove_container_files(engine, store, record, AnonymousVolumes::remove, resources);
     return std::nullopt;
   }
   store.save(record);

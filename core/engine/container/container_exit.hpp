@@ -24,11 +24,16 @@ std::chrono::milliseconds restart_delay(int restart_count);
 // What goes with a removed container besides its own files.
 enum class AnonymousVolumes { keep, remove };  // rm -v and --rm remove them, as in Docker
 
-// Deletes a container that no longer runs: network attachment, cgroup, writable layer, runtime
-// directory, name and record, and its anonymous volumes when asked. Idempotent. The caller holds the
-// container's lock.
+// Whether the cgroup and the network attachment are still to be given back: `released` right after
+// record_exit, which gave them back, so that an --rm exit does not ask the drivers twice.
+enum class ExitResources { held, released };
+
+// Deletes a container that no longer runs: network attachment and cgroup (unless `resources` says
+// they went with the exit), writable layer, runtime directory, name and record, and its anonymous
+// volumes when asked. Idempotent. The caller holds the container's lock.
 void remove_container_files(Engine& engine, ContainerStore& store, const ContainerRecord& record,
-                            AnonymousVolumes volumes = AnonymousVolumes::keep);
+                            AnonymousVolumes volumes = AnonymousVolumes::keep,
+                            ExitResources resources = ExitResources::held);
 
 // Runs in the supervisor's process (mcore-exit-handler, which the supervisor execs) or in the exit taker
 // (launch's AttachedClient), either holding the liveness lock as `lock_fd`. Restarts the container

@@ -370,6 +370,14 @@ LaunchReport launch_container(Engine& engine, const std::string& id, AttachedCli
   }
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
+  // Loaded before the fork, so that the launcher inherits them and this process has them when it
+  // records the exit (a foreground run): each plugin is loaded once per run instead of twice. A driver
+  // that fails to load fails again in the launcher, which reports it as a start failure.
+  try {
+    engine.storage();
+    engine.resource();
+  } catch (const Error&) {
+  }
   pid_t pid = ::fork();
   if (pid < 0) throw Error::from_errno("fork the container's launcher");
   if (pid == 0) {
