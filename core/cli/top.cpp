@@ -1,11 +1,5 @@
 // mcore top CONTAINER [ps OPTIONS]: the container's processes, as `docker top` shows them: the host's
 // ps (options default to -ef) keeps the rows whose PID is in the container's control group.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <iostream>
@@ -17,61 +11,22 @@
 #include "cli/verb_options.hpp"
 #include "cli/verbs.hpp"
 #include "engine/api/containers.hpp"
-#include "mcore/fd_io.hpp"
-#include "mcore/unique_fd.hpp"
-
-extern char** environ;
+#include "mcore/child_process.hpp"
 
 namespace mcore::cli {
 namespace po = boost::program_options;
 
 namespace {
 
-struct CommandOutput {
-  int status = -1;  // waitpid's status
-  std::string out;
-  std::string err;
-};
-
 // Runs the host's ps with `args`, collecting what it prints. Throws Error when ps cannot be started.
-CommandOutput run_ps(const std::vector<std::string>& args) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) throw Error::from_errno("create a pipe for ps");
-  UniqueFd read_end(ends[0]);
-  UniqueFd write_end(ends[1]);
-  // ps's errors go to a memory file: read once ps is done, so neither stream can block the other.
-  UniqueFd errors(::memfd_create("ps-stderr", MFD_CLOEXEC));
-  if (!errors) throw Error::from_errno("create a buffer for ps's errors");
-
-  std::vector<std::string> argv_text = {"ps"};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : argv_text) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-  ::posix_spawn_file_actions_adddup2(&actions, errors.get(), STDERR_FILENO);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawnp(&pid, "ps", &actions, nullptr, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0)
-    throw Error("run ps", spawned, "mcore top needs the host's ps (Debian: apt-get install procps)");
-  write_end.reset();
-
-  CommandOutput output;
-  output.out = read_to_end(read_end.get(), "the output of ps");
-  while (::waitpid(pid, &output.status, 0) < 0 && errno == EINTR) {
+ChildResult run_ps(std::vector<std::string> args) {
+  args.insert(args.begin(), "ps");
+  try {
+    return run_child(args);
+  } catch (Error& error) {
+    if (error.error_number() == ENOENT) error.set_hint("mcore top needs the host's ps (Debian: apt-get install procps)");
+    throw;
   }
-  ::lseek(errors.get(), 0, SEEK_SET);
-  output.err = read_to_end(errors.get(), "the errors of ps");
-  return output;
-}
-
-bool succeeded(const CommandOutput& output) {
-  return WIFEXITED(output.status) && WEXITSTATUS(output.status) == 0;
 }
 
 std::vector<std::string> words_of(const std::string& line) {
@@ -147,7 +102,8 @@ int top_main(CliContext& context, const std::vector<std::string>& args) {
   const auto pids = engine::container_processes(record);
 
   // As Docker: ask ps for the container's pids only (-q), and without -q for options that refuse it.
-  CommandOutput output;
+  ChildResult output;
+  output.exit_code = -1;
   if (!pids.empty()) {
     std::string list;
     for (pid_t pid : pids) list += (list.empty() ? "" : ",") + std::to_string(pid);
@@ -155,8 +111,8 @@ int top_main(CliContext& context, const std::vector<std::string>& args) {
     quick.insert(quick.end(), {"-q", list});
     output = run_ps(quick);
   }
-  if (!succeeded(output)) output = run_ps(ps_args);
-  if (!succeeded(output)) {
+  if (output.exit_code != 0) output = run_ps(ps_args);
+  if (output.exit_code != 0) {
     std::string message = output.err.substr(0, output.err.find('\n'));
     throw VerbError(Error("ps " + joined(ps_args) + " failed: " + message, 0, "check the ps options"),
                     kExitRefused);

@@ -2,12 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
-#include <ctime>
 #include <string_view>
 #include <utility>
 
@@ -15,6 +12,7 @@
 
 #include "docker_config.hpp"
 #include "mcore/atomic_file.hpp"
+#include "mcore/child_process.hpp"
 #include "mcore/error.hpp"
 #include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
@@ -26,46 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 // Keeps the user's key order when the file is rewritten.
 using ordered_json = nlohmann::ordered_json;
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-  explicit Pipe(const std::string& what) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error::from_errno("pipe for " + what);
-    read.reset(fds[0]);
-    write.reset(fds[1]);
-  }
-};
-
-// Blocks SIGPIPE while writing to a helper that may exit without reading, and drops the SIGPIPE the
-// write raised, so a careless helper cannot kill mcore.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-  ~SigpipeBlock() {
-    if (!was_pending_) {
-      const timespec zero{};
-      while (sigtimedwait(&set_, nullptr, &zero) > 0) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-  bool was_pending_ = false;
-};
 
 std::string trimmed(std::string text) {
   const auto first = text.find_first_not_of(" \t\r\n");
@@ -82,43 +40,15 @@ struct HelperAnswer {
 // does, so that a failing helper still gives one line. Throws Error when the program is missing.
 HelperAnswer run_helper(const std::string& helper, const char* action, const std::string& input) {
   const std::string program = "docker-credential-" + helper;
-  Pipe to_helper(program);
-  Pipe from_helper(program);
-  UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
-  const char* argv[] = {program.c_str(), action, nullptr};
-  const pid_t pid = ::fork();
-  if (pid < 0) throw Error::from_errno("fork for " + program);
-  if (pid == 0) {
-    ::dup2(to_helper.read.get(), 0);
-    ::dup2(from_helper.write.get(), 1);
-    if (null) ::dup2(null.get(), 2);
-    ::execvp(argv[0], const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
-  to_helper.read.reset();
-  from_helper.write.reset();
-  {
-    // Requests are a line or a small JSON document: they fit the pipe buffer, so writing everything
-    // before reading cannot block. A helper that exits early shows in its status, not here.
-    SigpipeBlock block;
-    write_all(to_helper.write.get(), input);
-  }
-  to_helper.write.reset();
-  HelperAnswer answer;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(from_helper.read.get(), buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) answer.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+  ChildResult result;
+  try {
+    result = run_child({program, action}, {.input = input, .capture_stderr = false});
+  } catch (const Error& error) {
+    if (error.error_number() != ENOENT) throw;
     throw Error("credential helper " + program + " was not found", 0,
                 "install it, or remove it from credHelpers/credsStore in the Docker config");
   }
-  answer.succeeded = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  return answer;
+  return {result.exit_code == 0, std::move(result.out)};
 }
 
 // Helpers answer an unknown server with a failure whose message says so.
