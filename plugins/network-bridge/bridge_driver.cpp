@@ -391,6 +391,14 @@ Endpoint BridgeDriver::attach(const NetworkAttachment& attachment) {
 }
 
 void BridgeDriver::detach(const std::string& container_id, const std::string& network_name) {
+  // Usually gone already: a veth pair dies with the container's network namespace.
+  const fs::path veth = fs::path("/sys/class/net") / veth_name(container_id);
+  if (::access(veth.c_str(), F_OK) == 0) delete_link(veth_name(container_id));
+  release_exited(container_id, network_name);
+}
+
+// The veth pair goes with the namespace: deleting it here would wait for the kernel's teardown.
+void BridgeDriver::release_exited(const std::string& container_id, const std::string& network_name) {
   // Reads need no lock: the list is only ever replaced whole.
   std::optional<NetworkRecord> network;
   for (auto& record : store_.read()) {
@@ -401,9 +409,6 @@ void BridgeDriver::detach(const std::string& container_id, const std::string& ne
     firewall().unpublish(container_id);
     ::unlink(marker.c_str());
   }
-  // Usually gone already: a veth pair dies with the container's network namespace.
-  const fs::path veth = fs::path("/sys/class/net") / veth_name(container_id);
-  if (::access(veth.c_str(), F_OK) == 0) delete_link(veth_name(container_id));
   if (network) leases(*network).release(container_id);
 }
 

@@ -32,6 +32,7 @@ class BridgeDriver final : public NetworkDriver {
   std::vector<NetworkInfo> list_networks() const override;
   Endpoint attach(const NetworkAttachment& attachment) override;
   void detach(const std::string& container_id, const std::string& network) override;
+  void release_exited(const std::string& container_id, const std::string& network) override;
   void prune(const std::vector<std::string>& live_container_ids) override;
 
  private:

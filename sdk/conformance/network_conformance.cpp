@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <set>
+#include <thread>
 #include <sstream>
 
 #include "kit_internal.hpp"
@@ -410,6 +412,26 @@ TEST_P(NetworkConformance, AttachConnectsTheNamespaceAndDetachUndoesIt) {
   EXPECT_EQ(joined(state_->host_links()), joined(links)) << "detach left links";
   EXPECT_NO_THROW(state_->driver->detach(attachment.container_id, "conf-a")) << "a second detach";
   EXPECT_NO_THROW(state_->driver->remove_network("conf-a")) << "after detach the network is free";
+}
+
+// What the engine calls at a container's exit: the namespace is gone, and the kernel's teardown of it
+// takes the links; the driver gives back the rest.
+TEST_P(NetworkConformance, ReleaseExitedAfterTheNamespaceDiedLeavesNothing) {
+  state_->create("conf-a", "10.213.9.0/24");
+  const auto links = state_->host_links();
+  const NetworkAttachment attachment = state_->attachment(state_->container(), "conf-a");
+  state_->attach(attachment);
+  state_->containers.clear();  // the namespace's last process dies
+  state_->driver->release_exited(attachment.container_id, "conf-a");
+  EXPECT_TRUE(named(state_->driver->list_networks(), "conf-a")[0].containers.empty())
+      << "NetworkInfo::containers lists a released container";
+  // The kernel tears the namespace down on a workqueue: give it a few seconds.
+  for (int tries = 0; tries < 500 && state_->host_links() != links; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(joined(state_->host_links()), joined(links)) << "links outlived the namespace and release_exited";
+  EXPECT_NO_THROW(state_->driver->release_exited(attachment.container_id, "conf-a")) << "a second release";
+  EXPECT_NO_THROW(state_->driver->remove_network("conf-a")) << "after release the network is free";
 }
 
 TEST_P(NetworkConformance, AFailedAttachLeavesNothing) {

@@ -188,6 +188,9 @@ class NetworkTest : public ::testing::Test {
 
   void expect_nothing_left() {
     EXPECT_EQ(leases_text().find(':'), std::string::npos) << "leases left: " << leases_text();
+    // A veth pair goes with its container's network namespace, which the kernel tears down on a
+    // workqueue just after the container's exit (NetworkDriver::release_exited): give it 2 s.
+    for (int i = 0; i < 200 && has_link_named("mcv"); ++i) std::this_thread::sleep_for(10ms);
     EXPECT_FALSE(has_link_named("mcv")) << "a container veth was left";
     EXPECT_EQ(container_rules(), "") << "port rules were left";
   }

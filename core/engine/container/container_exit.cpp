@@ -53,7 +53,8 @@ ExitResources record_exit(Engine& engine, const ContainerStore& store, Container
     warn(engine, record.id, error);
     resources = ExitResources::held;
   }
-  detach_container_network(engine, store, record);
+  // The init has exited, so its network namespace is gone (or going, as its last process dies).
+  detach_container_network(engine, store, record, NetworkNamespace::gone);
   if (record.oom_killed) engine.logger()->info("container {} was killed by the OOM killer", record.id.substr(0, 12));
   return resources;
 }

@@ -134,13 +134,15 @@ std::shared_ptr<Interface> Engine::driver(DriverKind kind, std::shared_ptr<Inter
   if (auto path = config_.plugin_paths.find(kind); path != config_.plugin_paths.end())
     explicit_path = path->second;
 
-  auto typed = std::dynamic_pointer_cast<Interface>(loader_.load(kind, name, explicit_path, context));
+  std::uint32_t abi_minor = 0;
+  auto typed = std::dynamic_pointer_cast<Interface>(loader_.load(kind, name, explicit_path, context, &abi_minor));
   if (!typed) {
     throw Error(
         role + " driver \"" + name + "\": its plugin created an object that is not a " + role + " driver", 0,
         "this is a bug in the plugin: create() must return the interface of the kind it declares");
   }
   logger_->debug("loaded {} driver {}", role, name);
+  abi_minors_[kind] = abi_minor;
   slot = std::move(typed);
   return slot;
 }
@@ -148,6 +150,11 @@ std::shared_ptr<Interface> Engine::driver(DriverKind kind, std::shared_ptr<Inter
 std::shared_ptr<StorageDriver> Engine::storage() { return driver(DriverKind::storage, storage_); }
 std::shared_ptr<ResourceDriver> Engine::resource() { return driver(DriverKind::resource, resource_); }
 std::shared_ptr<NetworkDriver> Engine::network() { return driver(DriverKind::network, network_); }
+
+std::uint32_t Engine::abi_minor(DriverKind kind) const {
+  const auto found = abi_minors_.find(kind);
+  return found == abi_minors_.end() ? 0 : found->second;
+}
 std::shared_ptr<RegistryDriver> Engine::registry() { return driver(DriverKind::registry, registry_); }
 
 }  // namespace mcore::engine

@@ -2,6 +2,7 @@
 // The context object every verb works with: the configuration, the logger and the drivers, each driver
 // loaded on first use so a command only pays for the plugins it needs.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,10 @@ class Engine {
   std::shared_ptr<NetworkDriver> network();
   std::shared_ptr<RegistryDriver> registry();
 
+  // The ABI minor the loaded driver of `kind` was built with (0 before it is loaded): a method the SDK
+  // appended in minor N is called only when this is at least N.
+  std::uint32_t abi_minor(DriverKind kind) const;
+
  private:
   template <class Interface>
   std::shared_ptr<Interface> driver(DriverKind kind, std::shared_ptr<Interface>& slot);
@@ -67,6 +72,7 @@ class Engine {
   std::shared_ptr<ResourceDriver> resource_;
   std::shared_ptr<NetworkDriver> network_;
   std::shared_ptr<RegistryDriver> registry_;
+  std::map<DriverKind, std::uint32_t> abi_minors_;
 };
 
 }  // namespace mcore::engine

@@ -215,7 +215,7 @@ fs::path PluginLoader::locate(DriverKind kind, const std::string& name,
 
 std::shared_ptr<Driver> PluginLoader::load(DriverKind kind, const std::string& name,
                                            const std::optional<fs::path>& explicit_path,
-                                           const HostContext& context) const {
+                                           const HostContext& context, std::uint32_t* abi_minor) const {
   const std::string role(to_string(kind));
   const fs::path file = locate(kind, name, explicit_path);
   CheckedPlugin plugin = check_plugin(file);
@@ -261,6 +261,7 @@ std::shared_ptr<Driver> PluginLoader::load(DriverKind kind, const std::string& n
   if (::dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
     throw Error("keep " + file.string() + " loaded: " + dlerror_text(file));
   }
+  if (abi_minor != nullptr) *abi_minor = descriptor.abi_minor;
   // The deleter owns the library, so the plugin's code stays mapped until the driver is gone.
   return std::shared_ptr<Driver>(driver.release(),
                                  [library = plugin.library](Driver* owned) { delete owned; });

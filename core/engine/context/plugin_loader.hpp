@@ -53,10 +53,11 @@ class PluginLoader {
   // Throws Error naming the file, what is wrong and the fix: not found (listing the directories
   // searched), not a loadable shared object or an unresolved symbol (dlerror's text), no descriptor,
   // ABI major differs, ABI minor newer than the engine's, kind or name not what was asked, build tag
-  // differs.
+  // differs. `abi_minor`, when given, receives the minor the plugin was built with: the engine calls a
+  // method appended in a later minor only on plugins that have it.
   std::shared_ptr<Driver> load(DriverKind kind, const std::string& name,
                                const std::optional<std::filesystem::path>& explicit_path,
-                               const HostContext& context) const;
+                               const HostContext& context, std::uint32_t* abi_minor = nullptr) const;
 
  private:
   std::vector<std::filesystem::path> search_dirs_;

@@ -28,11 +28,18 @@ AttachedNetwork attach_container_network(Engine& engine, const ContainerRecord& 
   return attached;
 }
 
-void detach_container_network(Engine& engine, const ContainerStore& store, ContainerRecord& record) {
+void detach_container_network(Engine& engine, const ContainerStore& store, ContainerRecord& record,
+                              NetworkNamespace netns) {
   if (record.spec.network != NetworkMode::network) return;
   const std::string network = record.endpoint ? record.endpoint->network : record.spec.network_name;
   try {
-    engine.network()->detach(record.id, network);
+    auto driver = engine.network();
+    // release_exited came with ABI 2.1: a 2.0 driver's vtable has no slot for it.
+    if (netns == NetworkNamespace::gone && engine.abi_minor(DriverKind::network) >= 1) {
+      driver->release_exited(record.id, network);
+    } else {
+      driver->detach(record.id, network);
+    }
   } catch (const Error& error) {
     engine.logger()->warn("container {}: leaving network {}: {}", record.id.substr(0, 12), network, error.what());
   }

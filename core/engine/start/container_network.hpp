@@ -23,8 +23,14 @@ struct AttachedNetwork {
 // with nothing left attached.
 AttachedNetwork attach_container_network(Engine& engine, const ContainerRecord& record, pid_t init_pid);
 
+// Whether the container's network namespace still exists when it leaves its network.
+enum class NetworkNamespace { may_live, gone };
+
 // Undoes the attach of `record` (its lease, links and rules), clears its endpoint and refreshes the
-// hosts files of its peers. Idempotent; logs what fails instead of throwing, as exit paths must go on.
-void detach_container_network(Engine& engine, const ContainerStore& store, ContainerRecord& record);
+// hosts files of its peers. With NetworkNamespace::gone (its init exited) the driver leaves the links
+// to the kernel's teardown of the namespace (NetworkDriver::release_exited). Idempotent; logs what
+// fails instead of throwing, as exit paths must go on.
+void detach_container_network(Engine& engine, const ContainerStore& store, ContainerRecord& record,
+                              NetworkNamespace netns = NetworkNamespace::may_live);
 
 }  // namespace mcore::engine

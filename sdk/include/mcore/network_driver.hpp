@@ -92,6 +92,14 @@ class NetworkDriver : public Driver {
 
   // Removes leases, links and rules of containers not listed in `live_container_ids` (crash leftovers).
   virtual void prune(const std::vector<std::string>& live_container_ids) = 0;
+
+  // ABI 2.1. detach for a container whose network namespace is gone (its last process exited): the
+  // kernel removes what lived in the namespace, a veth pair included, as it tears the namespace down,
+  // so the driver gives back only what the kernel does not (leases, rules, files). Deleting such a
+  // link by hand would wait for that teardown (about 10 ms). The default is detach. Idempotent.
+  virtual void release_exited(const std::string& container_id, const std::string& network) {
+    detach(container_id, network);
+  }
 };
 
 }  // namespace mcore
