@@ -18,12 +18,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 
 #include "mcore/error.hpp"
-#include "mcore/plugin.hpp"
 #include "mcore/storage_driver.hpp"
+#include "plugin_driver.hpp"
 #include "tar_writer.hpp"
 #include "test_support.hpp"
 
@@ -118,17 +117,12 @@ class OverlayLayersTest : public ::testing::Test {
 
   // The driver, with its store at `root` when given (short roots allow longer stacks).
   void make_driver(const std::string& root = "") {
-    const fs::path plugin = fs::path(MCORE_PLUGIN_BUILD_DIR) / "mcore-storage-overlay.so";
-    ASSERT_TRUE(fs::exists(plugin)) << plugin << " is missing: build target mcore-storage-overlay";
-    library_.load(plugin.string(), boost::dll::load_mode::rtld_now);
-    const auto& descriptor = library_.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
     mcore::HostContext context;
     context.config_path = "storage";
     if (!root.empty()) context.config = nlohmann::json{{"root", root}};
     context.data_root = dir_.path() / "data";
     context.state_root = dir_.path() / "state";
-    driver_.reset(dynamic_cast<mcore::StorageDriver*>(descriptor.create(context).release()));
-    ASSERT_TRUE(driver_) << "the overlay plugin made no StorageDriver";
+    driver_ = mcore::test::load_plugin_driver<mcore::StorageDriver>("mcore-storage-overlay.so", context);
   }
 
   void apply(const std::string& id, const std::vector<mcore::test::TarEntry>& entries) {
@@ -138,8 +132,7 @@ class OverlayLayersTest : public ::testing::Test {
 
   // Short: "/var/tmp/ml-XXXXXX", so that 128 layers fit below it.
   mcore::test::TempDir dir_{"ml"};
-  boost::dll::shared_library library_;
-  std::unique_ptr<mcore::StorageDriver> driver_;
+  std::shared_ptr<mcore::StorageDriver> driver_;
 };
 
 TEST_F(OverlayLayersTest, WhiteoutsAndOpaqueDirectoriesHideTheLowerLayersContent) {

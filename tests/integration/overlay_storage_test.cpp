@@ -19,12 +19,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 
 #include "mcore/error.hpp"
-#include "mcore/plugin.hpp"
 #include "mcore/storage_driver.hpp"
+#include "plugin_driver.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -141,16 +140,11 @@ class OverlayStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     MCORE_REQUIRE_ROOT();
-    const fs::path plugin = fs::path(MCORE_PLUGIN_BUILD_DIR) / "mcore-storage-overlay.so";
-    ASSERT_TRUE(fs::exists(plugin)) << plugin << " is missing: build target mcore-storage-overlay";
-    library_.load(plugin.string(), boost::dll::load_mode::rtld_now);
-    const auto& descriptor = library_.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
     mcore::HostContext context;
     context.config_path = "storage";
     context.data_root = dir_.path() / "data";
     context.state_root = dir_.path() / "state";
-    driver_.reset(dynamic_cast<mcore::StorageDriver*>(descriptor.create(context).release()));
-    ASSERT_TRUE(driver_) << "the overlay plugin made no StorageDriver";
+    driver_ = mcore::test::load_plugin_driver<mcore::StorageDriver>("mcore-storage-overlay.so", context);
 
     // bottom/ holds the image, top/ shadows one of its files.
     bottom_ = dir_.path() / "bottom";
@@ -166,7 +160,7 @@ class OverlayStorageTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    driver_.reset();  // before the library goes
+    driver_.reset();
   }
 
   mcore::RootfsRequest request() const {
@@ -174,8 +168,7 @@ class OverlayStorageTest : public ::testing::Test {
   }
 
   mcore::test::TempDir dir_{"mcore-overlay-it"};
-  boost::dll::shared_library library_;
-  std::unique_ptr<mcore::StorageDriver> driver_;
+  std::shared_ptr<mcore::StorageDriver> driver_;
   fs::path bottom_;
   fs::path top_;
 };

@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +15,7 @@
 #include "mcore/registry_driver.hpp"
 #include "oci_image_builder.hpp"
 #include "registry_fixture.hpp"
+#include "plugin_driver.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -57,9 +57,6 @@ class RegistryHttpTest : public ::testing::Test {
   // Loads the plugin with `config`; credentials for `registry_host` go into a private auth file when
   // given, otherwise the driver is anonymous.
   std::shared_ptr<mcore::RegistryDriver> load_driver(const std::string& registry_host = "") {
-    const fs::path plugin = fs::path(MCORE_PLUGIN_BUILD_DIR) / "mcore-registry-docker.so";
-    if (!library_.is_loaded()) library_.load(plugin.string(), boost::dll::load_mode::rtld_now);
-    const auto& descriptor = library_.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
     const auto auth_file = dir_.path() / "auth.json";
     nlohmann::json auths = nlohmann::json::object();
     if (!registry_host.empty()) auths[registry_host] = {{"username", kUser}, {"password", kPassword}};
@@ -67,10 +64,7 @@ class RegistryHttpTest : public ::testing::Test {
     mcore::HostContext context;
     context.config = {{"max_retries", 0}, {"retry_delay_ms", 0}, {"auth_file", auth_file.string()}};
     context.config_path = "registry";
-    std::shared_ptr<mcore::RegistryDriver> driver(
-        dynamic_cast<mcore::RegistryDriver*>(descriptor.create(context).release()));
-    EXPECT_TRUE(driver) << "the plugin made no RegistryDriver";
-    return driver;
+    return mcore::test::load_plugin_driver<mcore::RegistryDriver>("mcore-registry-docker.so", context);
   }
 
   // A blob file for fake_registry.py's "body_file"; returns its path.
@@ -104,7 +98,6 @@ class RegistryHttpTest : public ::testing::Test {
 
   mcore::test::TempDir dir_{"mcore-registry-http-test"};
   int blobs_ = 0;
-  boost::dll::shared_library library_;
 };
 
 // --- HTTP 429 -------------------------------------------------------------------------------------------

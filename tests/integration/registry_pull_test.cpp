@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +15,7 @@
 #include "mcore/registry_driver.hpp"
 #include "oci_image_builder.hpp"
 #include "registry_fixture.hpp"
+#include "plugin_driver.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -61,19 +61,13 @@ class RegistryPullTest : public ::testing::Test {
  protected:
   // Loads the plugin with `config` (retries kept short so failing cases stay fast).
   std::shared_ptr<mcore::RegistryDriver> load_driver(nlohmann::json config = nlohmann::json::object()) {
-    const fs::path plugin = fs::path(MCORE_PLUGIN_BUILD_DIR) / "mcore-registry-docker.so";
-    if (!library_.is_loaded()) library_.load(plugin.string(), boost::dll::load_mode::rtld_now);
-    const auto& descriptor = library_.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
     if (!config.contains("max_retries")) config["max_retries"] = 1;
     if (!config.contains("retry_delay_ms")) config["retry_delay_ms"] = 50;
     if (!config.contains("auth_file")) config["auth_file"] = (dir_.path() / "no-such-config.json").string();
     mcore::HostContext context;
     context.config = config;
     context.config_path = "registry";
-    std::shared_ptr<mcore::RegistryDriver> driver(
-        dynamic_cast<mcore::RegistryDriver*>(descriptor.create(context).release()));
-    EXPECT_TRUE(driver) << "the plugin made no RegistryDriver";
-    return driver;
+    return mcore::test::load_plugin_driver<mcore::RegistryDriver>("mcore-registry-docker.so", context);
   }
 
   mcore::test::BuiltImage push_image(RegistryFixture& registry, const std::string& repo_tag,
@@ -123,7 +117,6 @@ class RegistryPullTest : public ::testing::Test {
   mcore::test::TempDir dir_{"mcore-registry-test"};
   fs::path layout_;
   int layouts_ = 0;
-  boost::dll::shared_library library_;
 };
 
 const mcore::Platform kAmd64{"linux", "amd64", ""};

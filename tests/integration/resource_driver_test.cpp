@@ -29,12 +29,13 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-#include <boost/dll/shared_library.hpp>
 #include <nlohmann/json.hpp>
 
 #include "mcore/error.hpp"
 #include "mcore/plugin.hpp"
+#include "engine/context/plugin_loader.hpp"
 #include "mcore/resource_driver.hpp"
+#include "plugin_driver.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -119,16 +120,8 @@ struct HostCgroups {
   }
 };
 
-const mcore::PluginDescriptor& load_plugin(const std::string& driver) {
-  // Never unloaded: driver objects and cloned loggers must not outlive their code.
-  static std::map<std::string, boost::dll::shared_library> libraries;
-  auto& library = libraries[driver];
-  if (!library.is_loaded()) {
-    library.load(std::string(MCORE_PLUGIN_BUILD_DIR) + "/mcore-resource-" + driver + ".so",
-                 boost::dll::load_mode::rtld_now);
-  }
-  return library.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
-}
+// The plugin file of resource driver `driver` in the build tree.
+std::string plugin_file(const std::string& driver) { return "mcore-resource-" + driver + ".so"; }
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
@@ -260,11 +253,13 @@ class ResourceDriverTest : public ::testing::TestWithParam<std::string> {
 
   bool v1() const { return GetParam() == "cgroup-v1"; }
 
-  std::unique_ptr<mcore::ResourceDriver> make_driver(const nlohmann::json& config) {
-    const auto& descriptor = load_plugin(GetParam());
-    EXPECT_EQ(descriptor.kind, mcore::DriverKind::resource);
-    EXPECT_EQ(std::string(descriptor.name), GetParam());
-    EXPECT_EQ(descriptor.abi_major, mcore::kAbiMajor);
+  std::shared_ptr<mcore::ResourceDriver> make_driver(const nlohmann::json& config) {
+    // The descriptor as mcore's own loader reads it.
+    const auto info = mcore::engine::PluginLoader({MCORE_PLUGIN_BUILD_DIR})
+                          .inspect(fs::path(MCORE_PLUGIN_BUILD_DIR) / plugin_file(GetParam()));
+    EXPECT_TRUE(info.compatible) << info.problem;
+    EXPECT_EQ(info.kind, "resource");
+    EXPECT_EQ(info.name, GetParam());
     mcore::HostContext context;
     context.logger =
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_));
@@ -272,11 +267,7 @@ class ResourceDriverTest : public ::testing::TestWithParam<std::string> {
     context.config_path = "resource";
     context.data_root = roots_.path() / "data";
     context.state_root = roots_.path() / "state";
-    auto driver = descriptor.create(context);
-    auto* resource = dynamic_cast<mcore::ResourceDriver*>(driver.get());
-    if (resource == nullptr) throw std::runtime_error(GetParam() + " did not build a ResourceDriver");
-    driver.release();
-    return std::unique_ptr<mcore::ResourceDriver>(resource);
+    return mcore::test::load_plugin_driver<mcore::ResourceDriver>(plugin_file(GetParam()), context);
   }
 
   std::string create(const mcore::ResourceLimits& limits = {}) {
@@ -323,7 +314,7 @@ class ResourceDriverTest : public ::testing::TestWithParam<std::string> {
   mcore::test::TempDir roots_{"mcore-resource-test"};
   std::ostringstream log_;
   std::string parent_;
-  std::unique_ptr<mcore::ResourceDriver> driver_;
+  std::shared_ptr<mcore::ResourceDriver> driver_;
   std::vector<std::string> created_;
 };
 
@@ -730,7 +721,7 @@ TEST_P(ResourceDriverHostTest, RefusesAHostWithoutItsBackend) {
   context.config = {{"cgroup_parent", "mcore-test-unused"}};
   context.config_path = "resource";
   try {
-    load_plugin(GetParam()).create(context);
+    mcore::test::load_plugin_driver<mcore::ResourceDriver>(plugin_file(GetParam()), context);
     ADD_FAILURE() << GetParam() << " was built on a host without its backend";
   } catch (const mcore::Error& error) {
     EXPECT_NE(std::string(error.what()).find(GetParam() + ": "), std::string::npos) << error.what();

@@ -17,6 +17,7 @@
 #include "mcore/error.hpp"
 #include "mcore/plugin.hpp"
 #include "mcore/storage_driver.hpp"
+#include "plugin_driver.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -65,18 +66,13 @@ class OverlayDriverTest : public ::testing::Test {
     descriptor_ = &library_.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
   }
 
-  // The driver must die before the library: tests keep it in a local, which the fixture outlives.
-  std::unique_ptr<mcore::StorageDriver> make_driver(nlohmann::json config = nlohmann::json::object()) {
+  std::shared_ptr<mcore::StorageDriver> make_driver(nlohmann::json config = nlohmann::json::object()) {
     mcore::HostContext context;
     context.config = std::move(config);
     context.config_path = "storage";
     context.data_root = data_root();
     context.state_root = dir_.path() / "state";
-    std::unique_ptr<mcore::Driver> driver = descriptor_->create(context);
-    auto* storage = dynamic_cast<mcore::StorageDriver*>(driver.get());
-    if (storage == nullptr) throw std::runtime_error("the overlay plugin made no StorageDriver");
-    driver.release();
-    return std::unique_ptr<mcore::StorageDriver>(storage);
+    return mcore::test::load_plugin_driver<mcore::StorageDriver>(kPluginFile.filename().string(), context);
   }
 
   fs::path data_root() const { return dir_.path() / "data"; }

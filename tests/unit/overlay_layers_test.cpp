@@ -16,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 
 #include "../../plugins/storage-overlay/layer_paths.hpp"
@@ -24,6 +23,7 @@
 #include "mcore/plugin.hpp"
 #include "mcore/storage_driver.hpp"
 #include "tar_writer.hpp"
+#include "plugin_driver.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -116,15 +116,11 @@ TEST(LayerPaths, OnlyUserXattrsAndFileCapabilitiesAreKept) {
 class OverlayLayersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kPluginFile)) << kPluginFile << " is missing: build target mcore-storage-overlay";
-    library_.load(kPluginFile.string(), boost::dll::load_mode::rtld_now);
-    const auto& descriptor = library_.get_alias<const mcore::PluginDescriptor>("mcore_plugin_descriptor");
     mcore::HostContext context;
     context.config_path = "storage";
     context.data_root = dir_.path() / "data";
     context.state_root = dir_.path() / "state";
-    driver_.reset(dynamic_cast<mcore::StorageDriver*>(descriptor.create(context).release()));
-    ASSERT_TRUE(driver_) << "the overlay plugin made no StorageDriver";
+    driver_ = mcore::test::load_plugin_driver<mcore::StorageDriver>(kPluginFile.filename().string(), context);
   }
   void TearDown() override { driver_.reset(); }
 
@@ -149,8 +145,7 @@ class OverlayLayersTest : public ::testing::Test {
   }
 
   mcore::test::TempDir dir_{"mcore-layers-unit"};
-  boost::dll::shared_library library_;
-  std::unique_ptr<mcore::StorageDriver> driver_;
+  std::shared_ptr<mcore::StorageDriver> driver_;
 };
 
 TEST_F(OverlayLayersTest, RefusesParentDirectoryComponents) {
