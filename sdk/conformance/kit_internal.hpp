@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,7 @@
 #include "mcore/conformance/kit.hpp"
 #include "mcore/error.hpp"
 #include "mcore/host_context.hpp"
+#include "mcore/io.hpp"
 
 namespace mcore::conformance::detail {
 
@@ -100,6 +102,15 @@ class Child {
   pid_t pid_ = -1;
   int go_ = -1;
   bool reaped_ = false;
+};
+
+// A ByteSink that keeps everything written to it in `data`.
+class StringSink final : public ByteSink {
+ public:
+  void write(std::span<const std::byte> bytes) override {
+    data.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  std::string data;
 };
 
 // A value in memory shared with forked children.

@@ -11,13 +11,7 @@ using detail::throws_error;
 
 namespace {
 
-class StringSink final : public ByteSink {
- public:
-  void write(std::span<const std::byte> bytes) override {
-    data.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
-  std::string data;
-};
+using detail::StringSink;
 
 // The config and layers an image manifest (OCI or Docker schema 2) lists.
 std::vector<ContentDescriptor> blobs_of(const std::string& manifest_bytes) {

@@ -28,6 +28,8 @@ using detail::throws_error;
 
 namespace {
 
+using detail::StringSink;
+
 struct TarItem {
   std::string name;
   char type = '0';  // '0' file, '2' symlink, '5' directory
@@ -140,14 +142,6 @@ class StringSource final : public ByteSource {
  private:
   std::string data_;
   std::size_t offset_ = 0;
-};
-
-class StringSink final : public ByteSink {
- public:
-  void write(std::span<const std::byte> bytes) override {
-    data.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
-  std::string data;
 };
 
 std::string layer_id() { return "sha256:" + detail::random_hex(64); }

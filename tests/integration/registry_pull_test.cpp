@@ -15,6 +15,7 @@
 #include "mcore/registry_driver.hpp"
 #include "oci_image_builder.hpp"
 #include "registry_fixture.hpp"
+#include "kit_internal.hpp"
 #include "plugin_driver.hpp"
 #include "test_support.hpp"
 
@@ -27,13 +28,7 @@ using mcore::test::RegistryFixture;
 
 namespace {
 
-class StringSink final : public mcore::ByteSink {
- public:
-  void write(std::span<const std::byte> bytes) override {
-    data.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
-  std::string data;
-};
+using mcore::conformance::detail::StringSink;
 
 std::string base64(const std::string& text) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

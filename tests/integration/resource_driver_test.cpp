@@ -34,6 +34,7 @@
 #include "mcore/error.hpp"
 #include "mcore/plugin.hpp"
 #include "engine/context/plugin_loader.hpp"
+#include "kit_internal.hpp"
 #include "mcore/resource_driver.hpp"
 #include "plugin_driver.hpp"
 #include "test_support.hpp"
@@ -42,6 +43,11 @@ namespace {
 namespace fs = std::filesystem;
 using mcore::test::read_text;
 using namespace std::chrono_literals;
+// The conformance kit's harness for forked children.
+using mcore::conformance::detail::Child;
+using mcore::conformance::detail::describe_status;
+using mcore::conformance::detail::Shared;
+using mcore::conformance::detail::wait_until;
 
 constexpr std::int64_t kMiB = 1024 * 1024;
 const char* const kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
@@ -51,14 +57,6 @@ std::string trimmed(std::string text) {
   return text;
 }
 
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 // What the host offers, found from /proc without the drivers' code.
 struct HostCgroups {
@@ -123,91 +121,8 @@ struct HostCgroups {
 // The plugin file of resource driver `driver` in the build tree.
 std::string plugin_file(const std::string& driver) { return "mcore-resource-" + driver + ".so"; }
 
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by ") + strsignal(WTERMSIG(status));
-  return "status " + std::to_string(status);
-}
 
-// A forked child that waits for start() before running `body`, so the test can place it in a group first.
-// The test process is single-threaded, so the child may run ordinary code.
-class Child {
- public:
-  explicit Child(std::function<int()> body) {
-    int go[2];
-    if (::pipe2(go, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::close(go[1]);
-      char byte;
-      ssize_t n;
-      do {
-        n = ::read(go[0], &byte, 1);
-      } while (n < 0 && errno == EINTR);
-      if (n != 1) ::_exit(99);
-      ::_exit(body());
-    }
-    ::close(go[0]);
-    go_ = go[1];
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() {
-    if (!reaped_) {
-      ::kill(pid_, SIGKILL);
-      // Bounded: a process in a frozen v1 group dies only once thawed (TearDown's destroy does that).
-      wait_until([&] { return ::waitpid(pid_, nullptr, WNOHANG) != 0; }, 5s);
-    }
-    if (go_ >= 0) ::close(go_);
-  }
 
-  pid_t pid() const { return pid_; }
-  void start() {
-    EXPECT_EQ(::write(go_, "g", 1), 1);
-    ::close(go_);
-    go_ = -1;
-  }
-  // The wait status; the child is killed when it has not ended within `limit`.
-  int wait(std::chrono::milliseconds limit = 60s) {
-    int status = 0;
-    if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      ADD_FAILURE() << "child " << pid_ << " did not end within " << limit.count() << " ms";
-    }
-    reaped_ = true;
-    return status;
-  }
-  bool running() const { return ::kill(pid_, 0) == 0; }
-
- private:
-  pid_t pid_ = -1;
-  int go_ = -1;
-  bool reaped_ = false;
-};
-
-// Memory shared with forked children.
-template <typename T>
-class Shared {
- public:
-  Shared() {
-    void* memory = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) throw std::runtime_error("mmap failed");
-    value_ = new (memory) T();
-  }
-  ~Shared() {
-    value_->~T();
-    ::munmap(value_, sizeof(T));
-  }
-  Shared(const Shared&) = delete;
-  Shared& operator=(const Shared&) = delete;
-  T* operator->() { return value_; }
-  T& operator*() { return *value_; }
-
- private:
-  T* value_;
-};
 
 std::string random_name() {
   std::random_device device;
@@ -463,7 +378,7 @@ TEST_P(ResourceDriverTest, PidsLimitStopsAForkLoop) {
   EXPECT_EQ(driver_->stats(id).pids_current, 4u);
 
   driver_->destroy(id);
-  int status = child.wait();
+  int status = child.wait(60s);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << describe_status(status);
   EXPECT_FALSE(group_exists_anywhere(id));
 }
@@ -483,7 +398,7 @@ TEST_P(ResourceDriverTest, MemoryLimitTriggersTheOomKiller) {
   });
   driver_->add_process(id, child.pid());
   child.start();
-  int status = child.wait();
+  int status = child.wait(60s);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "touching 64 MiB under a 16 MiB limit should end in SIGKILL, saw " << describe_status(status);
   EXPECT_GE(driver_->stats(id).oom_kills, 1u);
