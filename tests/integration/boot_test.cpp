@@ -138,13 +138,16 @@ TEST(BootOrder, EachServiceAfterWhatItDependsOnTheRestAsGiven) {
 
 TEST(BootUnit, CmakeInstallPlacesTheSystemdUnitThatRunsBoot) {
   TempDir prefix("mcore-install");
+  // The unit's component only: the plugins' destination is absolute, so installing them would write
+  // to the host's plugin directory whatever the prefix.
   auto installed = run_command({"/usr/bin/cmake", "--install", MCORE_BUILD_DIR, "--prefix", prefix.path().string(),
-                                "--component", "Unspecified"});
+                                "--component", "systemd"});
   ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
   const std::string unit = read_text(prefix.path() / "lib/systemd/system/mcore.service");
   EXPECT_NE(unit.find("ExecStart="), std::string::npos) << unit;
   EXPECT_NE(unit.find("/bin/mcore boot"), std::string::npos) << unit;
   EXPECT_NE(unit.find("WantedBy=multi-user.target"), std::string::npos) << unit;
+  EXPECT_FALSE(fs::exists(prefix.path() / "bin/mcore")) << "the unit's component installed more than the unit";
 }
 
 }  // namespace
