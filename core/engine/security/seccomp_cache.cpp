@@ -26,7 +26,8 @@ std::uint64_t fnv1a(std::string_view text) {
 std::filesystem::path cache_file(const std::filesystem::path& state_root, CapabilitySet capabilities) {
   const scmp_version* version = seccomp_version();
   char name[160];
-  std::snprintf(name, sizeof name, "default-%016llx-%016llx-%u.%u.%u.bpf",
+  // "tree": programs compiled as a binary search (before, a list; those files are simply not read).
+  std::snprintf(name, sizeof name, "default-tree-%016llx-%016llx-%u.%u.%u.bpf",
                 static_cast<unsigned long long>(fnv1a(default_seccomp_profile().dump())),
                 static_cast<unsigned long long>(capabilities), version->major, version->minor, version->micro);
   return state_root / "seccomp" / name;

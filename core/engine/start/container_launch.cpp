@@ -143,9 +143,9 @@ void keep_across_exec(int fd) {
 namespace {
 
 // One start of a container, in three steps: prepare() what the init needs before it exists (root
-// filesystem, volumes, cgroup, /etc files, the init plan, pipes, the supervisor's socket); spawn() the
-// init, join it to its cgroup and network, and wait until the command was exec'd (the record then says
-// running); hand_off() to mcore-supervisor by exec. Whatever prepare() and spawn() set up is undone
+// filesystem, volumes, /etc files, the init plan, pipes); spawn() the init, make its cgroup and join it
+// while the init mounts, join its network, save the record as running and wait until the command was
+// exec'd; hand_off() to mcore-supervisor by exec. Whatever prepare() and spawn() set up is undone
 // when a later step throws.
 class ContainerStart {
  public:
@@ -171,16 +171,6 @@ class ContainerStart {
     request.external_lowers.push_back(etc_mount_point_layer(store_, id_));
     const RootfsPlan rootfs = engine_.storage()->prepare_rootfs(request);
     populate_volumes(engine_, spec_, rootfs);
-
-    // A group left by a crash would make create() fail; a first start has none to remove.
-    if (record_.state != ContainerState::created) resource_->destroy(id_);
-    ResourceRequest resources;
-    resources.container_id = id_;
-    resources.limits = spec_.limits;
-    resources.unrestricted_devices = spec_.privileged;
-    resource_->create(resources);
-    group_created_ = true;
-
     write_etc_files(store_, spec_);
     const EtcFilePaths etc = etc_file_paths(store_, id_);
     plan_.seccomp = container_seccomp(spec_, engine_.config().state_root);
@@ -198,7 +188,6 @@ class ContainerStart {
         plan_.stdio[0] = in_.read.get();
       }
     }
-    listener_ = listen_on(paths_);
   }
 
   // Returns the reason the command did not start, or nullopt once it runs.
@@ -207,7 +196,11 @@ class ContainerStart {
     out_.write.reset();
     err_.write.reset();
     in_.read.reset();
-    resource_->add_process(id_, process_->pid());
+    // While the init mounts the container's filesystems on the other CPU. It joins its cgroup before
+    // the barrier, so nothing of the container runs outside it; the init's own set-up is charged to
+    // ours, as runc's is until it joins.
+    join_group();
+    listener_ = listen_on(paths_);
     // The network is in place before the barrier lets the command run.
     if (spec_.network == NetworkMode::network) {
       joined_network_ = true;
@@ -218,19 +211,23 @@ class ContainerStart {
     }
     std::optional<InitFailure> failure;
     if (spec_.tty) pty_master_ = process_->receive_pty_master(failure);
-    if (!failure) failure = process_->wait_for_exec(process_->release());
+    if (!failure) {
+      // Running from the barrier on, as in runc and Docker: saved while the init finishes its set-up,
+      // not after it. Should the exec fail, the caller records that over it.
+      record_.state = ContainerState::running;
+      record_.pid = process_->pid();
+      record_.started_at = now_rfc3339();
+      record_.error.clear();
+      record_.exit_code = 0;
+      record_.oom_killed = false;
+      record_.cgroup = resource_->group_path(id_);
+      store_.save(record_);
+      failure = process_->wait_for_exec(process_->release());
+    }
     if (failure) {
       process_->wait();
       return failure;
     }
-    record_.state = ContainerState::running;
-    record_.pid = process_->pid();
-    record_.started_at = now_rfc3339();
-    record_.error.clear();
-    record_.exit_code = 0;
-    record_.oom_killed = false;
-    record_.cgroup = resource_->group_path(id_);
-    store_.save(record_);
     destroy_group_.dismiss();
     leave_network_.dismiss();
     if (record_.endpoint) refresh_network_hosts(engine_, store_, *record_.endpoint);
@@ -278,6 +275,18 @@ class ContainerStart {
   }
 
  private:
+  void join_group() {
+    // A group left by a crash would make create() fail; a first start has none to remove.
+    if (record_.state != ContainerState::created) resource_->destroy(id_);
+    ResourceRequest resources;
+    resources.container_id = id_;
+    resources.limits = spec_.limits;
+    resources.unrestricted_devices = spec_.privileged;
+    resource_->create(resources);
+    group_created_ = true;
+    resource_->add_process(id_, process_->pid());
+  }
+
   void destroy_group() {
     if (!group_created_) return;
     try {
