@@ -16,11 +16,6 @@ namespace {
 
 std::vector<NetworkInfo> networks(engine::Engine& engine) { return engine.network()->list_networks(); }
 
-std::set<std::string> network_names(engine::Engine& engine) {
-  std::set<std::string> names;
-  for (const auto& network : networks(engine)) names.insert(network.name);
-  return names;
-}
 
 const NetworkInfo& find_network(const std::vector<NetworkInfo>& all, const std::string& name) {
   for (const auto& network : all) {
@@ -65,7 +60,7 @@ int network_create(CliContext& context, const std::vector<std::string>& args) {
   if (!spec.gateway.empty() && spec.subnet.empty()) {
     throw Error("--gateway needs --subnet", 0, "give the subnet the gateway belongs to");
   }
-  if (network_names(engine).count(spec.name)) {
+  if (engine::network_names(engine).count(spec.name)) {
     throw Error("network " + spec.name + " already exists", 0, "choose another name, or remove it first");
   }
   const NetworkInfo created = engine.network()->create_network(spec);

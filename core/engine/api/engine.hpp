@@ -7,7 +7,8 @@
 //   images.hpp       pull (with a PullSink for progress), import, load, save, list, remove, prune
 //   volumes.hpp      create, list, remove, prune
 //   deployments.hpp  read a deployment file, up, down
-// Networks are the Network driver's own contract (engine.network(), sdk/include/mcore/network_driver.hpp).
+// Networks are the Network driver's own contract (engine.network(), sdk/include/mcore/network_driver.hpp);
+// network_names lists them by name.
 //
 // How the front ends use it:
 // - `mcore` (core/cli): one process per command; parses flags into a request, calls, prints.
@@ -20,4 +21,5 @@
 //   loads its drivers lazily without a lock, so a threaded server loads them all before serving.
 //   Requests have a JSON form (request_to_json) for the wire.
 #include "engine/context/engine.hpp"
+#include "engine/context/network_names.hpp"
 #include "engine/util/exit_code_error.hpp"

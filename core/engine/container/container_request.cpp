@@ -257,7 +257,6 @@ nlohmann::json request_to_json(const ContainerRequest& request) {
   }
   nlohmann::json user;
   if (request.user) user = {{"user", request.user->user}, {"group", optional_json(request.user->group)}};
-  const auto& limits = request.limits;
   return {{"image", request.image},
           {"rootfs", request.rootfs ? nlohmann::json(request.rootfs->string()) : nlohmann::json()},
           {"pull", static_cast<int>(request.pull)},
@@ -295,14 +294,7 @@ nlohmann::json request_to_json(const ContainerRequest& request) {
           {"no_new_privileges", request.security.no_new_privileges},
           {"seccomp", static_cast<int>(request.security.seccomp)},
           {"seccomp_file", request.security.seccomp_file.string()},
-          {"limits",
-           {{"memory_bytes", optional_json(limits.memory_bytes)},
-            {"memory_swap_bytes", optional_json(limits.memory_swap_bytes)},
-            {"nano_cpus", optional_json(limits.nano_cpus)},
-            {"cpu_shares", optional_json(limits.cpu_shares)},
-            {"cpuset_cpus", optional_json(limits.cpuset_cpus)},
-            {"cpuset_mems", optional_json(limits.cpuset_mems)},
-            {"pids_limit", optional_json(limits.pids_limit)}}}};
+          {"limits", limits_to_json(request.limits)}};
 }
 
 }  // namespace mcore::engine

@@ -16,6 +16,8 @@ std::optional<T> get_optional(const nlohmann::json& json, const char* key) {
   return json[key].get<T>();
 }
 
+}  // namespace
+
 nlohmann::json limits_to_json(const ResourceLimits& limits) {
   nlohmann::json json = nlohmann::json::object();
   put_optional(json, "memory_bytes", limits.memory_bytes);
@@ -39,6 +41,8 @@ ResourceLimits limits_from_json(const nlohmann::json& json) {
   limits.pids_limit = get_optional<std::int64_t>(json, "pids_limit");
   return limits;
 }
+
+namespace {
 
 // "none", "host" or the network's name.
 std::string network_text(const ContainerSpec& spec) {

@@ -10,6 +10,10 @@ namespace mcore::engine {
 nlohmann::json spec_to_json(const ContainerSpec& spec);
 ContainerSpec spec_from_json(const nlohmann::json& json);
 
+// Resource limits both ways; an unset limit is left out.
+nlohmann::json limits_to_json(const ResourceLimits& limits);
+ResourceLimits limits_from_json(const nlohmann::json& json);
+
 // Published ports both ways, also for the network endpoint a record keeps.
 nlohmann::json ports_to_json(const std::vector<PortMapping>& ports);
 std::vector<PortMapping> ports_from_json(const nlohmann::json& json);
