@@ -3,6 +3,8 @@
 // then down -v; the same file in Compose YAML; and config validate on a bad file.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <fstream>
 
 #include "oci_image_builder.hpp"
@@ -210,11 +212,41 @@ TEST_F(DeploymentTest, AServiceThatCannotStartOrNeverTurnsHealthyStopsUpWithItsR
       .dump());
   up = mcore({"up", "-d", "-f", sick.string()});
   EXPECT_EQ(up.exit_code, 125);
-  EXPECT_NE(up.err.find("service db did not become healthy: its healthcheck exited 3 3 times"), std::string::npos) << up.err;
+  EXPECT_NE(up.err.find("service db did not become healthy after 3 checks: its healthcheck exited 3"), std::string::npos)
+      << up.err;
   const auto started = ids();
   EXPECT_EQ(started.count("shop-db-1"), 1u);
   EXPECT_EQ(started.count("shop-web-1"), 0u) << "web started although db never became healthy";
   EXPECT_EQ(mcore({"down", "-f", sick.string()}).exit_code, 0);
+  EXPECT_TRUE(ids().empty());
+}
+
+// A check that hangs is killed at its timeout and counts as failed, as in Docker: `up` neither hangs
+// nor leaves the check's process running in the container.
+TEST_F(DeploymentTest, AHealthcheckPastItsTimeoutIsKilledAndFails) {
+  const fs::path hung = write("hung.json", nlohmann::json{
+      {"name", "shop"},
+      {"services",
+       {{"db", {{"image", "box:1"}, {"command", {"sleep", "1000"}},
+                {"healthcheck", {{"test", {"CMD", "sleep", "600"}}, {"timeout", "300ms"}, {"interval", "50ms"},
+                                 {"retries", 1}}}}},
+        {"web", {{"image", "box:1"}, {"command", {"true"}}, {"depends_on", {{"db", {{"condition", "service_healthy"}}}}}}}}}}
+      .dump());
+  const auto begun = std::chrono::steady_clock::now();
+  auto up = mcore({"up", "-d", "-f", hung.string()});
+  const auto took = std::chrono::steady_clock::now() - begun;
+  EXPECT_EQ(up.exit_code, 125) << up.out << up.err;
+  EXPECT_NE(up.err.find("service db did not become healthy after 2 checks: its healthcheck ran longer than its "
+                        "timeout (300 ms)"),
+            std::string::npos)
+      << up.err;
+  EXPECT_LT(took, std::chrono::seconds(60)) << "up waited for the hung check instead of its timeout";
+  // No `sleep 600` of the checks is left in the container.
+  auto processes = mcore({"exec", "shop-db-1", "busybox", "ps", "-o", "args"});
+  EXPECT_EQ(processes.exit_code, 0) << processes.err;
+  EXPECT_EQ(processes.out.find("sleep 600"), std::string::npos) << processes.out;
+  EXPECT_EQ(ids().count("shop-web-1"), 0u);
+  EXPECT_EQ(mcore({"down", "-f", hung.string()}).exit_code, 0);
   EXPECT_TRUE(ids().empty());
 }
 

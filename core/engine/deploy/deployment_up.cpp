@@ -12,6 +12,7 @@
 #include "engine/container/container_liveness.hpp"
 #include "engine/container/container_lookup.hpp"
 #include "engine/container/container_spec_json.hpp"
+#include "engine/context/network_names.hpp"
 #include "engine/exec/container_exec.hpp"
 #include "engine/image/digest.hpp"
 #include "engine/util/exit_code_error.hpp"
@@ -110,12 +111,6 @@ std::map<std::string, ContainerRecord> deployment_containers(Engine& engine, con
 
 namespace {
 
-std::set<std::string> network_names(Engine& engine) {
-  std::set<std::string> names;
-  for (const auto& network : engine.network()->list_networks()) names.insert(network.name);
-  return names;
-}
-
 void ensure_networks(Engine& engine, const Deployment& deployment, const DeploymentProgress& progress) {
   const auto existing = network_names(engine);
   for (const auto& network : deployment.networks) {
@@ -137,24 +132,36 @@ void ensure_volumes(Engine& engine, const Deployment& deployment, const Deployme
   }
 }
 
-// One run of a healthcheck: the command's exit code, or -1 when the container is not running.
-int healthcheck_status(Engine& engine, const std::string& container, const std::vector<std::string>& command) {
+constexpr int kNotRunning = -1;
+constexpr int kTimedOut = -2;
+
+// One run of a healthcheck: the command's exit code, kNotRunning, or kTimedOut when it ran past the
+// check's timeout (and was killed, as Docker does).
+int healthcheck_status(Engine& engine, const std::string& container, const std::vector<std::string>& command,
+                       std::chrono::milliseconds timeout) {
   const auto& config = engine.config();
   ContainerStore store(config.data_root);
   auto record = store.load(resolve_container_id(store, container));
-  if (!record) return -1;
+  if (!record) return kNotRunning;
   *record = observe_container(config, std::move(*record));
-  if (record->state != ContainerState::running) return -1;
+  if (record->state != ContainerState::running) return kNotRunning;
   UniqueFd init_pidfd;
   try {
     init_pidfd = open_init_pidfd(config, *record);
   } catch (const Error&) {
-    return -1;  // it exited since we looked
+    return kNotRunning;  // it exited since we looked
   }
   ContainerSpec process = record->spec;
   process.args = command;
   process.tty = process.interactive = process.detach = false;
-  return exec_in_container(engine, *record, process, init_pidfd.get(), true).exit_code;
+  const ExecOutcome outcome = exec_in_container(engine, *record, process, init_pidfd.get(), QuietExec{timeout});
+  return outcome.timed_out ? kTimedOut : outcome.exit_code;
+}
+
+std::string describe_status(int status, const ServiceHealthcheck& check) {
+  if (status == kNotRunning) return "its container is not running";
+  if (status == kTimedOut) return "its healthcheck ran longer than its timeout (" + std::to_string(check.timeout_ms) + " ms)";
+  return "its healthcheck exited " + std::to_string(status);
 }
 
 void wait_until_healthy(Engine& engine, const DeploymentService& service, const std::string& container) {
@@ -166,14 +173,14 @@ void wait_until_healthy(Engine& engine, const DeploymentService& service, const 
     command.assign(check.test.begin() + 1, check.test.end());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(check.start_period_ms));
-  int status = -1;
+  int status = kNotRunning;
   for (int attempt = 0; attempt <= check.retries; ++attempt) {
-    status = healthcheck_status(engine, container, command);
+    status = healthcheck_status(engine, container, command, std::chrono::milliseconds(check.timeout_ms));
     if (status == 0) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(check.interval_ms));
   }
-  throw Error("service " + service.name + " did not become healthy: its healthcheck exited " + std::to_string(status) +
-                  " " + std::to_string(check.retries + 1) + " times",
+  throw Error("service " + service.name + " did not become healthy after " + std::to_string(check.retries + 1) +
+                  " checks: " + describe_status(status, check),
               0, "see mcore logs " + container + ", or fix services." + service.name + ".healthcheck");
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -119,13 +120,13 @@ ExecStdio prepare_stdio(const ContainerSpec& process, bool quiet) {
 }  // namespace
 
 ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, const ContainerSpec& process,
-                              int init_pidfd, bool quiet) {
+                              int init_pidfd, std::optional<QuietExec> quiet) {
   InitPlan plan;
   plan.seccomp = container_seccomp(record.spec, engine.config().state_root);
   build_process_plan(process, plan);
   const UniqueFd request = request_memfd(plan, joined_namespaces(record.spec));
   const UniqueFd enter_view = sealed_executable(helper_executable("mcore-enter"));
-  ExecStdio stdio = prepare_stdio(process, quiet);
+  ExecStdio stdio = prepare_stdio(process, quiet.has_value());
   EnterLaunch launch{&plan, {stdio.fds[0], stdio.fds[1], stdio.fds[2]}, request.get(), init_pidfd, enter_view.get()};
   auto resource = engine.resource();
 
@@ -152,7 +153,11 @@ ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, con
     StartFailure start = describe_start_failure(process.args.front(), *failure, "exec in the container");
     return {start.exit_code, std::move(start.error)};
   }
-  if (quiet) return {child->wait(), {}};
+  if (quiet) {
+    if (auto code = child->wait_for(quiet->time_limit)) return {*code, {}};
+    child->send_signal(SIGKILL);
+    return {child->wait(), {}, true};
+  }
   if (process.detach) {
     child->disown();
     return {};

@@ -3,6 +3,7 @@
 // init and its cgroup (before it may run anything of its own), and runs under the container's
 // capabilities, seccomp filter and no_new_privs; command, environment, working directory, user and
 // terminal are the exec's own.
+#include <chrono>
 #include <optional>
 
 #include "engine/container/container_spec.hpp"
@@ -16,6 +17,13 @@ struct ExecOutcome {
   int exit_code = 0;
   // Set when the command never ran (exit code 125, 126 or 127): what to tell the user.
   std::optional<Error> failure;
+  bool timed_out = false;  // a quiet exec killed at its time limit (exit_code is then 137)
+};
+
+// A healthcheck's exec: the command's stdio is /dev/null, nothing is relayed, `process.detach` is
+// ignored, and the call waits for the exit code, killing the command once it ran for `time_limit`.
+struct QuietExec {
+  std::chrono::milliseconds time_limit;
 };
 
 // Starts `process` in the running container `record`, whose init is `init_pidfd`. `process` is the
@@ -24,9 +32,8 @@ struct ExecOutcome {
 // it forwards signals and relays the terminal until the command exits and returns its exit code; with
 // detach it returns 0 once the command was exec'd, with /dev/null as its stdio, and leaves it running
 // unwaited for. Throws Error when mcore itself fails (the process is then killed).
-// `quiet` (a healthcheck): the command's stdio is /dev/null and the call waits for its exit code;
-// nothing is relayed and `process.detach` is ignored.
+// With `quiet`, as QuietExec says.
 ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, const ContainerSpec& process,
-                              int init_pidfd, bool quiet = false);
+                              int init_pidfd, std::optional<QuietExec> quiet = std::nullopt);
 
 }  // namespace mcore::engine

@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "engine/init/container_init.hpp"
@@ -152,6 +154,18 @@ int ContainerProcess::wait() {
   reaped_ = true;
   if (info.si_code == CLD_EXITED) return info.si_status;
   return 128 + info.si_status;
+}
+
+std::optional<int> ContainerProcess::wait_for(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  pollfd exited{pidfd_.get(), POLLIN, 0};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const int ready = ::poll(&exited, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    if (ready > 0) return wait();
+    if (ready == 0) return std::nullopt;
+    if (errno != EINTR) throw Error::from_errno("wait for the container's process");
+  }
 }
 
 }  // namespace mcore::engine

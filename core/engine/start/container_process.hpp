@@ -4,6 +4,7 @@
 // that was never waited for, so a failed start leaves no process behind.
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -59,6 +60,8 @@ class ContainerProcess {
 
   // Waits for the process to exit; returns its exit code Docker-style (the code, or 128+signal).
   int wait();
+  // The same, giving up after `limit`: nullopt when the process still runs then.
+  std::optional<int> wait_for(std::chrono::milliseconds limit);
 
   // Lets the process outlive this handle, unwaited for (`mcore exec -d`): when mcore exits it is
   // reparented like any orphan; it still dies with its container's PID namespace.
