@@ -4,6 +4,7 @@
 // whose mcore-exit-handler first leaves a mark, then execs the real one: the marks show which path ran,
 // and the containers' ends show that both still record the exit, remove --rm containers and restart.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -79,6 +80,54 @@ TEST_F(ExitHandoverTest, ForegroundRunWithoutRmLeavesTheRecordedExit) {
   EXPECT_EQ(state.value("Status", ""), "exited") << state.dump();
   EXPECT_EQ(state.value("ExitCode", -1), 3) << state.dump();
   EXPECT_NE(state.value("FinishedAt", ""), "") << state.dump();
+}
+
+// The launcher of such a run supervises without exec'ing mcore-supervisor: it must hold nothing of the
+// CLI's (an exec would have closed it), and the exit must still be recorded when the CLI is gone.
+TEST_F(ExitHandoverTest, AForegroundRunIsSupervisedInItsLauncherWhichKeepsOnlyItsOwnDescriptors) {
+  CommandResult foreground;
+  std::thread cli([&] {
+    foreground = mcore({"run", "--name", "inproc", "--rootfs", shared_busybox_rootfs().string(), "sleep", "1000"});
+  });
+  pid_t init = 0;
+  for (int i = 0; i < 200 && init <= 0; ++i) {
+    std::this_thread::sleep_for(25ms);
+    auto state = mcore({"inspect", "--type", "container", "inproc"});
+    auto json = nlohmann::json::parse(state.out, nullptr, false);
+    if (json.is_array() && !json.empty() && json[0]["State"].value("Status", "") == "running") {
+      init = json[0]["State"].value("Pid", 0);
+    }
+  }
+  ASSERT_GT(init, 0) << "the container never ran";
+  const pid_t supervisor = parent_pid(init);
+  ASSERT_GT(supervisor, 1);
+  EXPECT_EQ(read_text("/proc/" + std::to_string(supervisor) + "/comm"), "mcore-supervis\n");
+  // Its own: stdio on /dev/null, the init's pidfd, the output pipes, its listening socket and the CLI's
+  // connection, the liveness lock and the log. Not the launch report's socket, nor anything else.
+  int sockets = 0, pipes = 0;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(supervisor) + "/fd")) {
+    const std::string target = fs::read_symlink(entry.path()).string();
+    sockets += target.rfind("socket:", 0) == 0;
+    pipes += target.rfind("pipe:", 0) == 0;
+    const bool own = target == "/dev/null" || target == "anon_inode:[pidfd]" || target.rfind("pipe:", 0) == 0 ||
+                     target.rfind("socket:", 0) == 0 || target.ends_with("/supervisor.lock") ||
+                     target.ends_with("/container.log");
+    EXPECT_TRUE(own) << "the in-process supervisor holds " << target << " (fd " << entry.path().filename() << ")";
+  }
+  EXPECT_EQ(sockets, 2);
+  EXPECT_EQ(pipes, 2);
+  // The CLI dies: nobody takes the exit, so the supervisor hands it to the exit handler.
+  for (pid_t pid : sandbox_->processes_named("mcore")) {
+    if (pid != supervisor) ::kill(pid, SIGKILL);
+  }
+  cli.join();
+  EXPECT_EQ(mcore({"stop", "-t", "1", "inproc"}).exit_code, 0);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (handled().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  const auto record = inspect("inproc");
+  EXPECT_EQ(handled(), std::vector<std::string>{record.value("Id", "")});
+  EXPECT_EQ(record["State"].value("Status", ""), "exited") << record.dump();
+  EXPECT_EQ(mcore({"rm", "inproc"}).exit_code, 0);
 }
 
 TEST_F(ExitHandoverTest, ARestartPolicyKeepsTheExitWithTheSupervisor) {

@@ -79,14 +79,7 @@ class LifecycleTest : public ::testing::Test {
   fs::path runtime_dir(const std::string& id) const { return sandbox_->state_root() / "containers" / id; }
 
   // The supervisor's pid: the parent of the container's init.
-  static pid_t parent_of(pid_t pid) {
-    std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    char state;
-    pid_t parent = 0;
-    fields >> state >> parent;
-    return parent;
-  }
+  static pid_t parent_of(pid_t pid) { return parent_pid(pid); }
 
   // Gone, or a zombie waiting for whoever adopted it.
   static bool process_gone(pid_t pid) {

@@ -80,6 +80,16 @@ std::string read_text(const fs::path& path) {
   }
 }
 
+pid_t parent_pid(pid_t pid) {
+  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return 0;
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  char state;
+  pid_t parent = 0;
+  fields >> state >> parent;
+  return parent;
+}
+
 std::string error_of(const std::function<void()>& action) {
   try {
     action();

@@ -44,6 +44,8 @@ struct CommandResult {
 
 // A whole file's bytes ("" when it cannot be read): tests compare it with what they expect.
 std::string read_text(const std::filesystem::path& path);
+// The parent of process `pid` (0 when it is gone).
+pid_t parent_pid(pid_t pid);
 
 // The message of the mcore::Error that `action` throws; a test failure and "" when it throws none.
 std::string error_of(const std::function<void()>& action);

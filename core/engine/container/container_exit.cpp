@@ -1,6 +1,5 @@
 #include "engine/container/container_exit.hpp"
 
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "engine/container/container_liveness.hpp"
 #include "engine/start/container_network.hpp"
 #include "engine/volume/volume_control.hpp"
+#include "engine/io/descriptors.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -132,8 +132,7 @@ void handle_container_exit(Engine& engine, const std::string& id, int lock_fd, c
     store.save(*record);
   }
   // Attached clients (a foreground run) end with this first exit, as Docker's CLI does.
-  if (lock_fd > 3) ::syscall(SYS_close_range, 3U, static_cast<unsigned>(lock_fd - 1), 0U);
-  ::syscall(SYS_close_range, static_cast<unsigned>(lock_fd + 1), ~0U, 0U);
+  close_descriptors_except({lock_fd});
   std::this_thread::sleep_for(delay);
   {
     // `mcore stop` during the delay asked for no more restarts.

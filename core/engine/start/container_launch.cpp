@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,7 @@
 #include "engine/start/container_process.hpp"
 #include "engine/container/container_store.hpp"
 #include "engine/util/file_util.hpp"
+#include "engine/io/descriptors.hpp"
 #include "engine/io/fd_passing.hpp"
 #include "engine/init/init_plan.hpp"
 #include "engine/init/init_protocol.hpp"
@@ -28,6 +30,7 @@
 #include "engine/volume/volume_populate.hpp"
 #include "engine/start/container_seccomp.hpp"
 #include "engine/start/start_failure.hpp"
+#include "supervisor/supervisor.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -236,37 +239,74 @@ class ContainerStart {
 
   int init_pidfd() const { return process_->pidfd(); }
 
-  // Execs mcore-supervisor with everything it inherits; throws Error when the exec fails.
+  // Becomes the container's supervisor (core/supervisor) with everything it needs; throws Error when
+  // that fails. The launcher of a foreground run whose exit the CLI takes supervises in this very
+  // process: that CLI maps the same pages for as long, the process ends at the command's exit, and the
+  // exec and start of mcore-supervisor would otherwise sit between a short command's exit and the
+  // CLI's (about 2 ms of a 35 ms `run --rm`). Every other start execs the small static
+  // mcore-supervisor, which a long-lived container keeps for its whole life.
   [[noreturn]] void hand_off(AttachedClient client, int liveness_fd) {
+    supervisor::SupervisorOptions options;
+    options.container_id = id_;
+    options.log_path = store_.log_path(id_);
+    options.log = spec_.log;
+    options.exit_file = paths_.exit_file;
+    options.socket_path = paths_.socket;
+    options.init_pidfd = process_->pidfd();
+    options.stdout_fd = out_.read.get();
+    options.stderr_fd = err_.read.get();
+    options.pty_fd = pty_master_.get();
+    options.stdin_fd = in_.write.get();
+    options.listen_fd = listener_.get();
+    options.client_fd = client.fd;
+    options.client_takes_exit = client.fd >= 0 && client.takes_exit && spec_.restart.kind == RestartPolicy::Kind::no;
+    options.lock_fd = liveness_fd;
+    options.exit_command = exit_command(engine_, id_);
+    // The exit handler inherits the lock when the supervisor execs it.
+    keep_across_exec(liveness_fd);
+    if (options.client_takes_exit) supervise_here(options);
+    exec_supervisor(options);
+  }
+
+ private:
+  [[noreturn]] void supervise_here(const supervisor::SupervisorOptions& options) {
+    std::vector<int> kept = {options.init_pidfd, options.stdout_fd, options.stderr_fd, options.pty_fd,
+                             options.stdin_fd,   options.listen_fd, options.client_fd, options.lock_fd};
+    for (const auto& socket : held_sockets_) kept.push_back(socket.get());
+    // What the CLI and the drivers had open is not the supervisor's (an exec would have closed it).
+    close_descriptors_except(kept);
+    ::prctl(PR_SET_NAME, "mcore-supervis", 0, 0, 0);
+    supervisor::run_supervisor(options);
+    ::_exit(kExitMcoreFailure);  // the exit command could not be exec'd
+  }
+
+  [[noreturn]] void exec_supervisor(const supervisor::SupervisorOptions& options) {
     std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
-                                     "--id", id_,
-                                     "--log", store_.log_path(id_).string(),
-                                     "--log-max-size", std::to_string(spec_.log.max_size),
-                                     "--log-max-files", std::to_string(spec_.log.max_files),
-                                     "--exit-file", paths_.exit_file.string(),
-                                     "--socket", paths_.socket.string(),
-                                     "--pidfd", std::to_string(process_->pidfd()),
-                                     "--listen", std::to_string(listener_.get()),
-                                     "--lock-fd", std::to_string(liveness_fd)};
+                                     "--id", options.container_id,
+                                     "--log", options.log_path.string(),
+                                     "--log-max-size", std::to_string(options.log.max_size),
+                                     "--log-max-files", std::to_string(options.log.max_files),
+                                     "--exit-file", options.exit_file.string(),
+                                     "--socket", options.socket_path.string(),
+                                     "--pidfd", std::to_string(options.init_pidfd),
+                                     "--listen", std::to_string(options.listen_fd),
+                                     "--lock-fd", std::to_string(options.lock_fd)};
     auto pass = [&](const char* option, int fd) {
       if (fd < 0) return;
       keep_across_exec(fd);
       argv.insert(argv.end(), {option, std::to_string(fd)});
     };
-    keep_across_exec(process_->pidfd());
-    keep_across_exec(listener_.get());
-    pass("--stdout", out_.read.get());
-    pass("--stderr", err_.read.get());
-    pass("--pty", pty_master_.get());
-    pass("--stdin", in_.write.get());
-    pass("--client", client.fd);
-    if (client.fd >= 0 && client.takes_exit && spec_.restart.kind == RestartPolicy::Kind::no) {
-      argv.push_back("--client-takes-exit");
-    }
+    keep_across_exec(options.init_pidfd);
+    keep_across_exec(options.listen_fd);
+    pass("--stdout", options.stdout_fd);
+    pass("--stderr", options.stderr_fd);
+    pass("--pty", options.pty_fd);
+    pass("--stdin", options.stdin_fd);
+    pass("--client", options.client_fd);
+    if (options.client_takes_exit) argv.push_back("--client-takes-exit");
     for (const auto& socket : held_sockets_) pass("--hold", socket.get());
-    keep_across_exec(liveness_fd);
     argv.push_back("--");
-    for (auto& word : exit_command(engine_, id_)) argv.push_back(std::move(word));
+    argv.insert(argv.end(), options.exit_command.begin(), options.exit_command.end());
     std::vector<char*> pointers;
     for (auto& word : argv) pointers.push_back(word.data());
     pointers.push_back(nullptr);
@@ -274,7 +314,6 @@ class ContainerStart {
     throw Error::from_errno("exec " + argv[0]);
   }
 
- private:
   void join_group() {
     // A group left by a crash would make create() fail; a first start has none to remove.
     if (record_.state != ContainerState::created) resource_->destroy(id_);
