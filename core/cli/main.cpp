@@ -1,5 +1,7 @@
 // mcore [GLOBAL OPTIONS] VERB [ARGS...]: global options, then the verb, which parses the rest itself.
 // The one place where an mcore::Error becomes a line on stderr and exit code 125.
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
@@ -80,7 +82,9 @@ int run_cli(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
   try {
     return run_cli({argv + 1, argv + argc});
   } catch (const mcore::cli::VerbError& error) {
@@ -95,4 +99,15 @@ int main(int argc, char** argv) {
     mcore::cli::report_error(mcore::Error(error.what()));
   }
   return mcore::cli::kExitMcoreFailure;
+}
+
+}  // namespace
+
+// Everything a verb made is released when it returns; what is left (the loaded drivers, the libraries'
+// static objects) needs no tearing down, which would only delay a `run --rm`'s exit.
+int main(int argc, char** argv) {
+  const int code = run_main(argc, argv);
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
