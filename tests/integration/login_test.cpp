@@ -2,7 +2,6 @@
 // auth and token auth), saved into a Docker config file in a temporary directory (registry.auth_file,
 // so the real ~/.docker is never touched), and used by a following mcore pull.
 #include <poll.h>
-#include <pty.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,15 +219,8 @@ TEST_F(LoginTest, OnATerminalItPromptsAndDoesNotEchoThePassword) {
   start_registry(RegistryAuth::basic);
   const auto argv = sandbox_->mcore_argv({"login", registry_->host()});
   int master = -1;
-  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  const pid_t pid = spawn_on_terminal(argv, master);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::vector<char*> c_argv;
-    for (const auto& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
-    c_argv.push_back(nullptr);
-    ::execv(c_argv[0], c_argv.data());
-    ::_exit(127);
-  }
   auto say = [&](const std::string& line) {
     ASSERT_EQ(::write(master, line.data(), line.size()), static_cast<ssize_t>(line.size()));
   };

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <gtest/gtest.h>
-#include <pty.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -566,15 +565,8 @@ TEST_F(RunTest, TerminalIsARealPtyWithWindowSizeAndResize) {
   size.ws_row = 40;
   size.ws_col = 100;
   auto argv = sandbox_->mcore_argv({"run", "--rm", "-it", "--rootfs", rootfs().string(), "sh"});
-  pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
+  pid_t pid = spawn_on_terminal(argv, master, &size);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::vector<char*> c_argv;
-    for (const auto& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
-    c_argv.push_back(nullptr);
-    ::execv(c_argv[0], c_argv.data());
-    ::_exit(127);
-  }
   auto say = [&](const std::string& line) { ASSERT_EQ(::write(master, line.data(), line.size()), static_cast<ssize_t>(line.size())); };
   say("tty; stty size; echo $((6*7))\r");
   std::string out = read_until(master, "42");

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +89,18 @@ pid_t parent_pid(pid_t pid) {
   pid_t parent = 0;
   fields >> state >> parent;
   return parent;
+}
+
+pid_t spawn_on_terminal(const std::vector<std::string>& argv, int& master, const winsize* size) {
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, size);
+  if (pid == 0) {
+    std::vector<char*> c_argv;
+    for (const auto& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
+    c_argv.push_back(nullptr);
+    ::execv(c_argv[0], c_argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 std::string error_of(const std::function<void()>& action) {

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the tests: temporary directories, running commands and mcore against private roots, and a
 // busybox root filesystem built from Debian's busybox-static.
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -46,6 +47,9 @@ struct CommandResult {
 std::string read_text(const std::filesystem::path& path);
 // The parent of process `pid` (0 when it is gone).
 pid_t parent_pid(pid_t pid);
+// Starts `argv` on a new pseudo-terminal of `size` (the default size when null): returns its pid (-1
+// when forkpty failed) and the terminal's master side in `master`.
+pid_t spawn_on_terminal(const std::vector<std::string>& argv, int& master, const winsize* size = nullptr);
 
 // The message of the mcore::Error that `action` throws; a test failure and "" when it throws none.
 std::string error_of(const std::function<void()>& action);
