@@ -3,7 +3,6 @@
 // working directory and user, passes its exit code through, and relays signals and the terminal.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -44,14 +43,7 @@ class McoreOnTerminal {
     winsize size{};
     size.ws_row = 40;
     size.ws_col = 100;
-    pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
-    if (pid_ == 0) {
-      std::vector<char*> c_argv;
-      for (const auto& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
-      c_argv.push_back(nullptr);
-      ::execv(c_argv[0], c_argv.data());
-      ::_exit(127);
-    }
+    pid_ = spawn_on_terminal(argv, master_, &size);
     EXPECT_GT(pid_, 0) << "forkpty failed";
   }
   ~McoreOnTerminal() {
