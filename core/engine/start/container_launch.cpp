@@ -273,8 +273,15 @@ class ContainerStart {
     std::vector<int> kept = {options.init_pidfd, options.stdout_fd, options.stderr_fd, options.pty_fd,
                              options.stdin_fd,   options.listen_fd, options.client_fd, options.lock_fd};
     for (const auto& socket : held_sockets_) kept.push_back(socket.get());
-    // What the CLI and the drivers had open is not the supervisor's (an exec would have closed it).
+    // What the CLI and the drivers had open is not the supervisor's (an exec would have closed it),
+    // nor are their signal handlers (an exec would have reset them; ignored signals stay ignored).
     close_descriptors_except(kept);
+    for (int signal = 1; signal < NSIG; ++signal) {
+      struct sigaction action {};
+      if (::sigaction(signal, nullptr, &action) == 0 && action.sa_handler != SIG_IGN && action.sa_handler != SIG_DFL) {
+        ::signal(signal, SIG_DFL);
+      }
+    }
     ::prctl(PR_SET_NAME, "mcore-supervis", 0, 0, 0);
     supervisor::run_supervisor(options);
     ::_exit(kExitMcoreFailure);  // the exit command could not be exec'd
