@@ -148,8 +148,8 @@ namespace {
 // One start of a container, in three steps: prepare() what the init needs before it exists (root
 // filesystem, volumes, /etc files, the init plan, pipes); spawn() the init, make its cgroup and join it
 // while the init mounts, join its network, save the record as running and wait until the command was
-// exec'd; hand_off() to mcore-supervisor by exec. Whatever prepare() and spawn() set up is undone
-// when a later step throws.
+// exec'd; hand_off() to the supervisor (mcore-supervisor by exec, or in this process for a foreground
+// run). Whatever prepare() and spawn() set up is undone when a later step throws.
 class ContainerStart {
  public:
   ContainerStart(Engine& engine, ContainerStore& store, ContainerRecord& record)
