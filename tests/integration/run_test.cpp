@@ -362,6 +362,26 @@ TEST_F(RunTest, ExitCodesFollowDocker) {
   expect_nothing_left();
 }
 
+// The record says running from the barrier on; a command that never ran leaves no start time and no
+// cgroup in it (Docker's zero time in inspect), only the failure.
+TEST_F(RunTest, ACommandThatNeverRanLeavesNoStartTimeInTheRecord) {
+  auto missing = sandbox_->mcore({"run", "--name", "failed", "--rootfs", rootfs().string(), "no-such-command"});
+  ASSERT_EQ(missing.exit_code, 127) << missing.err;
+  auto state = [&](const std::string& name) {
+    auto inspected = nlohmann::json::parse(sandbox_->mcore({"inspect", "--type", "container", name}).out, nullptr, false);
+    return inspected.is_array() && !inspected.empty() ? inspected[0]["State"] : nlohmann::json::object();
+  };
+  EXPECT_EQ(state("failed").value("Status", ""), "exited");
+  EXPECT_EQ(state("failed").value("ExitCode", -1), 127);
+  EXPECT_EQ(state("failed").value("StartedAt", "?"), "0001-01-01T00:00:00Z");
+  EXPECT_NE(state("failed").value("FinishedAt", "0001-01-01T00:00:00Z"), "0001-01-01T00:00:00Z");
+  auto record = nlohmann::json::parse(
+      read_text(sandbox_->data_root() / "containers" / fs::read_symlink(sandbox_->data_root() / "containers/names/failed") /
+                "container.json"));
+  EXPECT_EQ(record.value("cgroup", "?"), "") << record.dump();
+  EXPECT_EQ(sandbox_->mcore({"rm", "failed"}).exit_code, 0);
+}
+
 TEST_F(RunTest, RecordKeepsExitCodeWithoutRm) {
   auto result = sandbox_->mcore({"run", "--name", "kept", "--rootfs", rootfs().string(), "sh", "-c", "exit 3"});
   ASSERT_EQ(result.exit_code, 3) << result.err;

@@ -214,9 +214,12 @@ class ContainerStart {
     }
     std::optional<InitFailure> failure;
     if (spec_.tty) pty_master_ = process_->receive_pty_master(failure);
+    // What a start that fails leaves as it was (the caller records the failure over the rest).
+    const std::string last_started_at = record_.started_at;
+    const std::string last_cgroup = record_.cgroup;
     if (!failure) {
       // Running from the barrier on, as in runc and Docker: saved while the init finishes its set-up,
-      // not after it. Should the exec fail, the caller records that over it.
+      // not after it.
       record_.state = ContainerState::running;
       record_.pid = process_->pid();
       record_.started_at = now_rfc3339();
@@ -228,6 +231,8 @@ class ContainerStart {
       failure = process_->wait_for_exec(process_->release());
     }
     if (failure) {
+      record_.started_at = last_started_at;
+      record_.cgroup = last_cgroup;
       process_->wait();
       return failure;
     }
