@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/util/file_util.hpp"
+#include "engine/util/json_fields.hpp"
 #include "mcore/unique_fd.hpp"
 #include "mcore/error.hpp"
 
@@ -76,66 +77,18 @@ struct Profile {
   std::vector<SyscallRule> syscalls;
 };
 
-[[noreturn]] void fail(const std::string& path, const std::string& problem) {
-  throw Error(path + ": " + problem, 0, kFormatHint);
-}
+const JsonFields kFields{kFormatHint};
 
 std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-std::string join_path(const std::string& parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-}
-
-std::string index_path(const std::string& parent, std::size_t index) {
-  return parent + "[" + std::to_string(index) + "]";
-}
-
-// The member, or nullptr when it is absent or null (Docker writes null for empty lists).
-const json* member(const json& object, std::string_view key) {
-  auto found = object.find(key);
-  if (found == object.end() || found->is_null()) return nullptr;
-  return &*found;
-}
-
-const std::string& as_string(const json& value, const std::string& path) {
-  if (!value.is_string()) fail(path, "expected a string");
-  return value.get_ref<const std::string&>();
-}
-
-std::uint64_t as_unsigned(const json& value, const std::string& path) {
-  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
-  if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
-    return static_cast<std::uint64_t>(value.get<std::int64_t>());
-  }
-  fail(path, "expected a non-negative integer");
-}
-
-const json& as_array(const json& value, const std::string& path) {
-  if (!value.is_array()) fail(path, "expected an array");
-  return value;
-}
-
-const json& as_object(const json& value, const std::string& path) {
-  if (!value.is_object()) fail(path, "expected an object");
-  return value;
-}
-
-std::vector<std::string> as_strings(const json& value, const std::string& path) {
-  std::vector<std::string> strings;
-  for (std::size_t i = 0; i < as_array(value, path).size(); ++i) {
-    strings.push_back(as_string(value[i], index_path(path, i)));
-  }
-  return strings;
-}
 
 // `errno_path` names the errno member that goes with this action ("errnoRet" or "defaultErrnoRet").
 std::uint32_t parse_action(const json& name_value, const std::string& path, const json* errno_value,
                            const std::string& errno_path) {
-  const std::string& name = as_string(name_value, path);
+  const std::string& name = kFields.string(name_value, path);
   std::optional<std::uint64_t> errno_ret;
   if (errno_value) {
-    errno_ret = as_unsigned(*errno_value, errno_path);
-    if (*errno_ret > 0xffff) fail(errno_path, "must be at most 65535");
+    errno_ret = kFields.unsigned_integer(*errno_value, errno_path);
+    if (*errno_ret > 0xffff) kFields.fail(errno_path, "must be at most 65535");
   }
   const auto ret = static_cast<std::uint16_t>(errno_ret.value_or(EPERM));
   if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(ret);
@@ -152,13 +105,13 @@ std::uint32_t parse_action(const json& name_value, const std::string& path, cons
   } else if (name == "SCMP_ACT_LOG") {
     action = SCMP_ACT_LOG;
   } else if (name == "SCMP_ACT_NOTIFY") {
-    fail(path, "SCMP_ACT_NOTIFY needs a seccomp agent, which mcore does not support");
+    kFields.fail(path, "SCMP_ACT_NOTIFY needs a seccomp agent, which mcore does not support");
   } else {
-    fail(path, "unknown action " + in_quotes(name) +
+    kFields.fail(path, "unknown action " + in_quotes(name) +
                    "; use SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, "
                    "SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE or SCMP_ACT_LOG");
   }
-  if (errno_ret) fail(errno_path, "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno value");
+  if (errno_ret) kFields.fail(errno_path, "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno value");
   return action;
 }
 
@@ -168,23 +121,23 @@ scmp_compare parse_op(const json& value, const std::string& path) {
       {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
   };
-  const std::string& name = as_string(value, path);
+  const std::string& name = kFields.string(value, path);
   for (const auto& [op_name, op] : kOps) {
     if (name == op_name) return op;
   }
-  fail(path, "unknown operator " + in_quotes(name) +
+  kFields.fail(path, "unknown operator " + in_quotes(name) +
                  "; use SCMP_CMP_EQ, SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_GT, "
                  "SCMP_CMP_GE or SCMP_CMP_MASKED_EQ");
 }
 
 std::uint32_t parse_architecture(const json& value, const std::string& path) {
-  const std::string& name = as_string(value, path);
+  const std::string& name = kFields.string(value, path);
   // libseccomp spells "SCMP_ARCH_X86_64" as "x86_64".
   std::string short_name = name.starts_with("SCMP_ARCH_") ? name.substr(10) : std::string();
   std::transform(short_name.begin(), short_name.end(), short_name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const std::uint32_t token = short_name.empty() ? 0 : seccomp_arch_resolve_name(short_name.c_str());
-  if (token == 0) fail(path, "unknown architecture " + in_quotes(name) + " (expected e.g. SCMP_ARCH_X86_64)");
+  if (token == 0) kFields.fail(path, "unknown architecture " + in_quotes(name) + " (expected e.g. SCMP_ARCH_X86_64)");
   return token;
 }
 
@@ -196,121 +149,121 @@ KernelVersion parse_kernel_version(std::string_view text, const std::string& pat
     auto [rest, ec2] = std::from_chars(dot + 1, end, version.minor);
     if (ec2 == std::errc() && rest == end) return version;
   }
-  fail(path, "invalid kernel version " + in_quotes(text) + " (expected MAJOR.MINOR, e.g. \"4.8\")");
+  kFields.fail(path, "invalid kernel version " + in_quotes(text) + " (expected MAJOR.MINOR, e.g. \"4.8\")");
 }
 
 Filter parse_filter(const json& value, const std::string& path) {
   Filter filter;
-  as_object(value, path);
-  if (const json* arches = member(value, "arches")) filter.arches = as_strings(*arches, join_path(path, "arches"));
-  if (const json* caps = member(value, "caps")) {
-    const std::string caps_path = join_path(path, "caps");
-    const std::vector<std::string> names = as_strings(*caps, caps_path);
+  kFields.object(value, path);
+  if (const json* arches = json_member(value, "arches")) filter.arches = kFields.strings(*arches, json_key_path(path, "arches"));
+  if (const json* caps = json_member(value, "caps")) {
+    const std::string caps_path = json_key_path(path, "caps");
+    const std::vector<std::string> names = kFields.strings(*caps, caps_path);
     for (std::size_t i = 0; i < names.size(); ++i) {
       try {
         filter.capabilities.push_back(capability_from_name(names[i]));
       } catch (const Error& error) {
-        fail(index_path(caps_path, i), error.what());
+        kFields.fail(json_index_path(caps_path, i), error.what());
       }
     }
   }
-  if (const json* min_kernel = member(value, "minKernel")) {
-    const std::string min_path = join_path(path, "minKernel");
-    filter.min_kernel = parse_kernel_version(as_string(*min_kernel, min_path), min_path);
+  if (const json* min_kernel = json_member(value, "minKernel")) {
+    const std::string min_path = json_key_path(path, "minKernel");
+    filter.min_kernel = parse_kernel_version(kFields.string(*min_kernel, min_path), min_path);
   }
   return filter;
 }
 
 ArgCondition parse_arg(const json& value, const std::string& path) {
-  as_object(value, path);
+  kFields.object(value, path);
   ArgCondition arg;
-  const json* index = member(value, "index");
-  if (!index) fail(path, "needs \"index\"");
-  const std::uint64_t raw_index = as_unsigned(*index, join_path(path, "index"));
-  if (raw_index > 5) fail(join_path(path, "index"), "must be 0 to 5 (a system call has six arguments)");
+  const json* index = json_member(value, "index");
+  if (!index) kFields.fail(path, "needs \"index\"");
+  const std::uint64_t raw_index = kFields.unsigned_integer(*index, json_key_path(path, "index"));
+  if (raw_index > 5) kFields.fail(json_key_path(path, "index"), "must be 0 to 5 (a system call has six arguments)");
   arg.index = static_cast<unsigned>(raw_index);
-  const json* arg_value = member(value, "value");
-  if (!arg_value) fail(path, "needs \"value\"");
-  arg.value = as_unsigned(*arg_value, join_path(path, "value"));
-  if (const json* two = member(value, "valueTwo")) arg.value_two = as_unsigned(*two, join_path(path, "valueTwo"));
-  const json* op = member(value, "op");
-  if (!op) fail(path, "needs \"op\"");
-  arg.op = parse_op(*op, join_path(path, "op"));
+  const json* arg_value = json_member(value, "value");
+  if (!arg_value) kFields.fail(path, "needs \"value\"");
+  arg.value = kFields.unsigned_integer(*arg_value, json_key_path(path, "value"));
+  if (const json* two = json_member(value, "valueTwo")) arg.value_two = kFields.unsigned_integer(*two, json_key_path(path, "valueTwo"));
+  const json* op = json_member(value, "op");
+  if (!op) kFields.fail(path, "needs \"op\"");
+  arg.op = parse_op(*op, json_key_path(path, "op"));
   return arg;
 }
 
 SyscallRule parse_syscall(const json& value, const std::string& path) {
-  as_object(value, path);
+  kFields.object(value, path);
   SyscallRule rule;
   rule.path = path;
-  const json* names = member(value, "names");
-  const json* name = member(value, "name");
-  if (names && name) fail(path, "use either \"name\" or \"names\", not both");
-  if (names) rule.names = as_strings(*names, join_path(path, "names"));
-  if (name) rule.names.push_back(as_string(*name, join_path(path, "name")));
-  if (rule.names.empty()) fail(path, "needs \"names\": the system calls the rule applies to");
+  const json* names = json_member(value, "names");
+  const json* name = json_member(value, "name");
+  if (names && name) kFields.fail(path, "use either \"name\" or \"names\", not both");
+  if (names) rule.names = kFields.strings(*names, json_key_path(path, "names"));
+  if (name) rule.names.push_back(kFields.string(*name, json_key_path(path, "name")));
+  if (rule.names.empty()) kFields.fail(path, "needs \"names\": the system calls the rule applies to");
 
-  const json* action = member(value, "action");
-  if (!action) fail(path, "needs \"action\"");
-  rule.action = parse_action(*action, join_path(path, "action"), member(value, "errnoRet"),
-                             join_path(path, "errnoRet"));
+  const json* action = json_member(value, "action");
+  if (!action) kFields.fail(path, "needs \"action\"");
+  rule.action = parse_action(*action, json_key_path(path, "action"), json_member(value, "errnoRet"),
+                             json_key_path(path, "errnoRet"));
 
-  if (const json* args = member(value, "args")) {
-    const std::string args_path = join_path(path, "args");
-    for (std::size_t i = 0; i < as_array(*args, args_path).size(); ++i) {
-      rule.args.push_back(parse_arg((*args)[i], index_path(args_path, i)));
+  if (const json* args = json_member(value, "args")) {
+    const std::string args_path = json_key_path(path, "args");
+    for (std::size_t i = 0; i < kFields.array(*args, args_path).size(); ++i) {
+      rule.args.push_back(parse_arg((*args)[i], json_index_path(args_path, i)));
     }
   }
-  if (const json* includes = member(value, "includes")) rule.includes = parse_filter(*includes, join_path(path, "includes"));
-  if (const json* excludes = member(value, "excludes")) rule.excludes = parse_filter(*excludes, join_path(path, "excludes"));
+  if (const json* includes = json_member(value, "includes")) rule.includes = parse_filter(*includes, json_key_path(path, "includes"));
+  if (const json* excludes = json_member(value, "excludes")) rule.excludes = parse_filter(*excludes, json_key_path(path, "excludes"));
   return rule;
 }
 
 Profile parse_profile(const json& value) {
-  if (!value.is_object()) fail("profile", "expected a JSON object with \"defaultAction\" and \"syscalls\"");
+  if (!value.is_object()) kFields.fail("profile", "expected a JSON object with \"defaultAction\" and \"syscalls\"");
   Profile profile;
-  const json* default_action = member(value, "defaultAction");
-  if (!default_action) fail("defaultAction", "missing; e.g. \"SCMP_ACT_ERRNO\"");
+  const json* default_action = json_member(value, "defaultAction");
+  if (!default_action) kFields.fail("defaultAction", "missing; e.g. \"SCMP_ACT_ERRNO\"");
   profile.default_action =
-      parse_action(*default_action, "defaultAction", member(value, "defaultErrnoRet"), "defaultErrnoRet");
+      parse_action(*default_action, "defaultAction", json_member(value, "defaultErrnoRet"), "defaultErrnoRet");
 
-  if (const json* arches = member(value, "architectures")) {
-    for (std::size_t i = 0; i < as_array(*arches, "architectures").size(); ++i) {
-      profile.architectures.push_back(parse_architecture((*arches)[i], index_path("architectures", i)));
+  if (const json* arches = json_member(value, "architectures")) {
+    for (std::size_t i = 0; i < kFields.array(*arches, "architectures").size(); ++i) {
+      profile.architectures.push_back(parse_architecture((*arches)[i], json_index_path("architectures", i)));
     }
   }
-  if (const json* arch_map = member(value, "archMap")) {
-    for (std::size_t i = 0; i < as_array(*arch_map, "archMap").size(); ++i) {
-      const std::string path = index_path("archMap", i);
-      const json& entry = as_object((*arch_map)[i], path);
-      const json* main = member(entry, "architecture");
-      if (!main) fail(path, "needs \"architecture\"");
-      ArchEntry parsed{parse_architecture(*main, join_path(path, "architecture")), {}};
-      if (const json* subs = member(entry, "subArchitectures")) {
-        const std::string subs_path = join_path(path, "subArchitectures");
-        for (std::size_t j = 0; j < as_array(*subs, subs_path).size(); ++j) {
-          parsed.sub_architectures.push_back(parse_architecture((*subs)[j], index_path(subs_path, j)));
+  if (const json* arch_map = json_member(value, "archMap")) {
+    for (std::size_t i = 0; i < kFields.array(*arch_map, "archMap").size(); ++i) {
+      const std::string path = json_index_path("archMap", i);
+      const json& entry = kFields.object((*arch_map)[i], path);
+      const json* main = json_member(entry, "architecture");
+      if (!main) kFields.fail(path, "needs \"architecture\"");
+      ArchEntry parsed{parse_architecture(*main, json_key_path(path, "architecture")), {}};
+      if (const json* subs = json_member(entry, "subArchitectures")) {
+        const std::string subs_path = json_key_path(path, "subArchitectures");
+        for (std::size_t j = 0; j < kFields.array(*subs, subs_path).size(); ++j) {
+          parsed.sub_architectures.push_back(parse_architecture((*subs)[j], json_index_path(subs_path, j)));
         }
       }
       profile.arch_map.push_back(std::move(parsed));
     }
   }
   if (!profile.architectures.empty() && !profile.arch_map.empty()) {
-    fail("archMap", "use either \"architectures\" or \"archMap\", not both");
+    kFields.fail("archMap", "use either \"architectures\" or \"archMap\", not both");
   }
 
   // The init installs the program with flags 0 and has no agent to notify.
-  if (const json* flags = member(value, "flags"); flags && !as_array(*flags, "flags").empty()) {
-    fail("flags", "seccomp filter flags are not supported by mcore; remove them");
+  if (const json* flags = json_member(value, "flags"); flags && !kFields.array(*flags, "flags").empty()) {
+    kFields.fail("flags", "seccomp filter flags are not supported by mcore; remove them");
   }
-  if (const json* listener = member(value, "listenerPath");
-      listener && !as_string(*listener, "listenerPath").empty()) {
-    fail("listenerPath", "seccomp agents are not supported by mcore; remove it");
+  if (const json* listener = json_member(value, "listenerPath");
+      listener && !kFields.string(*listener, "listenerPath").empty()) {
+    kFields.fail("listenerPath", "seccomp agents are not supported by mcore; remove it");
   }
 
-  if (const json* syscalls = member(value, "syscalls")) {
-    for (std::size_t i = 0; i < as_array(*syscalls, "syscalls").size(); ++i) {
-      profile.syscalls.push_back(parse_syscall((*syscalls)[i], index_path("syscalls", i)));
+  if (const json* syscalls = json_member(value, "syscalls")) {
+    for (std::size_t i = 0; i < kFields.array(*syscalls, "syscalls").size(); ++i) {
+      profile.syscalls.push_back(parse_syscall((*syscalls)[i], json_index_path("syscalls", i)));
     }
   }
   return profile;
