@@ -82,6 +82,14 @@ Engine::Engine(const GlobalOptions& options)
       logger_(make_logger(config_.log_level)),
       loader_(plugin_search_dirs(options, config_)) {}
 
+Config Engine::load_effective_config(const GlobalOptions& options) { return effective_config(options); }
+
+Engine::Engine(const GlobalOptions& options, Config config)
+    : options_(options),
+      config_(std::move(config)),
+      logger_(make_logger(config_.log_level)),
+      loader_(plugin_search_dirs(options, config_)) {}
+
 Engine::~Engine() = default;
 
 void Engine::secure_roots() {

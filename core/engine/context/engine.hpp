@@ -31,6 +31,11 @@ class Engine {
  public:
   // Loads the config and sets up the logger. Throws Error on a bad config.
   explicit Engine(const GlobalOptions& options);
+  // The config `options` select (--config, else MCORE_CONFIG, else the default path), --log-level applied.
+  static Config load_effective_config(const GlobalOptions& options);
+  // With a config the caller loaded and adjusted (mcore-oci places each container's group through the
+  // resource section's cgroup_parent).
+  Engine(const GlobalOptions& options, Config config);
   ~Engine();
 
   const Config& config() const { return config_; }

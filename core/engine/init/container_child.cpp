@@ -127,6 +127,14 @@ ResolvedUser resolve_credentials(const ContainerChild& child) noexcept {
       child.fail(text.add("unable to find group ").add(plan.group).add(": no matching entries in group file"), 0);
     }
   }
+  if (plan.explicit_groups) {
+    if (plan.additional_gids.size() > kMaxAdditionalGroups) {
+      errno = E2BIG;
+      child.fail("set the additional groups (too many)");
+    }
+    user.additional_count = plan.additional_gids.size();
+    for (std::size_t i = 0; i < user.additional_count; ++i) user.additional_gids[i] = plan.additional_gids[i];
+  }
   if (plan.home_slot >= 0) {
     static char home[sizeof user.home + 5] = "HOME=";
     std::memcpy(home + 5, user.home, sizeof user.home);
@@ -167,7 +175,7 @@ void wait_for_go(const ContainerChild& child) noexcept {
 
 void drop_privileges(const ContainerChild& child, const ResolvedUser& user) noexcept {
   const InitPlan& plan = child.plan;
-  if (int rc = drop_bounding_set(plan.capabilities); rc != 0) {
+  if (int rc = drop_bounding_set(plan.bounding.value_or(plan.capabilities)); rc != 0) {
     errno = rc;
     child.fail("drop capabilities from the bounding set");
   }
@@ -197,17 +205,18 @@ void reset_signals() noexcept {
   }
 }
 
-// execvpe's search, done here because glibc's may allocate: the first hit in PATH wins; EACCES on one
-// candidate is remembered but the search goes on, as the shell does.
-void exec_command(const ContainerChild& child) noexcept {
-  const InitPlan& plan = child.plan;
-  // Only stdio and the close-on-exec sync socket may survive into the command.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+namespace {
+
+// execvpe's search, done here because glibc's may allocate: `attempt` is called with argv[0] itself when
+// it holds a slash, else with each PATH candidate in order, and returns only when the candidate failed
+// (errno set). The first that succeeds wins; EACCES on one candidate is remembered but the search goes
+// on, as the shell does. Returns the errno to report when none did.
+template <class Attempt>
+int search_command(const InitPlan& plan, Attempt attempt) {
   const char* name = plan.argv[0];
   if (std::strchr(name, '/') != nullptr) {
-    ::execve(name, plan.argv.data(), plan.envp.data());
-    StepText text;
-    child.fail(text.add(kExecStep), errno);
+    attempt(name);
+    return errno;
   }
   const char* path = plan.path_env != nullptr ? plan.path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   int error = ENOENT;
@@ -222,17 +231,45 @@ void exec_command(const ContainerChild& child) noexcept {
       if (at == 0) candidate[at++] = '.';
       candidate[at++] = '/';
       std::memcpy(candidate + at, name, name_length + 1);
-      ::execve(candidate, plan.argv.data(), plan.envp.data());
+      attempt(candidate);
       if (errno == EACCES) {
         error = EACCES;
       } else if (errno != ENOENT && errno != ENOTDIR) {
-        error = errno;
-        break;
+        return errno;
       }
     }
     if (end == nullptr) break;
     path = end + 1;
   }
+  return error;
+}
+
+}  // namespace
+
+void check_command(const ContainerChild& child) noexcept {
+  bool found = false;
+  const int error = search_command(child.plan, [&found](const char* candidate) {
+    struct stat status {};
+    if (found) return;
+    if (::stat(candidate, &status) != 0) return;
+    if (!S_ISREG(status.st_mode) || ::access(candidate, X_OK) != 0) {
+      errno = EACCES;
+      return;
+    }
+    found = true;
+  });
+  if (found) return;
+  StepText text;
+  child.fail(text.add(kExecStep), error);
+}
+
+void exec_command(const ContainerChild& child) noexcept {
+  const InitPlan& plan = child.plan;
+  // Only stdio and the close-on-exec sync socket may survive into the command.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  const int error = search_command(plan, [&plan](const char* candidate) {
+    ::execve(candidate, plan.argv.data(), plan.envp.data());
+  });
   StepText text;
   child.fail(text.add(kExecStep), error);
 }

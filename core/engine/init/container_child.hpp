@@ -64,6 +64,10 @@ void drop_privileges(const ContainerChild& child, const ResolvedUser& user) noex
 // Unblocks every signal and restores default dispositions (mcore blocks the ones it forwards).
 void reset_signals() noexcept;
 
+// Fails the child as exec_command would when argv[0] names no executable file (mcore-oci checks before
+// `start`, so that `create` reports it).
+void check_command(const ContainerChild& child) noexcept;
+
 // Marks every descriptor but stdio close-on-exec and execs argv[0], looked up in the plan's PATH as
 // execvpe would; reports kExecStep with the errno when it cannot.
 [[noreturn]] void exec_command(const ContainerChild& child) noexcept;

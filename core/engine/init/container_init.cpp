@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -22,6 +23,7 @@
 #include <cstring>
 
 #include "engine/init/container_child.hpp"
+#include "engine/init/init_protocol.hpp"
 
 namespace mcore::engine {
 namespace {
@@ -159,13 +161,25 @@ unsigned long kept_mount_flags(int fd) {
   return flags;
 }
 
-void remount_read_only(const Init& init, const char* target) {
+// A bind mount takes its per-mount flags (read-only, nosuid, ...) only from a remount.
+void remount_bind(const Init& init, const char* target, unsigned long flags) {
   int fd = open_in_root(init.root_fd, target, Create::nothing);
-  if (fd < 0) init.fail("open for read-only remount", target);
+  if (fd < 0) init.fail("open for remount", target);
   FdPath at(fd);
-  if (::mount(nullptr, at.text, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_mount_flags(fd), nullptr) != 0) {
-    init.fail("remount read-only", target);
+  if (::mount(nullptr, at.text, nullptr, MS_BIND | MS_REMOUNT | flags | kept_mount_flags(fd), nullptr) != 0) {
+    init.fail("remount", target);
   }
+  ::close(fd);
+}
+
+void remount_read_only(const Init& init, const char* target) { remount_bind(init, target, MS_RDONLY); }
+
+void set_propagation(const Init& init, const InitStep& step) {
+  if (step.propagation == 0) return;
+  int fd = open_in_root(init.root_fd, step.target, Create::nothing);
+  if (fd < 0) init.fail("open for propagation", step.target);
+  FdPath at(fd);
+  if (::mount(nullptr, at.text, nullptr, step.propagation, nullptr) != 0) init.fail("set the propagation of", step.target);
   ::close(fd);
 }
 
@@ -193,6 +207,7 @@ void apply_step(Init& init, const InitStep& step) {
         init.fail(text.add("mount ").add(step.fstype).add(" on /").add(step.target), errno);
       }
       ::close(fd);
+      set_propagation(init, step);
       return;
     }
     case InitStepKind::bind_in_root: {
@@ -201,12 +216,18 @@ void apply_step(Init& init, const InitStep& step) {
       int fd = open_in_root(init.root_fd, step.target, S_ISDIR(source.st_mode) ? Create::directory : Create::file);
       if (fd < 0) init.fail("create volume mount point", step.target);
       FdPath at(fd);
-      if (::mount(step.source, at.text, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      // mcore run's volumes are recursive binds; an OCI mount says bind or rbind in its flags.
+      const unsigned long bind = step.flags == 0 ? MS_BIND | MS_REC : step.flags & (MS_BIND | MS_REC);
+      if (::mount(step.source, at.text, nullptr, bind, nullptr) != 0) {
         StepText text;
         init.fail(text.add("bind ").add(step.source).add(" on /").add(step.target), errno);
       }
       ::close(fd);
-      if (step.read_only) remount_read_only(init, step.target);
+      constexpr unsigned long kPerMount = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                                          MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+      const unsigned long per_mount = (step.flags & kPerMount) | (step.read_only ? MS_RDONLY : 0);
+      if (per_mount != 0) remount_bind(init, step.target, per_mount);
+      set_propagation(init, step);
       return;
     }
     case InitStepKind::mask_in_root: {
@@ -274,6 +295,7 @@ void pivot_into_root(const Init& init) {
 // of it runs. Set last: a change of credentials clears the parent-death signal. The supervisor holds
 // its end of the sync socket until the exec, so a hang-up here means it died before the prctl.
 void die_with_supervisor(const Init& init) {
+  if (!init.plan.die_with_parent) return;
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) init.fail("set the parent-death signal");
   pollfd peer{init.plan.sync_fd, POLLRDHUP, 0};
   if (::poll(&peer, 1, 0) == 1 && (peer.revents & (POLLHUP | POLLRDHUP)) != 0) ::_exit(125);
@@ -320,6 +342,46 @@ void bring_up_loopback(const Init& init) {
   ::close(fd);
 }
 
+// OCI namespaces given by path (a network namespace that containerd's CRI or Podman made), joined
+// before anything else so every later step happens inside them.
+void join_namespaces(const Init& init) {
+  for (const auto& join : init.plan.join_namespaces) {
+    if (::setns(join.fd, join.type) != 0) init.fail("join a namespace given by path");
+    ::close(join.fd);
+  }
+}
+
+void apply_rlimits(const Init& init) {
+  for (const auto& limit : init.plan.rlimits) {
+    const rlimit value{limit.soft, limit.hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(limit.resource), &value) != 0) init.fail("set an rlimit");
+  }
+}
+
+// mcore-oci's start barrier: tell `create` that all is set up, then wait for `start` to write into the
+// exec FIFO. Until a writer has opened it, poll on the read end sees neither data nor a hang-up. It runs
+// under the container's seccomp filter: it needs sendto, close, poll and read.
+void wait_for_start(const Init& init) {
+  const int fifo = init.plan.start_fifo_fd;
+  InitMessage ready{};
+  ready.kind = InitMessageKind::ready;
+  if (::send(init.plan.sync_fd, &ready, sizeof ready, MSG_NOSIGNAL) != sizeof ready) ::_exit(125);
+  // `create` is gone from here on: nothing reads the sync socket any more.
+  ::close(init.plan.sync_fd);
+  init.plan.sync_fd = -1;
+  pollfd start{fifo, POLLIN, 0};
+  while (::poll(&start, 1, -1) < 0) {
+    if (errno != EINTR) ::_exit(125);
+  }
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::read(fifo, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(125);
+  ::close(fifo);
+}
+
 }  // namespace
 
 void run_container_init(InitPlan& plan) noexcept {
@@ -327,6 +389,7 @@ void run_container_init(InitPlan& plan) noexcept {
   // Nothing of the container can see the init before it execs the command, but should its PID
   // namespace ever be shared, its /proc entries stay closed as those of `mcore exec`'s processes are.
   stay_undumpable(init);
+  join_namespaces(init);
   ::umask(0);
   // Nothing we mount may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) init.fail("make mounts private");
@@ -346,7 +409,10 @@ void run_container_init(InitPlan& plan) noexcept {
 
   attach_stdio(init);
   start_session(init);
-  if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) init.fail("sethostname");
+  if (plan.hostname != nullptr && ::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) init.fail("sethostname");
+  if (plan.domainname != nullptr && ::setdomainname(plan.domainname, std::strlen(plan.domainname)) != 0) {
+    init.fail("setdomainname");
+  }
   if (plan.loopback_up) bring_up_loopback(init);
 
   wait_for_go(init);
@@ -354,10 +420,17 @@ void run_container_init(InitPlan& plan) noexcept {
   if (plan.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) != 0) init.fail("unshare the cgroup namespace");
   mount_own_cgroups(init);
   if (::chdir(plan.working_dir) != 0) init.fail("chdir to the working directory", plan.working_dir + 1);
+  apply_rlimits(init);
 
   drop_privileges(init, user);
   stay_undumpable(init);
-  ::umask(022);
+  if (plan.start_fifo_fd >= 0) {
+    // After every step that can fail, so that `create` reports it (a command the user cannot find or
+    // execute included, checked as that user); only the exec is left for `start`.
+    check_command(init);
+    wait_for_start(init);
+  }
+  ::umask(plan.umask);
   reset_signals();
   die_with_supervisor(init);
   exec_command(init);

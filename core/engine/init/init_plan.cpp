@@ -61,6 +61,12 @@ void add_dev(InitPlan& plan) {
             "newinstance,ptmxmode=0666,mode=0620,gid=5");
   add_mount(plan, "shm", "dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k");
   add_mount(plan, "mqueue", "dev/mqueue", "mqueue", kNoSuidDevExec, nullptr);
+  add_default_devices(plan);
+}
+
+}  // namespace
+
+void add_default_devices(InitPlan& plan) {
   for (const auto& node : kDeviceNodes) {
     plan.steps.push_back({.kind = InitStepKind::mknod_in_root, .target = node.name,
                           .mode = S_IFCHR | 0666, .device = makedev(node.major, node.minor)});
@@ -69,6 +75,8 @@ void add_dev(InitPlan& plan) {
     plan.steps.push_back({.kind = InitStepKind::symlink_in_root, .source = link.points_to, .target = link.path});
   }
 }
+
+namespace {
 
 // Docker gives a privileged container the host's devices: a node in its /dev for every character and
 // block device below the host's /dev (its pts, shm and mqueue instances aside), in their directories.

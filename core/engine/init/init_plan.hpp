@@ -3,9 +3,11 @@
 // execve, prepared in the parent as plain C data so the child never allocates. Paths marked "in root"
 // are resolved inside the container's root with openat2(RESOLVE_IN_ROOT): a symlink in the image can
 // never make a mount land on the host.
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,9 @@ struct InitStep {
   mode_t mode = 0;               // mknod_in_root
   dev_t device = 0;              // mknod_in_root
   const char* working_directory = nullptr;  // mount_host: chdir here first (relative paths in data)
+  // mount_in_root and bind_in_root: MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE (| MS_REC) to
+  // apply after the mount; 0 leaves it private (the whole tree is made private first).
+  unsigned long propagation = 0;
 };
 
 // A cgroup hierarchy the init mounts at /sys/fs/cgroup/<name> once it is in its own cgroup namespace.
@@ -74,6 +79,31 @@ struct InitPlan {
   bool loopback_up = false;  // bring `lo` up: a network namespace of its own that no driver attaches
   int sync_fd = -1;               // the child's end of the sync socket
 
+  // What an OCI bundle (mcore-oci) asks beyond mcore run's model; the defaults are mcore run's.
+  struct NamespaceJoin {
+    int fd;    // an open nsfs file (/proc/PID/ns/net, a bind mount of one)
+    int type;  // its CLONE_NEW* type, checked by the parent
+  };
+  std::vector<NamespaceJoin> join_namespaces;  // joined first, before any mount
+  const char* domainname = nullptr;
+  mode_t umask = 022;
+  bool explicit_groups = false;        // additional_gids exactly, not the user's groups in /etc/group
+  std::vector<gid_t> additional_gids;
+  struct Rlimit {
+    int resource;
+    rlim_t soft;
+    rlim_t hard;
+  };
+  std::vector<Rlimit> rlimits;
+  // The bounding set when it differs from `capabilities` (OCI's process.capabilities.bounding).
+  std::optional<CapabilitySet> bounding;
+  // mcore run: the init dies with its supervisor (PR_SET_PDEATHSIG). mcore-oci create exits and leaves
+  // the init to its caller, so it must not.
+  bool die_with_parent = true;
+  // mcore-oci: the exec FIFO's read end. After setting up, the init reports "ready" on the sync socket
+  // and waits for `start` to write a byte into the FIFO before it drops privileges and execs.
+  int start_fifo_fd = -1;
+
   // Keeps a string alive for as long as the plan and returns its C string.
   const char* keep(std::string text);
 
@@ -94,6 +124,10 @@ struct CgroupView {
   bool own_namespace = false;
   std::vector<CgroupHierarchy> hierarchies;
 };
+
+// The runtime-spec's default devices in /dev (null, zero, full, random, urandom, tty) and its links
+// (/dev/fd, stdin, stdout, stderr, ptmx -> pts/ptmx, core), as nodes the init creates.
+void add_default_devices(InitPlan& plan);
 
 // Builds the init script for `spec` on top of the mounts the storage driver described: Docker's /proc,
 // /sys (with the container's own cgroups), /dev (every host device for a privileged container), masked

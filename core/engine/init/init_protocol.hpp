@@ -9,7 +9,8 @@
 
 namespace mcore::engine {
 
-enum class InitMessageKind : std::int32_t { failure = 1, pty_master = 2, started = 3 };
+// ready: an mcore-oci init has set everything up and now waits for `start` on the exec FIFO.
+enum class InitMessageKind : std::int32_t { failure = 1, pty_master = 2, started = 3, ready = 4 };
 
 struct InitMessage {
   InitMessageKind kind;

@@ -142,6 +142,13 @@ std::optional<InitFailure> ContainerProcess::wait_for_exec(bool released) {
   return to_failure(message);
 }
 
+std::optional<InitFailure> ContainerProcess::wait_for_ready() {
+  InitMessage message{};
+  if (!receive(sync_.get(), message, nullptr)) return InitFailure{"set up the container", ECHILD};
+  if (message.kind == InitMessageKind::ready) return std::nullopt;
+  return to_failure(message);
+}
+
 void ContainerProcess::send_signal(int signal) noexcept {
   if (pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
 }

@@ -51,6 +51,10 @@ class ContainerProcess {
   // `failure` set when the child reported a failure instead, or died without a report.
   std::optional<ContainerProcess> receive_forked(std::optional<InitFailure>& failure);
 
+  // For an mcore-oci init (InitPlan::start_fifo_fd): blocks until it is set up and waits for `start`
+  // (nullopt), or returns the failure it reported (ECHILD when it died without a report).
+  std::optional<InitFailure> wait_for_ready();
+
   // Blocks until the init has exec'd the command (nullopt) or reported why it could not. `released`
   // says whether release() succeeded: without it, end of file means the init died unreported.
   std::optional<InitFailure> wait_for_exec(bool released = true);
