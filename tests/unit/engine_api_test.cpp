@@ -28,8 +28,12 @@ std::vector<std::string> engine_includes(const fs::path& dir) {
   return found;
 }
 
-TEST(EngineApi, TheCliIncludesOnlyTheApiRoom) {
-  const auto includes = engine_includes(fs::path(MCORE_SOURCE_DIR) / "core/cli");
+// Both front ends: mcore's command line and the OCI runtime's.
+class FrontEnd : public ::testing::TestWithParam<const char*> {};
+INSTANTIATE_TEST_SUITE_P(EngineApi, FrontEnd, ::testing::Values("core/cli", "core/oci"));
+
+TEST_P(FrontEnd, IncludesOnlyTheApiRoom) {
+  const auto includes = engine_includes(fs::path(MCORE_SOURCE_DIR) / GetParam());
   ASSERT_FALSE(includes.empty()) << "no engine include found: is MCORE_SOURCE_DIR right?";
   std::vector<std::string> outside;
   for (const auto& include : includes) {

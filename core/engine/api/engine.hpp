@@ -12,8 +12,9 @@
 //
 // How the front ends use it:
 // - `mcore` (core/cli): one process per command; parses flags into a request, calls, prints.
-// - `mcore-oci` (an OCI runtime command line on a bundle): maps config.json onto a ContainerSpec and
-//   drives create/start/kill/delete with the same start path; its own state root is a Config.
+// - `mcore-oci` (core/oci, runc's command line on a bundle) includes oci.hpp: config.json becomes the
+//   same init plan `mcore run` executes (engine/oci/oci_plan), the Resource driver places the container,
+//   and its state lives under its own --root, not in the container store.
 // - rootless mcore: the same calls; the Engine's Config points at the user's roots and the config
 //   selects rootless drivers, so the API does not change.
 // - an API server: one long-lived Engine answering many clients. The stores take file locks for every

@@ -1,0 +1,183 @@
+#include "engine/oci/oci_plan.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+
+#include <string>
+
+#include "engine/container/container_spec.hpp"
+#include "engine/security/seccomp_profile.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::engine {
+namespace {
+
+int clone_flag(OciNamespace type) {
+  switch (type) {
+    case OciNamespace::pid: return CLONE_NEWPID;
+    case OciNamespace::network: return CLONE_NEWNET;
+    case OciNamespace::mount: return CLONE_NEWNS;
+    case OciNamespace::ipc: return CLONE_NEWIPC;
+    case OciNamespace::uts: return CLONE_NEWUTS;
+    case OciNamespace::user: return CLONE_NEWUSER;
+    case OciNamespace::cgroup: return CLONE_NEWCGROUP;
+  }
+  return 0;
+}
+
+const char* type_name(int flag) {
+  switch (flag) {
+    case CLONE_NEWPID: return "pid";
+    case CLONE_NEWNET: return "network";
+    case CLONE_NEWNS: return "mount";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWUTS: return "uts";
+    case CLONE_NEWUSER: return "user";
+    case CLONE_NEWCGROUP: return "cgroup";
+    case CLONE_NEWTIME: return "time";
+  }
+  return "unknown";
+}
+
+// Opens a namespace file and checks that it is a namespace of `flag`'s type: joining a network
+// namespace where a PID namespace was meant would quietly share the wrong thing.
+UniqueFd open_namespace(const std::string& path, int flag, const std::string& field) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw Error::from_errno("config.json: " + field + ": open " + path);
+  const int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+  if (type < 0) {
+    throw Error("config.json: " + field + ": " + path + " is not a namespace file", 0,
+                "give a /proc/PID/ns/* file or a bind mount of one");
+  }
+  if (type != flag) {
+    throw Error(std::string("config.json: ") + field + ": " + path + " is a " + type_name(type) +
+                    " namespace, not a " + type_name(flag) + " namespace",
+                0, "give a namespace of the entry's type");
+  }
+  return fd;
+}
+
+// "/a/b" -> "a/b": steps address paths relative to the root.
+const char* in_root(InitPlan& plan, const std::string& path) {
+  const auto start = path.find_first_not_of('/');
+  return plan.keep(start == std::string::npos ? std::string() : path.substr(start));
+}
+
+void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hierarchies, InitPlan& plan) {
+  constexpr unsigned long kBindOnly = MS_BIND | MS_REC;
+  for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+    const OciMount& mount = spec.mounts[i];
+    const char* target = in_root(plan, mount.destination);
+    if (*target == '\0') {
+      throw Error("config.json: mounts[" + std::to_string(i) + "].destination: cannot mount over the root", 0,
+                  "the root is root.path");
+    }
+    if (mount.type == "bind") {
+      plan.steps.push_back({.kind = InitStepKind::bind_in_root, .source = plan.keep(mount.source), .target = target,
+                            .flags = mount.flags, .propagation = mount.propagation});
+    } else if (mount.type == "cgroup" || mount.type == "cgroup2") {
+      // The container's own groups, as mcore run shows them: each hierarchy rooted at the container's
+      // group, in a cgroup namespace of its own.
+      if (mount.destination != "/sys/fs/cgroup") {
+        throw Error("config.json: mounts[" + std::to_string(i) + "]: a cgroup mount must be on /sys/fs/cgroup");
+      }
+      plan.new_cgroup_namespace = true;
+      plan.cgroup_mounts_writable = (mount.flags & MS_RDONLY) == 0;
+      for (const auto& hierarchy : hierarchies) {
+        plan.cgroup_mounts.push_back({plan.keep(hierarchy.name), plan.keep(hierarchy.fstype), plan.keep(hierarchy.options)});
+      }
+    } else {
+      plan.steps.push_back({.kind = InitStepKind::mount_in_root,
+                            .source = plan.keep(mount.source.empty() ? mount.type : mount.source),
+                            .target = target,
+                            .fstype = plan.keep(mount.type),
+                            .flags = mount.flags & ~kBindOnly,
+                            .data = mount.data.empty() ? nullptr : plan.keep(mount.data),
+                            .propagation = mount.propagation});
+    }
+    if (mount.destination == "/dev") add_default_devices(plan);
+  }
+}
+
+void add_process(const RuntimeSpec& spec, InitPlan& plan) {
+  const OciProcess& process = spec.process;
+  // The process part is mcore run's: the same command lookup, HOME from passwd, capabilities.
+  ContainerSpec as_run;
+  as_run.args = process.args;
+  as_run.env = process.env;
+  as_run.working_dir = process.cwd;
+  as_run.user = std::to_string(process.uid);
+  as_run.group = std::to_string(process.gid);
+  as_run.capabilities = process.capabilities;
+  as_run.no_new_privileges = process.no_new_privileges;
+  as_run.interactive = true;  // stdin is the caller's, as given
+  build_process_plan(as_run, plan);
+  plan.explicit_groups = true;
+  plan.additional_gids = process.additional_gids;
+  plan.umask = process.umask.value_or(022);
+  plan.bounding = process.bounding;
+  for (const auto& limit : process.rlimits) plan.rlimits.push_back({limit.resource, limit.soft, limit.hard});
+  if (spec.seccomp) {
+    try {
+      plan.seccomp = compile_seccomp_profile(*spec.seccomp, process.capabilities);
+    } catch (Error& error) {
+      error.add_context("config.json: linux.seccomp");
+      throw;
+    }
+  }
+}
+
+}  // namespace
+
+void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hierarchies, OciLaunchPlan& plan) {
+  InitPlan& init = plan.init;
+  if (!spec.rootfs_propagation.empty() && spec.rootfs_propagation != "private" && spec.rootfs_propagation != "rprivate") {
+    throw Error("config.json: linux.rootfsPropagation: \"" + spec.rootfs_propagation + "\" is not supported by mcore-oci yet",
+                0, "mcore-oci keeps every mount of the container private; remove the field or use \"rprivate\"");
+  }
+  for (std::size_t i = 0; i < spec.namespaces.size(); ++i) {
+    const OciNamespaceEntry& entry = spec.namespaces[i];
+    const int flag = clone_flag(entry.type);
+    if (entry.path.empty()) {
+      // The cgroup namespace is unshared after the barrier, so that its root is the container's group.
+      if (entry.type == OciNamespace::cgroup) {
+        init.new_cgroup_namespace = true;
+      } else {
+        plan.clone_flags |= static_cast<unsigned long>(flag);
+      }
+      continue;
+    }
+    UniqueFd fd = open_namespace(entry.path, flag, "linux.namespaces[" + std::to_string(i) + "].path");
+    if (entry.type == OciNamespace::pid) {
+      plan.pid_namespace = std::move(fd);
+      continue;
+    }
+    init.join_namespaces.push_back({fd.get(), flag});
+    plan.joined.push_back(std::move(fd));
+  }
+
+  // pivot_root needs the root to be a mount point: bind it onto itself, as runc does.
+  const std::string root = spec.root.string();
+  init.steps.push_back({.kind = InitStepKind::mount_host, .source = init.keep(root), .target = init.keep(root),
+                        .flags = MS_BIND | MS_REC});
+  init.rootfs = init.keep(root);
+  add_mounts(spec, hierarchies, init);
+  for (const auto& path : spec.masked_paths) init.steps.push_back({.kind = InitStepKind::mask_in_root, .target = in_root(init, path)});
+  for (const auto& path : spec.readonly_paths) {
+    init.steps.push_back({.kind = InitStepKind::readonly_in_root, .target = in_root(init, path)});
+  }
+  init.steps.push_back({.kind = InitStepKind::mkdir_in_root, .target = in_root(init, spec.process.cwd)});
+  if (spec.root_readonly) init.steps.push_back({.kind = InitStepKind::remount_root_ro});
+
+  init.hostname = spec.hostname.empty() ? nullptr : init.keep(spec.hostname);
+  init.domainname = spec.domainname.empty() ? nullptr : init.keep(spec.domainname);
+  add_process(spec, init);
+  // A network namespace of its own has its loopback up, as runc does.
+  init.loopback_up = (plan.clone_flags & CLONE_NEWNET) != 0;
+  init.die_with_parent = false;
+}
+
+}  // namespace mcore::engine

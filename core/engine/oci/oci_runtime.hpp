@@ -1,0 +1,58 @@
+#pragma once
+// The OCI runtime's verbs on a bundle (runc's model), as the engine's second front end: `create` clones
+// the init straight from the calling process with the same init (init/) that `mcore run` uses, places
+// it through the configured Resource driver, and returns with the init waiting on the exec FIFO. No
+// mcore process stays behind: the init is reparented to the caller (containerd's shim and conmon are
+// subreapers). `start` writes into the FIFO; the other verbs read the state directory.
+//
+//   mcore-oci create --clone--> init (namespaces, mounts, pivot_root, ...) --waits on exec.fifo
+//   mcore-oci start  --writes exec.fifo--> init drops privileges and execs the command
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/context/engine.hpp"
+
+namespace mcore::engine {
+
+struct OciRuntimeOptions {
+  std::filesystem::path root = "/run/mcore-oci";
+  bool systemd_cgroup = false;  // cgroupsPath is "slice:prefix:name"
+  GlobalOptions engine;         // which mcore config (drivers) and plugin directories
+};
+
+struct OciCreateOptions {
+  std::string id;
+  std::filesystem::path bundle = ".";
+  std::optional<std::filesystem::path> pid_file;
+};
+
+class OciRuntime {
+ public:
+  explicit OciRuntime(OciRuntimeOptions options);
+
+  // Sets the container up and leaves its init waiting for start. Throws Error; on failure nothing is
+  // left: no process, group, state directory or pid file.
+  void create(const OciCreateOptions& options);
+  // create, start, wait, delete: returns the command's exit code (128 + signal when killed). Signals
+  // sent to mcore-oci meanwhile are forwarded to the container's init.
+  int run(const OciCreateOptions& options);
+  void start(const std::string& id);
+  nlohmann::json state(const std::string& id);
+  // `all`: every process in the container's group, not only its init.
+  void kill(const std::string& id, int signal, bool all);
+  // A created or stopped container; a running one only with `force` (killed first).
+  void remove(const std::string& id, bool force);
+  std::vector<nlohmann::json> list();
+
+ private:
+  OciRuntimeOptions options_;
+};
+
+// The runtime-spec features document (`mcore-oci features`).
+nlohmann::json oci_features();
+
+}  // namespace mcore::engine

@@ -1,0 +1,165 @@
+#include "oci/oci_verbs.hpp"
+
+#include <csignal>
+#include <iostream>
+
+#include "engine/api/oci.hpp"
+#include "mcore/atomic_file.hpp"
+#include "mcore/error.hpp"
+
+namespace mcore::oci {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string required(const po::variables_map& values, const char* name, const char* verb) {
+  if (!values.count(name)) {
+    throw Error(std::string("mcore-oci ") + verb + ": missing the container " + name, 0,
+                std::string("see 'mcore-oci ") + verb + " --help'");
+  }
+  return values[name].as<std::string>();
+}
+
+void add_create_options(po::options_description& options) {
+  // clang-format off
+  options.add_options()
+    ("bundle,b", po::value<std::string>()->default_value(".")->value_name("DIR"), "the bundle: config.json and the root file system")
+    ("pid-file", po::value<std::string>()->value_name("FILE"), "write the init's PID here (digits only)")
+    ("console-socket", po::value<std::string>()->value_name("SOCKET"), "where the terminal's master goes (process.terminal)")
+    ("no-pivot", po::bool_switch(), "not supported: mcore-oci always uses pivot_root")
+    ("no-new-keyring", po::bool_switch(), "keep the caller's session keyring (mcore-oci never makes one)")
+    ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "not supported yet: pass N more fds after stdio");
+  // clang-format on
+}
+
+engine::OciCreateOptions create_options(const po::variables_map& values, const char* verb) {
+  engine::OciCreateOptions create;
+  create.id = required(values, "id", verb);
+  create.bundle = values["bundle"].as<std::string>();
+  if (values.count("pid-file")) create.pid_file = values["pid-file"].as<std::string>();
+  if (values.count("console-socket")) {
+    throw Error("--console-socket: terminals are not supported by mcore-oci yet", 0, "set process.terminal to false");
+  }
+  if (values["no-pivot"].as<bool>()) {
+    throw Error("--no-pivot is not supported: mcore-oci always uses pivot_root", 0, "drop the flag");
+  }
+  if (values["preserve-fds"].as<unsigned>() != 0) {
+    throw Error("--preserve-fds is not supported by mcore-oci yet", 0, "pass no descriptors beyond stdio");
+  }
+  return create;
+}
+
+void print_table(const std::vector<json>& states) {
+  std::printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+  for (const auto& state : states) {
+    std::printf("%-12s %-8d %-10s %-40s %-30s %s\n", state["id"].get<std::string>().c_str(), state["pid"].get<int>(),
+                state["status"].get<std::string>().c_str(), state["bundle"].get<std::string>().c_str(),
+                state["created"].get<std::string>().c_str(), "root");
+  }
+}
+
+std::vector<OciVerb> make_verbs() {
+  std::vector<OciVerb> verbs;
+  verbs.push_back({"create", "[OPTIONS] ID", "create a container from a bundle; it waits for start", add_create_options, {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     runtime.create(create_options(values, "create"));
+                     return 0;
+                   }});
+  verbs.push_back({"run", "[OPTIONS] ID", "create and start a container, and wait for it (or --detach)",
+                   [](po::options_description& options) {
+                     add_create_options(options);
+                     options.add_options()("detach,d", po::bool_switch(), "return once it runs");
+                   },
+                   {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     const auto create = create_options(values, "run");
+                     if (!values["detach"].as<bool>()) return runtime.run(create);
+                     runtime.create(create);
+                     runtime.start(create.id);
+                     return 0;
+                   }});
+  verbs.push_back({"start", "ID", "run the command of a created container", {}, {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     runtime.start(required(values, "id", "start"));
+                     return 0;
+                   }});
+  verbs.push_back({"state", "ID", "print the runtime-spec state of a container", {}, {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     std::cout << runtime.state(required(values, "id", "state")).dump(2) << std::endl;
+                     return 0;
+                   }});
+  verbs.push_back({"kill", "[OPTIONS] ID [SIGNAL]", "send a signal (default SIGTERM) to a container's init",
+                   [](po::options_description& options) {
+                     options.add_options()("all,a", po::bool_switch(), "to every process in the container");
+                   },
+                   {"id", "signal"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     const int signal =
+                         values.count("signal") ? engine::parse_signal(values["signal"].as<std::string>()) : SIGTERM;
+                     runtime.kill(required(values, "id", "kill"), signal, values["all"].as<bool>());
+                     return 0;
+                   }});
+  verbs.push_back({"delete", "[OPTIONS] ID", "remove a container (a running one only with --force)",
+                   [](po::options_description& options) {
+                     options.add_options()("force,f", po::bool_switch(), "kill it first when it runs");
+                   },
+                   {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     runtime.remove(required(values, "id", "delete"), values["force"].as<bool>());
+                     return 0;
+                   }});
+  verbs.push_back({"list", "[OPTIONS]", "list the containers under --root",
+                   [](po::options_description& options) {
+                     // clang-format off
+                     options.add_options()
+                       ("format,f", po::value<std::string>()->default_value("table")->value_name("table|json"), "output format")
+                       ("quiet,q", po::bool_switch(), "print the ids only");
+                     // clang-format on
+                   },
+                   {},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                     const auto states = runtime.list();
+                     const std::string format = values["format"].as<std::string>();
+                     if (values["quiet"].as<bool>()) {
+                       for (const auto& state : states) std::cout << state["id"].get<std::string>() << '\n';
+                     } else if (format == "json") {
+                       std::cout << json(states).dump() << std::endl;
+                     } else if (format == "table") {
+                       print_table(states);
+                     } else {
+                       throw Error("--format: unknown format \"" + format + "\"", 0, "use table or json");
+                     }
+                     return 0;
+                   }});
+  verbs.push_back({"spec", "[OPTIONS]", "write a default config.json into the bundle",
+                   [](po::options_description& options) {
+                     options.add_options()("bundle,b", po::value<std::string>()->default_value(".")->value_name("DIR"),
+                                           "the bundle directory");
+                   },
+                   {},
+                   [](engine::OciRuntime&, const po::variables_map& values) {
+                     const fs::path file = fs::path(values["bundle"].as<std::string>()) / "config.json";
+                     std::error_code error;
+                     if (fs::exists(file, error)) throw Error("File " + file.string() + " exists", 0, "remove it first");
+                     write_file_atomic(file, engine::default_runtime_spec().dump(2) + "\n", {.mode = 0644});
+                     return 0;
+                   }});
+  verbs.push_back({"features", "", "print the runtime-spec features document", {}, {},
+                   [](engine::OciRuntime&, const po::variables_map&) {
+                     std::cout << engine::oci_features().dump(2) << std::endl;
+                     return 0;
+                   }});
+  return verbs;
+}
+
+}  // namespace
+
+const std::vector<OciVerb>& all_oci_verbs() {
+  static const std::vector<OciVerb> verbs = make_verbs();
+  return verbs;
+}
+
+}  // namespace mcore::oci
