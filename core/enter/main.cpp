@@ -43,9 +43,10 @@ constexpr int kInitPidfd = 5;
   started.kind = InitMessageKind::started;
   if (!send_message(child.plan.sync_fd, &started, sizeof started)) child.fail("tell mcore the process started");
   start_session(child);
+  apply_rlimits(child);
   drop_privileges(child, user);
   stay_undumpable(child);
-  ::umask(022);
+  ::umask(child.plan.umask);
   reset_signals();
   exec_command(child);
 }

@@ -40,18 +40,6 @@ po::options_description global_options() {
   return options;
 }
 
-// The global options end at the verb: the first word that is neither an option nor an option's value.
-std::size_t find_verb(const po::options_description& options, const std::vector<std::string>& args) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') return i;
-    const std::string name = arg.substr(arg.find_first_not_of('-'), arg.find('=') - arg.find_first_not_of('-'));
-    const auto* description = options.find_nothrow(name, false);
-    if (description != nullptr && arg.find('=') == std::string::npos && description->semantic()->min_tokens() > 0) ++i;
-  }
-  return args.size();
-}
-
 void print_help(const po::options_description& options) {
   std::cout << "Usage: mcore-oci [OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
                "mcore's OCI runtime: runc's command line on an OCI bundle\n\nCommands:\n";
@@ -70,7 +58,8 @@ int main(int argc, char** argv) {
   const auto options = global_options();
   mcore::oci::OciLog log;
   try {
-    const std::size_t verb_at = find_verb(options, args);
+    // The global options end at the verb.
+    const std::size_t verb_at = mcore::oci::first_positional(options, args);
     const std::vector<std::string> global_args(args.begin(), args.begin() + static_cast<long>(verb_at));
     const auto globals = mcore::oci::parse_oci_options("mcore-oci", options, {}, global_args);
     const std::string log_format = globals["log-format"].as<std::string>();
@@ -106,7 +95,16 @@ int main(int argc, char** argv) {
     po::options_description all_options;
     all_options.add(verb_options);
     for (const auto& positional : verb->positionals) all_options.add_options()(positional.c_str(), po::value<std::string>());
-    const std::vector<std::string> verb_args(args.begin() + static_cast<long>(verb_at) + 1, args.end());
+    std::vector<std::string> verb_args(args.begin() + static_cast<long>(verb_at) + 1, args.end());
+    std::vector<std::string> rest;
+    if (verb->rest_verbatim) {
+      // Options, the id, then the command as given: its own options are not ours.
+      const std::size_t id_at = mcore::oci::first_positional(verb_options, verb_args);
+      if (id_at < verb_args.size()) {
+        rest.assign(verb_args.begin() + static_cast<long>(id_at) + 1, verb_args.end());
+        verb_args.resize(id_at + 1);
+      }
+    }
     const auto values = mcore::oci::parse_oci_options("mcore-oci " + name, all_options, verb->positionals, verb_args);
     if (values["help"].as<bool>()) {
       std::cout << "Usage: mcore-oci " << name << ' ' << verb->usage << "\n\n" << verb->summary << "\n\n" << verb_options;
@@ -122,7 +120,7 @@ int main(int argc, char** argv) {
     }
     log.debug("mcore-oci " + name);
     mcore::engine::OciRuntime runtime(std::move(runtime_options));
-    const int code = verb->run(runtime, values);
+    const int code = verb->run(runtime, values, rest);
     std::fflush(stdout);
     return code;
   } catch (const mcore::Error& error) {

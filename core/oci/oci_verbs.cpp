@@ -1,6 +1,8 @@
 #include "oci/oci_verbs.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 
 #include "engine/api/oci.hpp"
@@ -40,9 +42,7 @@ engine::OciCreateOptions create_options(const po::variables_map& values, const c
   create.id = required(values, "id", verb);
   create.bundle = values["bundle"].as<std::string>();
   if (values.count("pid-file")) create.pid_file = values["pid-file"].as<std::string>();
-  if (values.count("console-socket")) {
-    throw Error("--console-socket: terminals are not supported by mcore-oci yet", 0, "set process.terminal to false");
-  }
+  if (values.count("console-socket")) create.console_socket = values["console-socket"].as<std::string>();
   if (values["no-pivot"].as<bool>()) {
     throw Error("--no-pivot is not supported: mcore-oci always uses pivot_root", 0, "drop the flag");
   }
@@ -61,10 +61,19 @@ void print_table(const std::vector<json>& states) {
   }
 }
 
+// /proc/PID/cmdline with spaces for its NULs ("" once the process is gone).
+std::string command_line(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
 std::vector<OciVerb> make_verbs() {
   std::vector<OciVerb> verbs;
   verbs.push_back({"create", "[OPTIONS] ID", "create a container from a bundle; it waits for start", add_create_options, {"id"},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      runtime.create(create_options(values, "create"));
                      return 0;
                    }});
@@ -74,20 +83,60 @@ std::vector<OciVerb> make_verbs() {
                      options.add_options()("detach,d", po::bool_switch(), "return once it runs");
                    },
                    {"id"},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      const auto create = create_options(values, "run");
                      if (!values["detach"].as<bool>()) return runtime.run(create);
                      runtime.create(create);
                      runtime.start(create.id);
                      return 0;
                    }});
+  verbs.push_back({"exec", "[OPTIONS] ID [COMMAND [ARG...]]", "run one more process in a running container",
+                   [](po::options_description& options) {
+                     // clang-format off
+                     options.add_options()
+                       ("process,p", po::value<std::string>()->value_name("FILE"), "a runtime-spec Process document (instead of the command and the options below)")
+                       ("tty,t", po::bool_switch(), "a terminal (needs --console-socket)")
+                       ("cwd", po::value<std::string>()->value_name("DIR"), "working directory in the container")
+                       ("env,e", po::value<std::vector<std::string>>()->value_name("KEY=VALUE"), "add to the environment")
+                       ("user,u", po::value<std::string>()->value_name("UID[:GID]"), "run as this user")
+                       ("additional-gids,g", po::value<std::vector<gid_t>>()->value_name("GID"), "additional groups")
+                       ("cap,c", po::value<std::vector<std::string>>()->value_name("CAP"), "add a capability")
+                       ("no-new-privs", po::bool_switch(), "set no_new_privs")
+                       ("detach,d", po::bool_switch(), "return once the process runs")
+                       ("pid-file", po::value<std::string>()->value_name("FILE"), "write the process's PID here")
+                       ("console-socket", po::value<std::string>()->value_name("SOCKET"), "where the terminal's master goes")
+                       ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "not supported yet");
+                     // clang-format on
+                   },
+                   {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>& rest) {
+                     engine::OciExecOptions exec;
+                     exec.id = required(values, "id", "exec");
+                     exec.args = rest;
+                     if (values.count("process")) exec.process_file = values["process"].as<std::string>();
+                     exec.tty = values["tty"].as<bool>();
+                     if (values.count("cwd")) exec.cwd = values["cwd"].as<std::string>();
+                     if (values.count("env")) exec.env = values["env"].as<std::vector<std::string>>();
+                     if (values.count("user")) exec.user = values["user"].as<std::string>();
+                     if (values.count("additional-gids")) exec.additional_gids = values["additional-gids"].as<std::vector<gid_t>>();
+                     if (values.count("cap")) exec.caps = values["cap"].as<std::vector<std::string>>();
+                     exec.no_new_privileges = values["no-new-privs"].as<bool>();
+                     exec.detach = values["detach"].as<bool>();
+                     if (values.count("pid-file")) exec.pid_file = values["pid-file"].as<std::string>();
+                     if (values.count("console-socket")) exec.console_socket = values["console-socket"].as<std::string>();
+                     if (values["preserve-fds"].as<unsigned>() != 0) {
+                       throw Error("--preserve-fds is not supported by mcore-oci yet", 0, "pass no descriptors beyond stdio");
+                     }
+                     return runtime.exec(exec);
+                   },
+                   true});
   verbs.push_back({"start", "ID", "run the command of a created container", {}, {"id"},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      runtime.start(required(values, "id", "start"));
                      return 0;
                    }});
   verbs.push_back({"state", "ID", "print the runtime-spec state of a container", {}, {"id"},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      std::cout << runtime.state(required(values, "id", "state")).dump(2) << std::endl;
                      return 0;
                    }});
@@ -96,7 +145,7 @@ std::vector<OciVerb> make_verbs() {
                      options.add_options()("all,a", po::bool_switch(), "to every process in the container");
                    },
                    {"id", "signal"},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      const int signal =
                          values.count("signal") ? engine::parse_signal(values["signal"].as<std::string>()) : SIGTERM;
                      runtime.kill(required(values, "id", "kill"), signal, values["all"].as<bool>());
@@ -107,7 +156,7 @@ std::vector<OciVerb> make_verbs() {
                      options.add_options()("force,f", po::bool_switch(), "kill it first when it runs");
                    },
                    {"id"},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      runtime.remove(required(values, "id", "delete"), values["force"].as<bool>());
                      return 0;
                    }});
@@ -120,7 +169,7 @@ std::vector<OciVerb> make_verbs() {
                      // clang-format on
                    },
                    {},
-                   [](engine::OciRuntime& runtime, const po::variables_map& values) {
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      const auto states = runtime.list();
                      const std::string format = values["format"].as<std::string>();
                      if (values["quiet"].as<bool>()) {
@@ -134,13 +183,42 @@ std::vector<OciVerb> make_verbs() {
                      }
                      return 0;
                    }});
+  verbs.push_back({"ps", "[OPTIONS] ID", "list the processes of a container",
+                   [](po::options_description& options) {
+                     options.add_options()("format,f", po::value<std::string>()->default_value("table")->value_name("table|json"),
+                                           "json: an array of host PIDs");
+                   },
+                   {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
+                     const auto pids = runtime.processes(required(values, "id", "ps"));
+                     const std::string format = values["format"].as<std::string>();
+                     if (format == "json") {
+                       std::cout << json(pids).dump() << std::endl;
+                     } else if (format == "table") {
+                       std::printf("%-8s %s\n", "PID", "CMD");
+                       for (pid_t pid : pids) std::printf("%-8d %s\n", pid, command_line(pid).c_str());
+                     } else {
+                       throw Error("--format: unknown format \"" + format + "\"", 0, "use table or json");
+                     }
+                     return 0;
+                   }});
+  verbs.push_back({"pause", "ID", "freeze every process of a container", {}, {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
+                     runtime.pause(required(values, "id", "pause"));
+                     return 0;
+                   }});
+  verbs.push_back({"resume", "ID", "thaw a paused container", {}, {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
+                     runtime.resume(required(values, "id", "resume"));
+                     return 0;
+                   }});
   verbs.push_back({"spec", "[OPTIONS]", "write a default config.json into the bundle",
                    [](po::options_description& options) {
                      options.add_options()("bundle,b", po::value<std::string>()->default_value(".")->value_name("DIR"),
                                            "the bundle directory");
                    },
                    {},
-                   [](engine::OciRuntime&, const po::variables_map& values) {
+                   [](engine::OciRuntime&, const po::variables_map& values, const std::vector<std::string>&) {
                      const fs::path file = fs::path(values["bundle"].as<std::string>()) / "config.json";
                      std::error_code error;
                      if (fs::exists(file, error)) throw Error("File " + file.string() + " exists", 0, "remove it first");
@@ -148,7 +226,7 @@ std::vector<OciVerb> make_verbs() {
                      return 0;
                    }});
   verbs.push_back({"features", "", "print the runtime-spec features document", {}, {},
-                   [](engine::OciRuntime&, const po::variables_map&) {
+                   [](engine::OciRuntime&, const po::variables_map&, const std::vector<std::string>&) {
                      std::cout << engine::oci_features().dump(2) << std::endl;
                      return 0;
                    }});

@@ -56,6 +56,35 @@ TEST(EnterRequest, WhatGoesInComesOut) {
   EXPECT_EQ(std::memcmp(got.seccomp.instructions.data(), plan.seccomp.instructions.data(), 2 * sizeof(sock_filter)), 0);
 }
 
+// What an OCI process adds (mcore-oci exec): exact groups, umask, a bounding set, rlimits.
+TEST(EnterRequest, TheOciProcessFieldsComeOut) {
+  InitPlan plan = sample_plan();
+  plan.umask = 077;
+  plan.explicit_groups = true;
+  plan.additional_gids = {5, 70000};
+  plan.bounding = 0x3fULL;
+  plan.rlimits = {{7, 100, 200}, {6, 1, 2}};
+  EnterRequest request;
+  ASSERT_TRUE(decode_enter_request(encode_enter_request(plan, CLONE_NEWNS), request));
+  const InitPlan& got = request.process;
+  EXPECT_EQ(got.umask, 077u);
+  EXPECT_TRUE(got.explicit_groups);
+  EXPECT_EQ(got.additional_gids, (std::vector<gid_t>{5, 70000}));
+  EXPECT_EQ(got.bounding, 0x3fULL);
+  ASSERT_EQ(got.rlimits.size(), 2u);
+  EXPECT_EQ(got.rlimits[0].resource, 7);
+  EXPECT_EQ(got.rlimits[0].soft, 100u);
+  EXPECT_EQ(got.rlimits[1].hard, 2u);
+
+  const InitPlan plain = sample_plan();
+  EnterRequest defaults;
+  ASSERT_TRUE(decode_enter_request(encode_enter_request(plain, CLONE_NEWNS), defaults));
+  EXPECT_EQ(defaults.process.umask, 022u);
+  EXPECT_FALSE(defaults.process.explicit_groups);
+  EXPECT_FALSE(defaults.process.bounding.has_value());
+  EXPECT_TRUE(defaults.process.rlimits.empty());
+}
+
 TEST(EnterRequest, NoGroupStaysNoGroup) {
   ContainerSpec spec;
   spec.args = {"true"};

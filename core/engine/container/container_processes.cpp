@@ -30,6 +30,10 @@ std::vector<pid_t> container_processes(const ContainerRecord& record) {
     throw Error("container " + record.id.substr(0, 12) + " has no control group on record", 0,
                 "restart the container so that its record names its group");
   }
+  return processes_in_group(record.cgroup);
+}
+
+std::vector<pid_t> processes_in_group(std::string_view group) {
   std::vector<pid_t> pids;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator("/proc", error)) {
@@ -43,7 +47,7 @@ std::vector<pid_t> container_processes(const ContainerRecord& record) {
     } catch (const Error&) {
       continue;  // the process exited while we looked
     }
-    if (in_cgroup(content, record.cgroup)) pids.push_back(pid);
+    if (in_cgroup(content, group)) pids.push_back(pid);
   }
   if (error) throw Error("list /proc", error.value());
   std::sort(pids.begin(), pids.end());

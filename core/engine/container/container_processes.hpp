@@ -18,4 +18,7 @@ bool in_cgroup(std::string_view content, std::string_view group);
 // Sorted. Throws Error when the record names no group.
 std::vector<pid_t> container_processes(const ContainerRecord& record);
 
+// The host PIDs of every process in `group` (a path as /proc/PID/cgroup shows it), sorted.
+std::vector<pid_t> processes_in_group(std::string_view group);
+
 }  // namespace mcore::engine

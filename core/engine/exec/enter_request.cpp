@@ -6,7 +6,7 @@
 namespace mcore::engine {
 namespace {
 
-constexpr std::string_view kMagic = "MCE1";
+constexpr std::string_view kMagic = "MCE2";
 
 class Writer {
  public:
@@ -90,6 +90,18 @@ std::string encode_enter_request(const InitPlan& process, int namespaces) {
   const auto& filter = process.seccomp.instructions;
   out.number(static_cast<std::uint32_t>(filter.size()));
   for (const sock_filter& instruction : filter) out.number(instruction);
+  out.number(static_cast<std::uint32_t>(process.umask));
+  out.number(static_cast<std::uint8_t>(process.explicit_groups));
+  out.number(static_cast<std::uint32_t>(process.additional_gids.size()));
+  for (gid_t gid : process.additional_gids) out.number(static_cast<std::uint32_t>(gid));
+  out.number(static_cast<std::uint8_t>(process.bounding.has_value()));
+  out.number(static_cast<std::uint64_t>(process.bounding.value_or(0)));
+  out.number(static_cast<std::uint32_t>(process.rlimits.size()));
+  for (const auto& limit : process.rlimits) {
+    out.number(static_cast<std::int32_t>(limit.resource));
+    out.number(static_cast<std::uint64_t>(limit.soft));
+    out.number(static_cast<std::uint64_t>(limit.hard));
+  }
   return out.take();
 }
 
@@ -112,6 +124,30 @@ bool decode_enter_request(std::string_view bytes, EnterRequest& request) {
     if (!in.number(instruction)) return false;
     plan.seccomp.instructions.push_back(instruction);
   }
+  std::uint32_t umask = 0, gid_count = 0, rlimit_count = 0;
+  std::uint8_t explicit_groups = 0, has_bounding = 0;
+  std::uint64_t bounding = 0;
+  if (!in.number(umask) || umask > 0777 || !in.number(explicit_groups) || !in.number(gid_count) ||
+      gid_count > bytes.size() / sizeof(std::uint32_t)) {
+    return false;
+  }
+  for (std::uint32_t i = 0; i < gid_count; ++i) {
+    std::uint32_t gid = 0;
+    if (!in.number(gid)) return false;
+    plan.additional_gids.push_back(gid);
+  }
+  if (!in.number(has_bounding) || !in.number(bounding) || !in.number(rlimit_count) || rlimit_count > bytes.size() / 20) {
+    return false;
+  }
+  for (std::uint32_t i = 0; i < rlimit_count; ++i) {
+    std::int32_t resource = 0;
+    std::uint64_t soft = 0, hard = 0;
+    if (!in.number(resource) || !in.number(soft) || !in.number(hard)) return false;
+    plan.rlimits.push_back({resource, soft, hard});
+  }
+  plan.umask = static_cast<mode_t>(umask);
+  plan.explicit_groups = explicit_groups != 0;
+  if (has_bounding != 0) plan.bounding = bounding;
   if (!in.done() || plan.argv.size() < 2 || home_slot < -1 || home_slot >= static_cast<int>(plan.envp.size()) - 1) {
     return false;
   }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -193,6 +194,13 @@ void drop_privileges(const ContainerChild& child, const ResolvedUser& user) noex
   if (int rc = set_process_capabilities(plan.capabilities); rc != 0) {
     errno = rc;
     child.fail("set capabilities");
+  }
+}
+
+void apply_rlimits(const ContainerChild& child) noexcept {
+  for (const auto& limit : child.plan.rlimits) {
+    const rlimit value{limit.soft, limit.hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(limit.resource), &value) != 0) child.fail("set an rlimit");
   }
 }
 

@@ -61,6 +61,9 @@ void wait_for_go(const ContainerChild& child) noexcept;
 // keeps each step permitted.
 void drop_privileges(const ContainerChild& child, const ResolvedUser& user) noexcept;
 
+// The plan's rlimits (OCI's process.rlimits), set before privileges are dropped.
+void apply_rlimits(const ContainerChild& child) noexcept;
+
 // Unblocks every signal and restores default dispositions (mcore blocks the ones it forwards).
 void reset_signals() noexcept;
 

@@ -351,13 +351,6 @@ void join_namespaces(const Init& init) {
   }
 }
 
-void apply_rlimits(const Init& init) {
-  for (const auto& limit : init.plan.rlimits) {
-    const rlimit value{limit.soft, limit.hard};
-    if (::setrlimit(static_cast<__rlimit_resource>(limit.resource), &value) != 0) init.fail("set an rlimit");
-  }
-}
-
 // mcore-oci's start barrier: tell `create` that all is set up, then wait for `start` to write into the
 // exec FIFO. Until a writer has opened it, poll on the read end sees neither data nor a hang-up. It runs
 // under the container's seccomp filter: it needs sendto, close, poll and read.

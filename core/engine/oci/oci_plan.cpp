@@ -102,8 +102,9 @@ void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hie
   }
 }
 
-void add_process(const RuntimeSpec& spec, InitPlan& plan) {
-  const OciProcess& process = spec.process;
+}  // namespace
+
+void build_oci_process_plan(const OciProcess& process, const std::optional<nlohmann::json>& seccomp, InitPlan& plan) {
   // The process part is mcore run's: the same command lookup, HOME from passwd, capabilities.
   ContainerSpec as_run;
   as_run.args = process.args;
@@ -114,23 +115,22 @@ void add_process(const RuntimeSpec& spec, InitPlan& plan) {
   as_run.capabilities = process.capabilities;
   as_run.no_new_privileges = process.no_new_privileges;
   as_run.interactive = true;  // stdin is the caller's, as given
+  as_run.tty = process.terminal;
   build_process_plan(as_run, plan);
   plan.explicit_groups = true;
   plan.additional_gids = process.additional_gids;
   plan.umask = process.umask.value_or(022);
   plan.bounding = process.bounding;
   for (const auto& limit : process.rlimits) plan.rlimits.push_back({limit.resource, limit.soft, limit.hard});
-  if (spec.seccomp) {
+  if (seccomp) {
     try {
-      plan.seccomp = compile_seccomp_profile(*spec.seccomp, process.capabilities);
+      plan.seccomp = compile_seccomp_profile(*seccomp, process.capabilities);
     } catch (Error& error) {
       error.add_context("config.json: linux.seccomp");
       throw;
     }
   }
 }
-
-}  // namespace
 
 void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hierarchies, OciLaunchPlan& plan) {
   InitPlan& init = plan.init;
@@ -174,7 +174,7 @@ void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>&
 
   init.hostname = spec.hostname.empty() ? nullptr : init.keep(spec.hostname);
   init.domainname = spec.domainname.empty() ? nullptr : init.keep(spec.domainname);
-  add_process(spec, init);
+  build_oci_process_plan(spec.process, spec.seccomp, init);
   // A network namespace of its own has its loopback up, as runc does.
   init.loopback_up = (plan.clone_flags & CLONE_NEWNET) != 0;
   init.die_with_parent = false;

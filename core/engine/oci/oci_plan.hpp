@@ -24,4 +24,8 @@ struct OciLaunchPlan {
 // its type. Throws Error naming the config.json field at fault.
 void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hierarchies, OciLaunchPlan& plan);
 
+// The process part alone, for `mcore-oci exec`: command, environment, user, groups, umask, rlimits,
+// capabilities, and the container's seccomp profile (`seccomp`, linux.seccomp) compiled for them.
+void build_oci_process_plan(const OciProcess& process, const std::optional<nlohmann::json>& seccomp, InitPlan& plan);
+
 }  // namespace mcore::engine

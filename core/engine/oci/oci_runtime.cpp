@@ -4,7 +4,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,9 +15,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 
+#include "engine/container/container_processes.hpp"
 #include "engine/context/host_facts.hpp"
+#include "engine/exec/container_entry.hpp"
 #include "engine/init/init_protocol.hpp"
+#include "engine/io/fd_passing.hpp"
 #include "engine/oci/oci_plan.hpp"
 #include "engine/oci/oci_state.hpp"
 #include "engine/oci/runtime_spec.hpp"
@@ -23,6 +30,7 @@
 #include "engine/util/scope_exit.hpp"
 #include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::engine {
 
@@ -122,6 +130,32 @@ void wait_for_exit(int pidfd, int timeout_ms) {
   }
 }
 
+UniqueFd connect_console(const fs::path& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof address.sun_path) throw Error("--console-socket: the path is too long");
+  std::memcpy(address.sun_path, path.c_str(), path.string().size());
+  UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket) throw Error::from_errno("open a socket for --console-socket");
+  if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    throw Error::from_errno("--console-socket: connect to " + path.string(), "give the path of a listening Unix socket");
+  }
+  return socket;
+}
+
+// The master goes to the caller's console socket with the terminal's name as payload, as runc sends it;
+// consoleSize is set first so the command starts with the right size.
+void hand_over_terminal(int console, int master, const OciProcess& process) {
+  if (process.console_height != 0 || process.console_width != 0) {
+    const winsize size{process.console_height, process.console_width, 0, 0};
+    if (::ioctl(master, TIOCSWINSZ, &size) != 0) throw Error::from_errno("set the terminal's size (consoleSize)");
+  }
+  static constexpr char kName[] = "/dev/ptmx";
+  if (!send_message(console, kName, sizeof kName - 1, master)) {
+    throw Error::from_errno("send the terminal to --console-socket");
+  }
+}
+
 class Creation {
  public:
   Creation(const OciRuntimeOptions& options, const OciCreateOptions& create)
@@ -133,6 +167,14 @@ class Creation {
     if (!bundle.has_filename() && bundle.has_parent_path()) bundle = bundle.parent_path();  // "/b/" -> "/b"
     RuntimeSpec spec = load_runtime_spec(bundle);
     const CgroupPlacement placement = place_cgroup(spec.cgroups_path, create_.id, options_.systemd_cgroup);
+    // Checked before anything is made, as runc does.
+    UniqueFd console;
+    if (spec.process.terminal != create_.console_socket.has_value()) {
+      throw Error(spec.process.terminal ? "process.terminal is true but no --console-socket was given"
+                                        : "--console-socket was given but process.terminal is false",
+                  0, "give --console-socket exactly when config.json asks for a terminal");
+    }
+    if (create_.console_socket) console = connect_console(*create_.console_socket);
 
     dir_.create_dir();
     undo_dir_ = true;
@@ -163,6 +205,12 @@ class Creation {
       write_file_atomic_free("/proc/" + std::to_string(process_->pid()) + "/oom_score_adj",
                              std::to_string(*spec.process.oom_score_adj));
     }
+    if (console) {
+      std::optional<InitFailure> failure;
+      UniqueFd master = process_->receive_pty_master(failure);
+      if (failure) throw init_error(*failure, spec.process.args.front());
+      hand_over_terminal(console.get(), master.get(), spec.process);
+    }
     const bool released = process_->release();
     if (auto failure = released ? process_->wait_for_ready() : process_->wait_for_exec(false)) {
       throw init_error(*failure, spec.process.args.front());
@@ -180,6 +228,8 @@ class Creation {
     state.annotations = spec.annotations;
     state.cgroup_parent = placement.parent;
     state.cgroup_name = group_;
+    // exec adds processes as this config says (seccomp, capabilities), whatever the bundle holds later.
+    write_file_atomic(dir_.config(), read_file(bundle / "config.json"), {.mode = 0600, .sync_file = false});
     dir_.save(state);
     if (create_.pid_file) write_pid_file(*create_.pid_file, state.pid);
     return *process_;
@@ -229,7 +279,127 @@ class Creation {
 // Signals `mcore-oci run` forwards to the container, as runc does.
 constexpr std::array kForwarded = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
+// Blocks the signals `run` and `exec` forward (before the clone: the init and mcore-enter's child
+// unblock everything before they exec) and returns a signalfd for them.
+UniqueFd forwarded_signals() {
+  sigset_t forwarded;
+  ::sigemptyset(&forwarded);
+  for (int signal : kForwarded) ::sigaddset(&forwarded, signal);
+  ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
+  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+  if (!signals) throw Error::from_errno("open a signalfd to forward signals");
+  return signals;
+}
+
+// Waits for `process` (our child), passing on the signals that arrive meanwhile; returns its exit code.
+int wait_forwarding(ContainerProcess& process, int signals) {
+  std::array<pollfd, 2> waiting{{{process.pidfd(), POLLIN, 0}, {signals, POLLIN, 0}}};
+  for (;;) {
+    if (::poll(waiting.data(), waiting.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw Error::from_errno("wait for the container");
+    }
+    if (waiting[0].revents != 0) break;
+    signalfd_siginfo info{};
+    if (::read(signals, &info, sizeof info) == sizeof info) process.send_signal(static_cast<int>(info.ssi_signo));
+  }
+  return process.wait();
+}
+
+// The namespaces of `pid` that are not this process's own: the ones an exec'd process must join.
+int namespaces_apart(pid_t pid) {
+  static constexpr std::pair<const char*, int> kTypes[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS},
+                                                           {"ipc", CLONE_NEWIPC},  {"net", CLONE_NEWNET},
+                                                           {"pid", CLONE_NEWPID},  {"cgroup", CLONE_NEWCGROUP}};
+  int flags = 0;
+  const fs::path theirs = "/proc/" + std::to_string(pid) + "/ns";
+  for (const auto& [name, flag] : kTypes) {
+    struct stat own {}, other {};
+    if (::stat((fs::path("/proc/self/ns") / name).c_str(), &own) != 0 || ::stat((theirs / name).c_str(), &other) != 0) {
+      throw Error::from_errno(std::string("read the container's ") + name + " namespace");
+    }
+    if (own.st_ino != other.st_ino || own.st_dev != other.st_dev) flags |= flag;
+  }
+  return flags;
+}
+
+// "UID[:GID]" as runc's exec --user takes it.
+void apply_user(const std::string& text, OciProcess& process) {
+  const auto colon = text.find(':');
+  try {
+    std::size_t used = 0;
+    process.uid = static_cast<uid_t>(std::stoul(text.substr(0, colon), &used));
+    if (used != text.substr(0, colon).size()) throw std::invalid_argument(text);
+    if (colon != std::string::npos) {
+      process.gid = static_cast<gid_t>(std::stoul(text.substr(colon + 1), &used));
+      if (used != text.size() - colon - 1) throw std::invalid_argument(text);
+    }
+  } catch (const std::logic_error&) {
+    throw Error("--user: \"" + text + "\" is not UID[:GID]", 0, "give numbers, e.g. --user 1000:1000");
+  }
+}
+
+OciProcess exec_process(const OciExecOptions& options, const OciProcess& container) {
+  if (options.process_file) {
+    json document;
+    try {
+      document = json::parse(read_file(*options.process_file));
+    } catch (const json::parse_error& error) {
+      throw Error(options.process_file->string() + ": not valid JSON: " + error.what());
+    }
+    return parse_oci_process(document, options.process_file->string());
+  }
+  if (options.args.empty()) throw Error("exec: no command given", 0, "give the command after the id, or --process FILE");
+  OciProcess process = container;
+  process.args = options.args;
+  process.terminal = options.tty;
+  if (options.cwd) process.cwd = *options.cwd;
+  process.env.insert(process.env.end(), options.env.begin(), options.env.end());
+  if (options.user) apply_user(*options.user, process);
+  if (!options.additional_gids.empty()) process.additional_gids = options.additional_gids;
+  for (const auto& name : options.caps) {
+    const CapabilitySet bit = CapabilitySet{1} << capability_from_name(name);
+    process.capabilities |= bit;
+    process.bounding |= bit;
+  }
+  process.no_new_privileges = process.no_new_privileges || options.no_new_privileges;
+  return process;
+}
+
 }  // namespace
+
+int OciRuntime::exec(const OciExecOptions& options) {
+  const OciStateDir dir(options_.root, options.id);
+  const OciState state = dir.load();
+  UniqueFd init = open_pidfd(state);
+  if (!init) throw Error("cannot exec in a stopped container", 0, "start a new one");
+  const RuntimeSpec spec = parse_runtime_spec(json::parse(read_file(dir.config())), state.bundle);
+  const OciProcess process = exec_process(options, spec.process);
+  if (process.terminal != options.console_socket.has_value()) {
+    throw Error(process.terminal ? "a terminal needs --console-socket" : "--console-socket needs a terminal (--tty)");
+  }
+  UniqueFd console;
+  if (options.console_socket) console = connect_console(*options.console_socket);
+  InitPlan plan;
+  build_oci_process_plan(process, spec.seccomp, plan);
+  plan.stdin_null = false;
+  auto resource = engine_for(options_, state.cgroup_parent)->resource();
+
+  UniqueFd signals;
+  if (!options.detach) signals = forwarded_signals();
+  const int stdio[3] = {0, 1, 2};
+  ContainerEntry entry = enter_container(plan, namespaces_apart(state.pid), init.get(), stdio,
+                                         [&](pid_t entrant) { resource->add_process(state.cgroup_name, entrant); });
+  if (entry.pty_master && !entry.failure) hand_over_terminal(console.get(), entry.pty_master.get(), process);
+  if (entry.process && !entry.failure) entry.failure = entry.process->wait_for_exec();
+  if (entry.failure) throw init_error(*entry.failure, process.args.front());
+  if (options.pid_file) write_pid_file(*options.pid_file, entry.process->pid());
+  if (options.detach) {
+    entry.process->disown();
+    return 0;
+  }
+  return wait_forwarding(*entry.process, signals.get());
+}
 
 OciRuntime::OciRuntime(OciRuntimeOptions options) : options_(std::move(options)) {}
 
@@ -240,30 +410,13 @@ void OciRuntime::create(const OciCreateOptions& options) {
 }
 
 int OciRuntime::run(const OciCreateOptions& options) {
-  sigset_t forwarded;
-  ::sigemptyset(&forwarded);
-  for (int signal : kForwarded) ::sigaddset(&forwarded, signal);
-  // Blocked before the clone: the init unblocks everything before it execs.
-  ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
-  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
-  if (!signals) throw Error::from_errno("open a signalfd to forward signals");
+  UniqueFd signals = forwarded_signals();
 
   Creation creation(options_, options);
   ContainerProcess& process = creation.run();
   start(options.id);
-  std::array<pollfd, 2> waiting{{{process.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}}};
-  for (;;) {
-    if (::poll(waiting.data(), waiting.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      throw Error::from_errno("wait for the container");
-    }
-    if (waiting[0].revents != 0) break;
-    signalfd_siginfo info{};
-    if (::read(signals.get(), &info, sizeof info) == sizeof info) process.send_signal(static_cast<int>(info.ssi_signo));
-  }
-  const int exit_code = process.wait();
   // What the command left in its group goes with it, then the state (Creation undoes both).
-  return exit_code;
+  return wait_forwarding(process, signals.get());
 }
 
 void OciRuntime::start(const std::string& id) {
@@ -317,15 +470,18 @@ void OciRuntime::remove(const std::string& id, bool force) {
     return;  // --force on a container that is not there: nothing to do, as with runc
   }
   const OciStatus status = observe_status(dir, *state);
-  if (status == OciStatus::running && !force) {
-    throw Error("cannot delete container " + id + " that is not stopped: running", 0,
+  if ((status == OciStatus::running || status == OciStatus::paused) && !force) {
+    throw Error("cannot delete container " + id + " that is not stopped: " + to_string(status), 0,
                 "stop it first (mcore-oci kill), or use delete --force");
   }
+  auto resource = engine_for(options_, state->cgroup_parent)->resource();
   if (UniqueFd pidfd = open_pidfd(*state)) {
     ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0U);
+    // A frozen process dies of SIGKILL only once thawed (cgroup v1's freezer).
+    if (status == OciStatus::paused) resource->thaw(state->cgroup_name);
     wait_for_exit(pidfd.get(), 10000);
   }
-  engine_for(options_, state->cgroup_parent)->resource()->destroy(state->cgroup_name);
+  resource->destroy(state->cgroup_name);
   dir.remove();
 }
 
@@ -339,6 +495,31 @@ std::vector<json> OciRuntime::list() {
     }
   }
   return states;
+}
+
+std::vector<pid_t> OciRuntime::processes(const std::string& id) {
+  const OciStateDir dir(options_.root, id);
+  const OciState state = dir.load();
+  return processes_in_group(engine_for(options_, state.cgroup_parent)->resource()->group_path(state.cgroup_name));
+}
+
+void OciRuntime::pause(const std::string& id) {
+  const OciStateDir dir(options_.root, id);
+  const OciState state = dir.load();
+  const OciStatus status = observe_status(dir, state);
+  if (status != OciStatus::running) throw Error(std::string("container not running: it is ") + to_string(status));
+  engine_for(options_, state.cgroup_parent)->resource()->freeze(state.cgroup_name);
+  write_file_atomic(dir.paused_marker(), "", {.mode = 0600, .sync_file = false});
+}
+
+void OciRuntime::resume(const std::string& id) {
+  const OciStateDir dir(options_.root, id);
+  const OciState state = dir.load();
+  const OciStatus status = observe_status(dir, state);
+  if (status != OciStatus::paused) throw Error(std::string("container not paused: it is ") + to_string(status));
+  engine_for(options_, state.cgroup_parent)->resource()->thaw(state.cgroup_name);
+  std::error_code error;
+  fs::remove(dir.paused_marker(), error);
 }
 
 json oci_features() {

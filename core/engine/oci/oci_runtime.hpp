@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,26 @@ struct OciCreateOptions {
   std::string id;
   std::filesystem::path bundle = ".";
   std::optional<std::filesystem::path> pid_file;
+  // With process.terminal: a Unix socket that receives the terminal's master (SCM_RIGHTS).
+  std::optional<std::filesystem::path> console_socket;
+};
+
+// `exec`: a process from --process (a runtime-spec Process document), or the container's own process
+// with `args` and the overrides below.
+struct OciExecOptions {
+  std::string id;
+  std::optional<std::filesystem::path> process_file;
+  std::vector<std::string> args;
+  bool tty = false;
+  std::optional<std::string> cwd;
+  std::vector<std::string> env;       // KEY=VALUE, added to the container's
+  std::optional<std::string> user;    // "UID[:GID]"
+  std::vector<gid_t> additional_gids;
+  std::vector<std::string> caps;      // added to the container's
+  bool no_new_privileges = false;
+  bool detach = false;
+  std::optional<std::filesystem::path> pid_file;
+  std::optional<std::filesystem::path> console_socket;
 };
 
 class OciRuntime {
@@ -41,12 +62,21 @@ class OciRuntime {
   // sent to mcore-oci meanwhile are forwarded to the container's init.
   int run(const OciCreateOptions& options);
   void start(const std::string& id);
+  // One more process in the running container, through mcore-enter as `mcore exec` adds one: the
+  // init's namespaces, its group, its seccomp profile. Returns the process's exit code, or 0 with
+  // `detach` once it runs (it is then the caller's, reparented like the init).
+  int exec(const OciExecOptions& options);
   nlohmann::json state(const std::string& id);
   // `all`: every process in the container's group, not only its init.
   void kill(const std::string& id, int signal, bool all);
   // A created or stopped container; a running one only with `force` (killed first).
   void remove(const std::string& id, bool force);
   std::vector<nlohmann::json> list();
+  // Host PIDs of every process in the container's group.
+  std::vector<pid_t> processes(const std::string& id);
+  // Freezes (thaws) every process through the Resource driver; state then says "paused" ("running").
+  void pause(const std::string& id);
+  void resume(const std::string& id);
 
  private:
   OciRuntimeOptions options_;

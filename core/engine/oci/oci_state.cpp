@@ -41,8 +41,13 @@ OciStateDir::OciStateDir(fs::path root, std::string id) : dir_(std::move(root) /
 }
 
 void OciStateDir::create_dir() const {
+  // With its parents, as runc does: the shim names a root below its own state directory.
   const fs::path root = dir_.parent_path();
-  if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw Error::from_errno("create the state root " + root.string());
+  fs::path made;
+  for (const auto& part : root) {
+    made /= part;
+    if (::mkdir(made.c_str(), 0700) != 0 && errno != EEXIST) throw Error::from_errno("create the state root " + root.string());
+  }
   if (::mkdir(dir_.c_str(), 0700) != 0) {
     if (errno == EEXIST) throw Error("container with id " + id_ + " already exists", EEXIST, "delete it first, or pick another id");
     throw Error::from_errno("create the state directory " + dir_.string());
@@ -113,6 +118,7 @@ OciStatus observe_status(const OciStateDir& dir, const OciState& state) {
   if (!start_time || *start_time != state.pid_start_time) return OciStatus::stopped;
   std::error_code error;
   if (fs::exists(dir.fifo(), error)) return OciStatus::created;
+  if (fs::exists(dir.paused_marker(), error)) return OciStatus::paused;
   return OciStatus::running;
 }
 

@@ -42,6 +42,10 @@ class OciStateDir {
 
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path fifo() const { return dir_ / "exec.fifo"; }
+  // Present while the container is paused.
+  std::filesystem::path paused_marker() const { return dir_ / "paused"; }
+  // The bundle's config.json as it was at create.
+  std::filesystem::path config() const { return dir_ / "config.json"; }
 
   // Creates ROOT (0700) and ROOT/ID; throws Error "container with id ID already exists" when it does.
   void create_dir() const;
@@ -59,8 +63,8 @@ class OciStateDir {
 // The init's start time, or nullopt when no process has that PID (or it is a zombie).
 std::optional<std::uint64_t> process_start_time(pid_t pid);
 
-// created (the FIFO is still there), running or stopped (the init is gone or its PID was reused); paused
-// is the resource driver's to say and the caller's to check.
+// created (the FIFO is still there), paused (pause's marker), running, or stopped (the init is gone
+// or its PID was reused).
 OciStatus observe_status(const OciStateDir& dir, const OciState& state);
 
 // The runtime-spec state document ("ociVersion", "id", "status", "pid", "bundle", "annotations") with

@@ -210,9 +210,20 @@ OciProcess parse_process(const json& value, const std::string& path) {
   if (!process.cwd.starts_with('/')) kFields.fail(json_key_path(path, "cwd"), "must be an absolute path");
   if (const json* terminal = json_member(value, "terminal")) {
     process.terminal = kFields.boolean(*terminal, json_key_path(path, "terminal"));
-    if (process.terminal) {
-      kFields.fail(json_key_path(path, "terminal"), "a terminal (--console-socket) is not supported by mcore-oci yet");
-    }
+  }
+  if (const json* size = json_member(value, "consoleSize")) {
+    const std::string size_path = json_key_path(path, "consoleSize");
+    kFields.object(*size, size_path);
+    check_members(*size, size_path, {"height", "width"});
+    auto dimension = [&](std::string_view name) -> unsigned short {
+      const json* member = json_member(*size, name);
+      if (!member) kFields.fail(size_path, "needs \"height\" and \"width\"");
+      const std::uint64_t number = kFields.unsigned_integer(*member, json_key_path(size_path, name));
+      if (number > 0xffff) kFields.fail(json_key_path(size_path, name), "is too large");
+      return static_cast<unsigned short>(number);
+    };
+    process.console_height = dimension("height");
+    process.console_width = dimension("width");
   }
   if (const json* user = json_member(value, "user")) {
     const std::string user_path = json_key_path(path, "user");
@@ -491,6 +502,15 @@ RuntimeSpec parse_runtime_spec(const json& document, const fs::path& bundle) {
     return spec;
   } catch (Error& error) {
     error.add_context("config.json");
+    throw;
+  }
+}
+
+OciProcess parse_oci_process(const json& document, const std::string& what) {
+  try {
+    return parse_process(document, "process");
+  } catch (Error& error) {
+    error.add_context(what);
     throw;
   }
 }

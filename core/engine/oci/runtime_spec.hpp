@@ -43,6 +43,8 @@ struct OciProcess {
   std::vector<gid_t> additional_gids;
   std::optional<mode_t> umask;
   bool terminal = false;
+  unsigned short console_height = 0;  // consoleSize; 0 leaves the terminal's size alone
+  unsigned short console_width = 0;
   CapabilitySet capabilities = 0;  // the permitted and effective set (they must agree)
   CapabilitySet bounding = 0;
   bool no_new_privileges = false;
@@ -80,6 +82,9 @@ struct RuntimeSpec {
 // Parses `document` (the bundle's config.json; `bundle` is the absolute bundle directory). Throws Error
 // "config.json: <path>: <problem>".
 RuntimeSpec parse_runtime_spec(const nlohmann::json& document, const std::filesystem::path& bundle);
+
+// A runtime-spec Process on its own (`mcore-oci exec --process FILE`). Throws Error "<what>: <path>: ...".
+OciProcess parse_oci_process(const nlohmann::json& document, const std::string& what);
 
 // Reads and parses BUNDLE/config.json. Throws Error naming the file.
 RuntimeSpec load_runtime_spec(const std::filesystem::path& bundle);

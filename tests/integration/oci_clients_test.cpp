@@ -1,0 +1,296 @@
+// mcore-oci driven by the real clients that drive runc: containerd 1.6 (through `ctr` and its runc
+// shim, the path Kubernetes takes through containerd) and Podman 4.3 (through conmon). Each client gets
+// roots, sockets and a cgroup parent of the test's own and everything is removed after; a client that
+// is not installed skips its tests with a message.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace mcore::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool installed(const char* path) { return ::access(path, X_OK) == 0; }
+
+// Writes an executable wrapper that runs mcore-oci with the sandbox's config (drivers, cgroup parent)
+// and `extra` global options: what a deployment puts in place with /etc/mcore/config.json.
+fs::path write_wrapper(const fs::path& dir, const McoreSandbox& sandbox, const std::string& extra = "") {
+  const fs::path wrapper = dir / "mcore-oci";
+  std::ofstream(wrapper) << "#!/bin/sh\nexec '" << MCORE_OCI_BINARY << "' --config '" << sandbox.config_file().string()
+                         << "' " << extra << " \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  return wrapper;
+}
+
+// Runs argv on a new terminal and returns all it printed and its exit code.
+CommandResult run_on_terminal(const std::vector<std::string>& argv) {
+  int master = -1;
+  const winsize size{24, 80, 0, 0};
+  const pid_t pid = spawn_on_terminal(argv, master, &size);
+  CommandResult result;
+  if (pid < 0) return result;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(master, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) result.out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// containerd
+
+class ContainerdClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    if (!installed("/usr/bin/containerd") || !installed("/usr/bin/ctr")) {
+      GTEST_SKIP() << "containerd is not installed (apt-get install containerd; scripts/install-deps does)";
+    }
+    // containerd's runc shim keeps its sockets in /run/containerd/s whatever the config says.
+    run_containerd_existed_ = fs::exists("/run/containerd");
+    sandbox_ = std::make_unique<McoreSandbox>();
+    wrapper_ = write_wrapper(dir_.path(), *sandbox_);
+    const fs::path config = dir_.path() / "config.toml";
+    const std::string base = dir_.path().string();
+    std::ofstream(config) << "version = 2\nroot = \"" << base << "/root\"\nstate = \"" << base << "/state\"\n"
+                          << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+                          << "[grpc]\n  address = \"" << socket() << "\"\n"
+                          << "[ttrpc]\n  address = \"" << socket() << ".ttrpc\"\n"
+                          << "[debug]\n  address = \"" << base << "/debug.sock\"\n"
+                          << "[metrics]\n  address = \"\"\n"
+                          << "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"" << base << "/opt\"\n";
+    daemon_ = ::fork();
+    ASSERT_GE(daemon_, 0);
+    if (daemon_ == 0) {
+      const std::string log = base + "/containerd.log";
+      std::freopen(log.c_str(), "w", stdout);
+      std::freopen(log.c_str(), "a", stderr);
+      ::execl("/usr/bin/containerd", "containerd", "--config", config.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && ctr({"version"}).exit_code != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(ctr({"version"}).exit_code, 0) << read_text(dir_.path() / "containerd.log");
+  }
+
+  void TearDown() override {
+    if (daemon_ > 0) {
+      for (const auto& id : {"c1", "c2"}) {
+        ctr({"task", "kill", "-s", "SIGKILL", id});
+        ctr({"task", "delete", "--force", id});
+        ctr({"container", "delete", id});
+      }
+      ::kill(daemon_, SIGTERM);
+      ::waitpid(daemon_, nullptr, 0);
+    }
+    if (!run_containerd_existed_) fs::remove_all("/run/containerd");
+  }
+
+  std::string socket() const { return (dir_.path() / "containerd.sock").string(); }
+
+  CommandResult ctr(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"/usr/bin/ctr", "--address", socket()});
+    return run_command(args);
+  }
+
+  // `ctr run` of the busybox rootfs with mcore-oci as the runtime binary; "" cgroup lets mcore-oci
+  // place the container below the sandbox's parent (ctr's default, /default/ID, is at the root).
+  std::vector<std::string> run_args(std::vector<std::string> options, const std::string& id,
+                                    std::vector<std::string> command) const {
+    std::vector<std::string> args{"/usr/bin/ctr", "--address", socket(), "run", "--runc-binary", wrapper_.string(),
+                                  "--runc-root", (dir_.path() / "runc").string(), "--rootfs"};
+    args.insert(args.begin() + 4, options.begin(), options.end());
+    args.push_back(shared_busybox_rootfs().string());
+    args.push_back(id);
+    args.insert(args.end(), command.begin(), command.end());
+    return args;
+  }
+
+  std::vector<std::string> cgroup_option(const std::string& id) const {
+    return {"--cgroup", sandbox_->cgroup_parent() + "/" + id};
+  }
+
+  TempDir dir_{"mcore-ctr-test"};
+  std::unique_ptr<McoreSandbox> sandbox_;
+  fs::path wrapper_;
+  pid_t daemon_ = -1;
+  bool run_containerd_existed_ = true;
+};
+
+TEST_F(ContainerdClient, CtrRunRemovesTheContainerAndReturnsItsOutputAndExitCode) {
+  const auto ran = run_command(run_args({"--rm", "--cgroup", ""}, "c1", {"sh", "-c", "echo hello from ctr; exit 3"}));
+  EXPECT_EQ(ran.exit_code, 3) << ran.err;
+  EXPECT_EQ(ran.out, "hello from ctr\n");
+  EXPECT_EQ(ctr({"container", "ls", "-q"}).out, "");
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "runc" / "default")) << "mcore-oci's state was not deleted";
+}
+
+TEST_F(ContainerdClient, CtrRunWithATerminal) {
+  const auto ran = run_on_terminal(run_args({"--rm", "-t", "--cgroup", ""}, "c1", {"sh", "-c", "tty; stty size"}));
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("/dev/pts/0"), std::string::npos) << ran.out;
+}
+
+TEST_F(ContainerdClient, ADetachedTaskTakesExecPsPauseResumeMetricsAndKill) {
+  const auto started = run_command(run_args({"-d", "--cgroup", sandbox_->cgroup_parent() + "/c2"}, "c2", {"sleep", "60"}));
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+
+  const auto exec = ctr({"task", "exec", "--exec-id", "e1", "c2", "sh", "-c", "echo exec in ctr; exit 4"});
+  EXPECT_EQ(exec.exit_code, 4) << exec.err;
+  EXPECT_EQ(exec.out, "exec in ctr\n");
+  const auto tty = run_on_terminal({"/usr/bin/ctr", "--address", socket(), "task", "exec", "-t", "--exec-id", "e2", "c2", "tty"});
+  EXPECT_NE(tty.out.find("/dev/pts/"), std::string::npos) << tty.out;
+
+  // `task ps` lists the init, whose PID `task ls` shows beside the task's name.
+  const auto ps = ctr({"task", "ps", "c2"});
+  EXPECT_EQ(ps.exit_code, 0) << ps.err;
+  std::istringstream tasks(ctr({"task", "ls"}).out);
+  std::string word, init_pid;
+  while (tasks >> word) {
+    if (word == "c2") tasks >> init_pid;
+  }
+  ASSERT_FALSE(init_pid.empty());
+  EXPECT_NE(ps.out.find(init_pid), std::string::npos) << ps.out;
+
+  ASSERT_EQ(ctr({"task", "pause", "c2"}).exit_code, 0);
+  EXPECT_NE(ctr({"task", "ls"}).out.find("PAUSED"), std::string::npos);
+  ASSERT_EQ(ctr({"task", "resume", "c2"}).exit_code, 0);
+  EXPECT_NE(ctr({"task", "ls"}).out.find("RUNNING"), std::string::npos);
+
+  const auto metrics = ctr({"task", "metrics", "c2"});
+  EXPECT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_NE(metrics.out.find("memory.usage_in_bytes"), std::string::npos) << metrics.out;
+
+  ASSERT_EQ(ctr({"task", "kill", "-s", "SIGKILL", "c2"}).exit_code, 0);
+  for (int i = 0; i < 100 && ctr({"task", "ls"}).out.find("STOPPED") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(ctr({"task", "ls"}).out.find("STOPPED"), std::string::npos);
+  EXPECT_EQ(ctr({"task", "delete", "c2"}).exit_code, 0);
+  EXPECT_EQ(ctr({"container", "delete", "c2"}).exit_code, 0);
+  for (const auto& dir : cgroup_parent_dirs(sandbox_->cgroup_parent() + "/c2")) EXPECT_FALSE(fs::exists(dir)) << dir;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Podman
+
+class PodmanClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    if (!installed("/usr/bin/podman")) GTEST_SKIP() << "podman is not installed (apt-get install podman)";
+    sandbox_ = std::make_unique<McoreSandbox>();
+    const fs::path base = dir_.path();
+    for (const char* sub : {"root", "run", "tmp", "networks", "config", "data", "oci"}) fs::create_directories(base / sub);
+    wrapper_ = write_wrapper(base, *sandbox_, "--root '" + (base / "oci").string() + "'");
+    std::ofstream(base / "containers.conf")
+        << "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1000:1000\"]\n"
+        << "[network]\nnetwork_backend = \"cni\"\nnetwork_config_dir = \"" << (base / "networks").string() << "\"\n"
+        << "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nlock_type = \"file\"\n"
+        << "image_copy_tmp_dir = \"" << (base / "tmp").string() << "\"\n";
+    // Podman writes mount points into a --rootfs directory: it gets its own copy.
+    make_busybox_rootfs(base / "rootfs");
+  }
+
+  void TearDown() override {
+    if (sandbox_) podman({"rm", "--force", "--all", "--time", "0"});
+  }
+
+  CommandResult podman(const std::vector<std::string>& args) const { return run_command(podman_argv(args), "", env()); }
+
+  std::vector<std::string> podman_argv(const std::vector<std::string>& args) const {
+    const fs::path base = dir_.path();
+    std::vector<std::string> argv{"/usr/bin/podman", "--root", (base / "root").string(), "--runroot", (base / "run").string(),
+                                  "--tmpdir", (base / "tmp").string(), "--storage-driver=overlay", "--runtime", wrapper_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  std::map<std::string, std::string> env() const {
+    const fs::path base = dir_.path();
+    return {{"CONTAINERS_CONF", (base / "containers.conf").string()},
+            {"XDG_CONFIG_HOME", (base / "config").string()},
+            {"XDG_DATA_HOME", (base / "data").string()}};
+  }
+
+  // `run` on the busybox copy, without a network, in a group below the sandbox's parent.
+  std::vector<std::string> run_args(std::vector<std::string> options, std::vector<std::string> command) const {
+    std::vector<std::string> args{"run", "--network", "none", "--cgroups=no-conmon", "--cgroup-parent",
+                                  sandbox_->cgroup_parent()};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back("--rootfs");
+    args.push_back((dir_.path() / "rootfs").string());
+    args.insert(args.end(), command.begin(), command.end());
+    return args;
+  }
+
+  TempDir dir_{"mcore-podman-test"};
+  std::unique_ptr<McoreSandbox> sandbox_;
+  fs::path wrapper_;
+};
+
+TEST_F(PodmanClient, RunRemovesTheContainerAndKeepsTheExitCodes) {
+  const auto ran = podman(run_args({"--rm"}, {"sh", "-c", "echo hello from podman; exit 3"}));
+  EXPECT_EQ(ran.exit_code, 3) << ran.err;
+  EXPECT_EQ(ran.out, "hello from podman\n");
+  const auto missing = podman(run_args({"--rm"}, {"/bin/no-such-command"}));
+  EXPECT_EQ(missing.exit_code, 127) << missing.err;
+  EXPECT_NE(missing.err.find("executable file not found"), std::string::npos) << missing.err;
+  EXPECT_EQ(podman({"ps", "-aq"}).out, "");
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "oci")) << "mcore-oci's state was not deleted";
+}
+
+TEST_F(PodmanClient, RunWithATerminal) {
+  auto argv = podman_argv(run_args({"--rm", "-it"}, {"sh", "-c", "tty; exit 4"}));
+  // spawn_on_terminal passes our environment: Podman's own roots go on the command line above, its
+  // config through env(1).
+  std::vector<std::string> with_env{"/usr/bin/env"};
+  for (const auto& [key, value] : env()) with_env.push_back(key + "=" + value);
+  with_env.insert(with_env.end(), argv.begin(), argv.end());
+  const auto ran = run_on_terminal(with_env);
+  EXPECT_EQ(ran.exit_code, 4) << ran.out;
+  EXPECT_NE(ran.out.find("/dev/pts/0"), std::string::npos) << ran.out;
+}
+
+TEST_F(PodmanClient, DetachedContainerTakesExecPauseStopAndRm) {
+  const auto started = podman(run_args({"-d", "--name", "c1"}, {"sleep", "60"}));
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto exec = podman({"exec", "c1", "sh", "-c", "echo exec in podman; exit 5"});
+  EXPECT_EQ(exec.exit_code, 5) << exec.err;
+  EXPECT_EQ(exec.out, "exec in podman\n");
+  ASSERT_EQ(podman({"pause", "c1"}).exit_code, 0);
+  EXPECT_EQ(podman({"inspect", "--format", "{{.State.Status}}", "c1"}).out, "paused\n");
+  ASSERT_EQ(podman({"unpause", "c1"}).exit_code, 0);
+  EXPECT_EQ(podman({"inspect", "--format", "{{.State.Status}}", "c1"}).out, "running\n");
+  EXPECT_EQ(podman({"stop", "--time", "1", "c1"}).exit_code, 0);
+  EXPECT_EQ(podman({"inspect", "--format", "{{.State.Status}}", "c1"}).out, "exited\n");
+  EXPECT_EQ(podman({"rm", "c1"}).exit_code, 0);
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "oci"));
+}
+
+TEST_F(PodmanClient, MemoryAndPidsLimitsAreEnforced) {
+  const auto ran = podman(run_args({"--rm", "--memory", "32m", "--pids-limit", "5"},
+                                   {"sh", "-c",
+                                    "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max;"
+                                    "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"}));
+  EXPECT_EQ(ran.out, "33554432\n5\n") << ran.err;
+  EXPECT_NE(ran.err.find("can't fork"), std::string::npos) << ran.err;
+}
+
+}  // namespace
+}  // namespace mcore::test
