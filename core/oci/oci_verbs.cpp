@@ -1,5 +1,7 @@
 #include "oci/oci_verbs.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <csignal>
 #include <fstream>
@@ -33,7 +35,7 @@ void add_create_options(po::options_description& options) {
     ("console-socket", po::value<std::string>()->value_name("SOCKET"), "where the terminal's master goes (process.terminal)")
     ("no-pivot", po::bool_switch(), "not supported: mcore-oci always uses pivot_root")
     ("no-new-keyring", po::bool_switch(), "keep the caller's session keyring (mcore-oci never makes one)")
-    ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "not supported yet: pass N more fds after stdio");
+    ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "pass descriptors 3 .. 3+N-1 to the command too");
   // clang-format on
 }
 
@@ -46,9 +48,14 @@ engine::OciCreateOptions create_options(const po::variables_map& values, const c
   if (values["no-pivot"].as<bool>()) {
     throw Error("--no-pivot is not supported: mcore-oci always uses pivot_root", 0, "drop the flag");
   }
-  if (values["preserve-fds"].as<unsigned>() != 0) {
-    throw Error("--preserve-fds is not supported by mcore-oci yet", 0, "pass no descriptors beyond stdio");
+  const unsigned preserved = values["preserve-fds"].as<unsigned>();
+  for (unsigned fd = 3; fd < 3 + preserved; ++fd) {
+    if (::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
+      throw Error("--preserve-fds " + std::to_string(preserved) + ": descriptor " + std::to_string(fd) + " is not open", 0,
+                  "pass that many descriptors after stdio");
+    }
   }
+  create.preserve_fds = static_cast<int>(preserved);
   return create;
 }
 
@@ -105,7 +112,7 @@ std::vector<OciVerb> make_verbs() {
                        ("detach,d", po::bool_switch(), "return once the process runs")
                        ("pid-file", po::value<std::string>()->value_name("FILE"), "write the process's PID here")
                        ("console-socket", po::value<std::string>()->value_name("SOCKET"), "where the terminal's master goes")
-                       ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "not supported yet");
+                       ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "not supported for exec yet");
                      // clang-format on
                    },
                    {"id"},
@@ -125,7 +132,7 @@ std::vector<OciVerb> make_verbs() {
                      if (values.count("pid-file")) exec.pid_file = values["pid-file"].as<std::string>();
                      if (values.count("console-socket")) exec.console_socket = values["console-socket"].as<std::string>();
                      if (values["preserve-fds"].as<unsigned>() != 0) {
-                       throw Error("--preserve-fds is not supported by mcore-oci yet", 0, "pass no descriptors beyond stdio");
+                       throw Error("exec --preserve-fds is not supported by mcore-oci yet", 0, "pass no descriptors beyond stdio");
                      }
                      return runtime.exec(exec);
                    },

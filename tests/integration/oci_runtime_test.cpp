@@ -66,7 +66,8 @@ class OciRuntimeTest : public ::testing::Test {
   // open by it would never reach end of file for run_command.
   CommandResult oci_to_files(const std::vector<std::string>& args) const {
     std::string command;
-    for (const auto& arg : oci_argv(args)) command += "'" + arg + "' ";
+    // "3>FILE" is a redirection for the shell, not an argument.
+    for (const auto& arg : oci_argv(args)) command += arg.starts_with("3>") ? arg + " " : "'" + arg + "' ";
     command += "</dev/null >'" + (work_.path() / "out").string() + "' 2>'" + (work_.path() / "err").string() + "'";
     CommandResult result = run_command({"/bin/sh", "-c", command});
     result.out = read_text(work_.path() / "out");
@@ -271,6 +272,34 @@ TEST_F(OciRuntimeTest, ASeccompProfileInTheOciFormApplies) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "refused\n");
   EXPECT_NE(result.err.find("Operation not permitted"), std::string::npos) << result.err;
+}
+
+TEST_F(OciRuntimeTest, NamespacedSysctlsAreSetInTheContainerOnly) {
+  const std::string host = read_text("/proc/sys/net/ipv4/ping_group_range");
+  config_["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}, {"kernel.shmmni", "1000"}};
+  config_["process"]["args"] = {"sh", "-c", "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/shmmni"};
+  write_config();
+  const auto result = oci_to_files({"run", "--bundle", bundle_.string(), "c1"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "0\t0\n1000\n");
+  EXPECT_EQ(read_text("/proc/sys/net/ipv4/ping_group_range"), host) << "the host's own changed";
+
+  config_["linux"]["sysctl"] = {{"vm.swappiness", "10"}};
+  write_config();
+  const auto refused = oci({"create", "--bundle", bundle_.string(), "c1"});
+  EXPECT_NE(refused.err.find("linux.sysctl.vm.swappiness: is not a namespaced sysctl"), std::string::npos) << refused.err;
+  expect_nothing_left("c1");
+}
+
+TEST_F(OciRuntimeTest, PreservedDescriptorsReachTheCommand) {
+  config_["process"]["args"] = {"sh", "-c", "echo through-fd-3 >&3; ls /proc/$$/fd; true"};
+  write_config();
+  const fs::path passed = work_.path() / "passed";
+  // Descriptor 3 of mcore-oci is a file of ours, and nothing above it reaches the command.
+  const auto result = oci_to_files({"run", "--preserve-fds", "1", "--bundle", bundle_.string(), "c1", "3>" + passed.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_text(passed), "through-fd-3\n");
+  EXPECT_EQ(result.out, "0\n1\n2\n3\n") << "the shell holds only stdio and the preserved descriptor";
 }
 
 TEST_F(OciRuntimeTest, KillTakesSignalNamesAndNumbersAndAllReachesEveryProcess) {

@@ -144,6 +144,16 @@ TEST(RuntimeSpec, WhatIsNotHonouredIsRefusedNotDropped) {
   document = minimal();
   document["linux"]["somethingNew"] = true;
   refused(document, "linux.somethingNew: is not supported");
+
+  document = minimal();
+  document["linux"]["sysctl"] = {{"kernel.panic", "1"}};
+  refused(document, "linux.sysctl.kernel.panic: is not a namespaced sysctl");
+
+  document = minimal();
+  document["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "pid"}}};
+  document["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  document.erase("hostname");
+  refused(document, "linux.sysctl.net.ipv4.ip_forward: needs a namespace of the container's own");
 }
 
 }  // namespace

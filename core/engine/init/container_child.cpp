@@ -273,8 +273,12 @@ void check_command(const ContainerChild& child) noexcept {
 
 void exec_command(const ContainerChild& child) noexcept {
   const InitPlan& plan = child.plan;
-  // Only stdio and the close-on-exec sync socket may survive into the command.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  // Only stdio (and the descriptors mcore-oci was asked to preserve) may survive into the command.
+  const unsigned first_closed = 3U + static_cast<unsigned>(plan.preserve_fds);
+  for (int fd = 3; fd < static_cast<int>(first_closed); ++fd) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) child.fail("keep a preserved descriptor");
+  }
+  ::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC);
   const int error = search_command(plan, [&plan](const char* candidate) {
     ::execve(candidate, plan.argv.data(), plan.envp.data());
   });

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -273,6 +274,23 @@ void apply_step(Init& init, const InitStep& step) {
                                                         : ::symlinkat(step.source, parent, base);
       if (rc != 0 && errno != EEXIST) init.fail("create", step.target);
       ::close(parent);
+      return;
+    }
+    case InitStepKind::sysctl_in_root: {
+      // Only into the container's procfs: a spec without /proc must not make us write into the image.
+      int fd = open_in_root(init.root_fd, step.target, Create::nothing);
+      if (fd < 0) init.fail("open the sysctl", step.target);
+      struct statfs filesystem {};
+      if (::fstatfs(fd, &filesystem) != 0 || filesystem.f_type != PROC_SUPER_MAGIC) {
+        errno = EXDEV;
+        init.fail("write the sysctl (not on the container's /proc)", step.target);
+      }
+      FdPath at(fd);
+      int file = ::open(at.text, O_WRONLY | O_CLOEXEC);
+      const std::size_t length = std::strlen(step.data);
+      if (file < 0 || ::write(file, step.data, length) != static_cast<ssize_t>(length)) init.fail("write the sysctl", step.target);
+      ::close(file);
+      ::close(fd);
       return;
     }
     case InitStepKind::remount_root_ro:

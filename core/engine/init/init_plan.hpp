@@ -29,6 +29,7 @@ enum class InitStepKind : unsigned char {
   mknod_in_root,    // create a device node in root
   symlink_in_root,  // create symlink `target` -> `source`
   remount_root_ro,  // make the root mount read-only (after its submounts)
+  sysctl_in_root,   // write `data` to `target`, a file of the container's own procfs (proc/sys/...)
 };
 
 struct InitStep {
@@ -103,6 +104,8 @@ struct InitPlan {
   // mcore-oci: the exec FIFO's read end. After setting up, the init reports "ready" on the sync socket
   // and waits for `start` to write a byte into the FIFO before it drops privileges and execs.
   int start_fifo_fd = -1;
+  // mcore-oci --preserve-fds: descriptors 3 .. 3+N-1 reach the command too.
+  int preserve_fds = 0;
 
   // Keeps a string alive for as long as the plan and returns its C string.
   const char* keep(std::string text);

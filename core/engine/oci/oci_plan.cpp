@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <string>
 
 #include "engine/container/container_spec.hpp"
@@ -165,6 +166,12 @@ void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>&
                         .flags = MS_BIND | MS_REC});
   init.rootfs = init.keep(root);
   add_mounts(spec, hierarchies, init);
+  // Through the container's own /proc, before its /proc/sys is made read-only.
+  for (const auto& [key, value] : spec.sysctl) {
+    std::string file = "proc/sys/" + key;
+    std::replace(file.begin() + 9, file.end(), '.', '/');
+    init.steps.push_back({.kind = InitStepKind::sysctl_in_root, .target = init.keep(file), .data = init.keep(value)});
+  }
   for (const auto& path : spec.masked_paths) init.steps.push_back({.kind = InitStepKind::mask_in_root, .target = in_root(init, path)});
   for (const auto& path : spec.readonly_paths) {
     init.steps.push_back({.kind = InitStepKind::readonly_in_root, .target = in_root(init, path)});

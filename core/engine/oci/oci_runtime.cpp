@@ -187,6 +187,7 @@ class Creation {
                                             [](const OciMount& mount) { return mount.type.starts_with("cgroup"); });
     build_oci_plan(spec, mounts_cgroups ? host_cgroup_hierarchies() : std::vector<CgroupHierarchy>{}, plan);
     plan.init.start_fifo_fd = fifo.get();
+    plan.init.preserve_fds = create_.preserve_fds;
 
     engine_ = engine_for(options_, placement.parent);
     resource_ = engine_->resource();

@@ -31,6 +31,8 @@ struct OciCreateOptions {
   std::optional<std::filesystem::path> pid_file;
   // With process.terminal: a Unix socket that receives the terminal's master (SCM_RIGHTS).
   std::optional<std::filesystem::path> console_socket;
+  // Descriptors 3 .. 3+N-1 of mcore-oci reach the command (systemd's socket activation, conmon).
+  int preserve_fds = 0;
 };
 
 // `exec`: a process from --process (a runtime-spec Process document), or the container's own process

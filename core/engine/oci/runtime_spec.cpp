@@ -441,7 +441,6 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
     for (const auto& [key, setting] : kFields.object(*sysctl, sysctl_path).items()) {
       spec.sysctl[key] = kFields.string(setting, json_key_path(sysctl_path, key));
     }
-    if (!spec.sysctl.empty()) kFields.fail(sysctl_path, "sysctls are not supported by mcore-oci yet");
   }
   if (const json* propagation = json_member(value, "rootfsPropagation")) {
     spec.rootfs_propagation = kFields.string(*propagation, json_key_path(path, "rootfsPropagation"));
@@ -451,6 +450,30 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
   }
   if (const json* devices = json_member(value, "devices"); devices && !kFields.array(*devices, json_key_path(path, "devices")).empty()) {
     kFields.fail(json_key_path(path, "devices"), "extra devices are not supported by mcore-oci yet");
+  }
+}
+
+// Only sysctls of a namespace the container has of its own, as runc allows: anything else would
+// change the host.
+void check_sysctls(const RuntimeSpec& spec) {
+  for (const auto& [key, value] : spec.sysctl) {
+    const std::string path = json_key_path("linux.sysctl", key);
+    if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos) {
+      kFields.fail(path, "is not a sysctl name");
+    }
+    const bool ipc = key == "kernel.msgmax" || key == "kernel.msgmnb" || key == "kernel.msgmni" ||
+                     key == "kernel.sem" || key == "kernel.shmall" || key == "kernel.shmmax" ||
+                     key == "kernel.shmmni" || key == "kernel.shm_rmid_forced" || key.starts_with("fs.mqueue.");
+    const bool net = key.starts_with("net.");
+    const bool uts = key == "kernel.hostname" || key == "kernel.domainname";
+    std::optional<OciNamespace> needs;
+    if (ipc) needs = OciNamespace::ipc;
+    if (net) needs = OciNamespace::network;
+    if (uts) needs = OciNamespace::uts;
+    if (!needs) kFields.fail(path, "is not a namespaced sysctl: setting it would change the host");
+    bool own = false;
+    for (const auto& entry : spec.namespaces) own = own || (entry.type == *needs);
+    if (!own) kFields.fail(path, "needs a namespace of the container's own for it");
   }
 }
 
@@ -491,6 +514,7 @@ RuntimeSpec parse_runtime_spec(const json& document, const fs::path& bundle) {
     const json* linux_section = json_member(document, "linux");
     if (!linux_section) kFields.fail("linux", "missing: mcore-oci runs Linux containers");
     parse_linux(*linux_section, "linux", spec);
+    check_sysctls(spec);
     if ((!spec.hostname.empty() || !spec.domainname.empty()) && !spec.has_namespace(OciNamespace::uts)) {
       kFields.fail(spec.hostname.empty() ? "domainname" : "hostname", "needs a \"uts\" namespace of its own");
     }
