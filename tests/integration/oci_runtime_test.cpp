@@ -135,7 +135,10 @@ TEST_F(OciRuntimeTest, CreateLeavesTheInitWaitingWithTheCallerAsItsParentAndStar
 
   const auto started = oci({"start", "c1"});
   ASSERT_EQ(started.exit_code, 0) << started.err;
-  for (int i = 0; i < 300 && !fs::exists(marker / "ran"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // The shell creates the file before it writes into it: wait for the whole line.
+  for (int i = 0; i < 300 && read_text(marker / "ran") != "started\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(read_text(marker / "ran"), "started\n");
   EXPECT_EQ(state("c1")["status"], "running");
 
@@ -238,7 +241,7 @@ TEST_F(OciRuntimeTest, ANetworkNamespaceGivenByPathIsJoinedAndOneOfAnotherTypeIs
 TEST_F(OciRuntimeTest, ResourcesAreEnforcedThroughTheResourceDriver) {
   config_["linux"]["resources"]["memory"] = {{"limit", 64 * 1024 * 1024}};
   config_["linux"]["resources"]["pids"] = {{"limit", 5}};
-  config_["process"]["args"] = {"sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait"};
+  config_["process"]["args"] = {"sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait"};
   write_config();
   const auto created = oci_to_files({"create", "--bundle", bundle_.string(), "c1"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
