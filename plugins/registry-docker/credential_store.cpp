@@ -42,7 +42,10 @@ HelperAnswer run_helper(const std::string& helper, const char* action, const std
   const std::string program = "docker-credential-" + helper;
   ChildResult result;
   try {
-    result = run_child({program, action}, {.input = input, .capture_stderr = false});
+    ChildOptions options;
+    options.input = input;
+    options.capture_stderr = false;
+    result = run_child({program, action}, options);
   } catch (const Error& error) {
     if (error.error_number() != ENOENT) throw;
     throw Error("credential helper " + program + " was not found", 0,

@@ -1,6 +1,7 @@
 #include "mcore/fd_io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,15 @@ bool write_all(int fd, std::string_view bytes) noexcept {
     bytes.remove_prefix(static_cast<std::size_t>(written));
   }
   return true;
+}
+
+UniqueFd memory_file(const char* name, std::string_view bytes) {
+  UniqueFd file(::memfd_create(name, MFD_CLOEXEC));
+  if (!file) throw Error::from_errno(std::string("create a memory file for ") + name);
+  if (!write_all(file.get(), bytes) || ::lseek(file.get(), 0, SEEK_SET) != 0) {
+    throw Error::from_errno(std::string("fill the memory file for ") + name);
+  }
+  return file;
 }
 
 std::string read_to_end(int fd, const std::string& what) {

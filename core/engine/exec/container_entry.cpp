@@ -55,12 +55,7 @@ void exec_enter(void* context, int sync_fd) noexcept {
 
 // The request for mcore-enter, in a memfd it reads from the start.
 UniqueFd request_memfd(const InitPlan& process, int namespaces) {
-  UniqueFd fd(static_cast<int>(::syscall(SYS_memfd_create, "mcore-enter-request", MFD_CLOEXEC)));
-  if (!fd) throw Error::from_errno("create the request for mcore-enter");
-  if (!write_all(fd.get(), encode_enter_request(process, namespaces))) {
-    throw Error::from_errno("write the request for mcore-enter");
-  }
-  return fd;
+  return memory_file("mcore-enter-request", encode_enter_request(process, namespaces));
 }
 
 }  // namespace

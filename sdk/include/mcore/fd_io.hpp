@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "mcore/unique_fd.hpp"
+
 namespace mcore {
 
 // Writes all of `bytes` to `fd`, retrying short writes and EINTR. False with errno set on failure.
@@ -14,6 +16,10 @@ bool write_all(int fd, std::string_view bytes) noexcept;
 // Reads `fd` to its end (a pipe until every writer closed it), retrying EINTR. Throws Error naming
 // `what` on a read error.
 std::string read_to_end(int fd, const std::string& what);
+
+// An anonymous memory file (memfd) holding `bytes`, positioned at its start: input of any size for
+// another process, without a pipe that could fill up. Throws Error naming `name`.
+UniqueFd memory_file(const char* name, std::string_view bytes);
 
 // Reads a whole file, /proc and /sys ones included (they report size 0). Throws Error naming the path.
 std::string read_file(const std::filesystem::path& path);
