@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "mcore/error.hpp"
+
 namespace mcore::cgroup {
 namespace {
 
@@ -21,8 +23,25 @@ std::string number(std::int64_t value) { return value < 0 ? "*" : std::to_string
 
 std::span<const DeviceRule> default_device_rules() { return kDefaultRules; }
 
+std::vector<DeviceRule> device_rules(const std::vector<DeviceAllowance>& allowed) {
+  std::vector<DeviceRule> rules(kDefaultRules.begin(), kDefaultRules.end());
+  for (const auto& device : allowed) {
+    const std::string shown = std::string(1, device.type) + " " + number(device.major) + ":" + number(device.minor) +
+                              " " + device.access;
+    const bool known_access = !device.access.empty() &&
+                              device.access.find_first_not_of("rwm") == std::string::npos;
+    if ((device.type != 'a' && device.type != 'b' && device.type != 'c') || !known_access) {
+      throw Error("device rule \"" + shown + "\" is not valid", EINVAL,
+                  "the type is c, b or a, the access some of r, w and m");
+    }
+    rules.push_back({device.type, device.major, device.minor, device.access});
+  }
+  return rules;
+}
+
 std::string to_v1_rule(const DeviceRule& rule) {
-  return std::string(1, rule.type) + " " + number(rule.major) + ":" + number(rule.minor) + " " + rule.access;
+  return std::string(1, rule.type) + " " + number(rule.major) + ":" + number(rule.minor) + " " +
+         std::string(rule.access);
 }
 
 }  // namespace mcore::cgroup

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "mcore/resource_driver.hpp"
 
 namespace mcore::cgroup {
 
@@ -12,11 +16,15 @@ struct DeviceRule {
   char type;            // 'c', 'b', or 'a' (both)
   std::int64_t major;   // -1: any
   std::int64_t minor;   // -1: any
-  const char* access;   // any of "r", "w", "m"
+  std::string_view access;  // any of "r", "w", "m"
 };
 
 // Allowed by default; everything else is denied.
 std::span<const DeviceRule> default_device_rules();
+
+// The defaults and then `allowed` (which the rules point into: keep it alive). Throws Error naming
+// the allowance when its type or access is not one the kernel knows.
+std::vector<DeviceRule> device_rules(const std::vector<DeviceAllowance>& allowed);
 
 // "c 1:3 rwm", "b *:* m": the line cgroup v1's devices.allow takes.
 std::string to_v1_rule(const DeviceRule& rule);

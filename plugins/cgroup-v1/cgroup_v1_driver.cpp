@@ -97,16 +97,28 @@ void CgroupV1Driver::create(const ResourceRequest& request) {
       created.add(group);
     }
     apply_limits(id, plan);
-    if (!request.unrestricted_devices) restrict_devices(id);
+    if (!request.unrestricted_devices) restrict_devices(id, request.allowed_devices);
     created.commit();
   });
 }
 
-void CgroupV1Driver::restrict_devices(const std::string& id) const {
+void CgroupV1Driver::update(const std::string& container_id, const ResourceLimits& limits) {
+  check_container_id(container_id);
+  with_group("update the limits of container " + container_id, dir(kMemory, container_id), [&] {
+    const LimitPlan plan = plan_limits(limits);
+    const fs::path memsw = dir(kMemory, container_id) / "memory.memsw.limit_in_bytes";
+    // The kernel refuses a memory limit above memory+swap: lift that first, apply_limits sets it after.
+    if (plan.memory_bytes && fs::exists(memsw)) write_knob(memsw, "-1");
+    apply_limits(container_id, plan);
+  });
+}
+
+void CgroupV1Driver::restrict_devices(const std::string& id, const std::vector<DeviceAllowance>& allowed) const {
+  const auto rules = device_rules(allowed);  // checked before anything is written
   // A new devices group inherits its parent's (usually allow-all) list: deny everything, then allow.
   fs::path group = dir(kDevices, id);
   write_knob(group / "devices.deny", "a");
-  for (const auto& rule : default_device_rules()) write_knob(group / "devices.allow", to_v1_rule(rule));
+  for (const auto& rule : rules) write_knob(group / "devices.allow", to_v1_rule(rule));
 }
 
 void CgroupV1Driver::apply_limits(const std::string& id, const LimitPlan& plan) const {

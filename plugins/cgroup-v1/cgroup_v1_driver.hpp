@@ -30,6 +30,7 @@ class CgroupV1Driver final : public ResourceDriver {
   void destroy(const std::string& container_id) override;
   std::vector<std::string> list() const override;
   std::string group_path(const std::string& container_id) const override;
+  void update(const std::string& container_id, const ResourceLimits& limits) override;
 
  private:
   enum Controller { kMemory, kCpu, kCpuacct, kCpuset, kPids, kFreezer, kDevices, kControllerCount };
@@ -43,7 +44,7 @@ class CgroupV1Driver final : public ResourceDriver {
   std::filesystem::path dir(Controller controller, const std::string& container_id) const;
   void make_parent(const MountedHierarchy& hierarchy) const;
   void apply_limits(const std::string& container_id, const LimitPlan& plan) const;
-  void restrict_devices(const std::string& container_id) const;
+  void restrict_devices(const std::string& container_id, const std::vector<DeviceAllowance>& allowed) const;
   void apply_cpuset(const std::string& container_id, const LimitPlan& plan) const;
 
   std::shared_ptr<spdlog::logger> logger_;

@@ -97,9 +97,15 @@ void CgroupV2Driver::create(const ResourceRequest& request) {
     }
     created.add(group);
     apply_limits(group, plan);
-    if (!request.unrestricted_devices) attach_device_filter(group, default_device_rules());
+    if (!request.unrestricted_devices) attach_device_filter(group, device_rules(request.allowed_devices));
     created.commit();
   });
+}
+
+void CgroupV2Driver::update(const std::string& container_id, const ResourceLimits& limits) {
+  check_container_id(container_id);
+  with_group("update the limits of container " + container_id, dir(container_id),
+             [&] { apply_limits(dir(container_id), plan_limits(limits)); });
 }
 
 void CgroupV2Driver::apply_limits(const fs::path& group, const LimitPlan& plan) const {

@@ -30,6 +30,7 @@ class CgroupV2Driver final : public ResourceDriver {
   void destroy(const std::string& container_id) override;
   std::vector<std::string> list() const override;
   std::string group_path(const std::string& container_id) const override;
+  void update(const std::string& container_id, const ResourceLimits& limits) override;
 
  private:
   std::filesystem::path dir(const std::string& container_id) const { return parent_.dir / container_id; }

@@ -39,9 +39,9 @@ bpf_insn jump_if_not_equal(std::uint8_t reg, std::int32_t imm, std::int16_t skip
 bpf_insn return_value(std::int32_t value) { return instruction(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, value); }
 bpf_insn exit_program() { return instruction(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
-std::int32_t access_bits(const char* access) {
+std::int32_t access_bits(std::string_view access) {
   std::int32_t bits = 0;
-  for (const char* c = access; *c != '\0'; ++c) {
+  for (auto c = access.begin(); c != access.end(); ++c) {
     if (*c == 'm') bits |= BPF_DEVCG_ACC_MKNOD;
     if (*c == 'r') bits |= BPF_DEVCG_ACC_READ;
     if (*c == 'w') bits |= BPF_DEVCG_ACC_WRITE;

@@ -59,11 +59,26 @@ struct ResourceConformance::State {
   std::vector<std::string> created;  // destroyed at the end
 
   std::string new_id() const { return detail::random_hex(64); }
-  std::string create(const ResourceLimits& limits = {}, bool unrestricted_devices = false) {
+  std::string create(const ResourceLimits& limits = {}, bool unrestricted_devices = false,
+                     std::vector<DeviceAllowance> allowed_devices = {}) {
     std::string id = new_id();
     created.push_back(id);
-    driver->create({id, limits, unrestricted_devices});
+    driver->create({id, limits, unrestricted_devices, std::move(allowed_devices)});
     return id;
+  }
+  // The errno of opening `path` read-only in a child placed in group `id`; 0 when it opened.
+  int open_in_group(const std::string& id, const fs::path& path) {
+    Shared<OpenResult> result;
+    Child child([&] {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      result->error = fd >= 0 ? 0 : errno;
+      return 0;
+    });
+    driver->add_process(id, child.pid());
+    child.start();
+    const int status = child.wait(10s);
+    EXPECT_TRUE(WIFEXITED(status)) << describe_status(status);
+    return result->error;
   }
   // A child that sleeps once started, placed in group `id`.
   std::unique_ptr<Child> sleeper_in(const std::string& id) {
@@ -153,7 +168,7 @@ TEST_P(ResourceConformance, InvalidLimitsAreRefusedByNameAndLeaveNothing) {
   for (const auto& test_case : cases) {
     const std::string id = state_->new_id();
     std::string message;
-    if (!throws_error([&] { state_->driver->create({id, test_case.limits, false}); }, &message)) {
+    if (!throws_error([&] { state_->driver->create({id, test_case.limits, false, {}}); }, &message)) {
       state_->created.push_back(id);
       ADD_FAILURE() << test_case.what << " was accepted";
       continue;
@@ -162,7 +177,7 @@ TEST_P(ResourceConformance, InvalidLimitsAreRefusedByNameAndLeaveNothing) {
     EXPECT_FALSE(listed(state_->driver->list(), id)) << test_case.what << ": the refused group is listed";
     // Nothing half-made stands in the way of a valid create of the same id.
     state_->created.push_back(id);
-    EXPECT_NO_THROW(state_->driver->create({id, {}, false})) << test_case.what << ": then a valid create";
+    EXPECT_NO_THROW(state_->driver->create({id, {}, false, {}})) << test_case.what << ": then a valid create";
   }
 }
 
@@ -254,19 +269,7 @@ TEST_P(ResourceConformance, OnlyDefaultDevicesOpenUnlessUnrestricted) {
   // /dev/kmsg (char 1:11) is not among Docker's default devices; /dev/null is.
   if (!fs::exists("/dev/kmsg") || !fs::exists("/dev/null")) GTEST_SKIP() << "no /dev/kmsg or /dev/null here";
   const fs::path node = state_->harness->scratch() / "kmsg-node";
-  const auto open_in_group = [&](const std::string& id, const fs::path& path) {
-    Shared<OpenResult> result;
-    Child child([&] {
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      result->error = fd >= 0 ? 0 : errno;
-      return 0;
-    });
-    state_->driver->add_process(id, child.pid());
-    child.start();
-    const int status = child.wait(10s);
-    EXPECT_TRUE(WIFEXITED(status)) << describe_status(status);
-    return result->error;
-  };
+  const auto open_in_group = [&](const std::string& id, const fs::path& path) { return state_->open_in_group(id, path); };
   const std::string restricted = state_->create();
   EXPECT_EQ(open_in_group(restricted, "/dev/null"), 0) << "/dev/null is a default device";
   EXPECT_EQ(open_in_group(restricted, "/dev/kmsg"), EPERM) << "/dev/kmsg opened in a restricted group";
@@ -286,6 +289,53 @@ TEST_P(ResourceConformance, OnlyDefaultDevicesOpenUnlessUnrestricted) {
 
   const std::string unrestricted = state_->create({}, true);
   EXPECT_EQ(open_in_group(unrestricted, "/dev/kmsg"), 0) << "/dev/kmsg in an unrestricted group";
+}
+
+TEST_P(ResourceConformance, AllowedDevicesOpenAndNoOthers) {
+  // /dev/kmsg (char 1:11) allowed for reading; a node of char 1:1 (mem) stays closed.
+  if (!fs::exists("/dev/kmsg")) GTEST_SKIP() << "no /dev/kmsg here";
+  const fs::path mem = state_->harness->scratch() / "mem-node";
+  ASSERT_EQ(::mknod(mem.c_str(), S_IFCHR | 0600, makedev(1, 1)), 0) << std::strerror(errno);
+  const std::string id = state_->create({}, false, {{'c', 1, 11, "r"}});
+  EXPECT_EQ(state_->open_in_group(id, "/dev/kmsg"), 0) << "/dev/kmsg was allowed";
+  EXPECT_EQ(state_->open_in_group(id, mem), EPERM) << "char 1:1 was not allowed";
+  EXPECT_EQ(state_->open_in_group(id, "/dev/null"), 0) << "the defaults stay allowed";
+
+  const std::string refused = state_->new_id();
+  std::string message;
+  EXPECT_TRUE(throws_error([&] { state_->driver->create({refused, {}, false, {{'x', 1, 11, "r"}}}); }, &message))
+      << "a device rule of type 'x' was accepted";
+  EXPECT_TRUE(mentions(message, "x 1:11")) << "the error names the rule: " << message;
+  EXPECT_FALSE(listed(state_->driver->list(), refused)) << "the refused group is listed";
+}
+
+TEST_P(ResourceConformance, UpdateChangesOnlyTheLimitsGiven) {
+  ResourceLimits limits;
+  limits.memory_bytes = 64 * kMiB;
+  limits.pids_limit = 20;
+  const std::string id = state_->create(limits);
+  auto child = state_->sleeper_in(id);
+
+  ResourceLimits pids;
+  pids.pids_limit = 30;
+  state_->driver->update(id, pids);
+  ResourceStats stats = state_->driver->stats(id);
+  EXPECT_EQ(stats.pids_limit, 30u) << "the pids limit was updated";
+  EXPECT_EQ(stats.memory_limit_bytes, static_cast<std::uint64_t>(64 * kMiB)) << "memory was not given: unchanged";
+
+  ResourceLimits memory;
+  memory.memory_bytes = 256 * kMiB;  // above the memory+swap limit the first create set
+  state_->driver->update(id, memory);
+  stats = state_->driver->stats(id);
+  EXPECT_EQ(stats.memory_limit_bytes, static_cast<std::uint64_t>(256 * kMiB)) << "memory raised past its old swap";
+  EXPECT_EQ(stats.pids_limit, 30u);
+
+  ResourceLimits bad;
+  bad.cpu_shares = 1;
+  std::string message;
+  EXPECT_TRUE(throws_error([&] { state_->driver->update(id, bad); }, &message)) << "cpu_shares 1 was accepted";
+  EXPECT_TRUE(mentions(message, "shares")) << message;
+  EXPECT_TRUE(throws_error([&] { state_->driver->update(state_->new_id(), pids); })) << "update of an unknown group";
 }
 
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ResourceConformance);

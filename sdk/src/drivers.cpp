@@ -25,6 +25,11 @@ namespace {
 }
 }  // namespace
 
+void ResourceDriver::update(const std::string&, const ResourceLimits&) {
+  throw Error("this resource driver cannot change the limits of a running container", ENOTSUP,
+              "select a resource driver that can (cgroup-v1, cgroup-v2) in the config's drivers.resource");
+}
+
 std::optional<LayerInfo> StorageDriver::find_layer(const std::string&) const { return std::nullopt; }
 std::vector<LayerInfo> StorageDriver::list_layers() const { return {}; }
 LayerInfo StorageDriver::apply_layer(const std::string&, ByteSource&) { unsupported("image layers"); }

@@ -34,8 +34,8 @@ void detach_container_network(Engine& engine, const ContainerStore& store, Conta
   const std::string network = record.endpoint ? record.endpoint->network : record.spec.network_name;
   try {
     auto driver = engine.network();
-    // release_exited came with ABI 2.1: a 2.0 driver's vtable has no slot for it.
-    if (netns == NetworkNamespace::gone && engine.abi_minor(DriverKind::network) >= 1) {
+    // Every driver of ABI 3 has release_exited (it came in 2.1).
+    if (netns == NetworkNamespace::gone) {
       driver->release_exited(record.id, network);
     } else {
       driver->detach(record.id, network);

@@ -23,8 +23,8 @@
 
 namespace mcore {
 
-inline constexpr std::uint32_t kAbiMajor = 2;
-inline constexpr std::uint32_t kAbiMinor = 1;
+inline constexpr std::uint32_t kAbiMajor = 3;
+inline constexpr std::uint32_t kAbiMinor = 0;
 
 enum class DriverKind : std::uint32_t { storage = 1, network = 2, resource = 3, registry = 4 };
 

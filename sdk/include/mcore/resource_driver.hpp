@@ -23,12 +23,23 @@ struct ResourceLimits {
   std::optional<std::int64_t> pids_limit;         // --pids-limit; <= 0 unlimited
 };
 
+// A device a container may use beyond the defaults (runtime-spec linux.resources.devices, Docker's
+// --device). ABI 3.0.
+struct DeviceAllowance {
+  char type = 'a';              // 'c', 'b', or 'a' (both)
+  std::int64_t major = -1;      // -1: any
+  std::int64_t minor = -1;      // -1: any
+  std::string access = "rwm";   // any of "r", "w", "m"
+};
+
 struct ResourceRequest {
   std::string container_id;
   ResourceLimits limits;
   // false: only Docker's default devices may be opened (null, zero, full, random, urandom, tty,
-  // console, ptmx, pts, tun); any device may be created but not opened. true (--privileged): no rule.
+  // console, ptmx, pts, tun) and those in `allowed_devices`; any device may be created but not
+  // opened. true (--privileged): no rule.
   bool unrestricted_devices = false;
+  std::vector<DeviceAllowance> allowed_devices{};
 };
 
 struct ResourceStats {
@@ -70,6 +81,12 @@ class ResourceDriver : public Driver {
 
   // The group's path for display ("/mcore/<id>", relative to the hierarchy root).
   virtual std::string group_path(const std::string& container_id) const = 0;
+
+  // ABI 3.0. Changes the limits of a live group (`mcore-oci update`): each limit set in `limits`
+  // replaces the current one, the others stay. Checked as create checks them; throws Error naming the
+  // limit, or when the group does not exist. The default refuses: a driver that cannot change limits
+  // of running processes says so.
+  virtual void update(const std::string& container_id, const ResourceLimits& limits);
 };
 
 }  // namespace mcore
