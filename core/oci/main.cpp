@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
     if (globals.count("plugin-dir")) {
       for (const auto& dir : globals["plugin-dir"].as<std::vector<std::string>>()) runtime_options.engine.plugin_dirs.push_back(dir);
     }
+    runtime_options.warn = [&log](const std::string& message) { log.warning(message); };
     log.debug("mcore-oci " + name);
     mcore::engine::OciRuntime runtime(std::move(runtime_options));
     const int code = verb->run(runtime, values, rest);

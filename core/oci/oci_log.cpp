@@ -20,6 +20,11 @@ void OciLog::error(const std::string& message) const {
   write("error", message);
 }
 
+void OciLog::warning(const std::string& message) const {
+  std::cerr << "mcore-oci: warning: " << message << std::endl;
+  if (format_ == LogFormat::text || debug_) write("warning", message);
+}
+
 void OciLog::write(const char* level, const std::string& message) const {
   if (!file_) return;
   const std::string time = engine::now_rfc3339();

@@ -19,6 +19,9 @@ class OciLog {
   void debug(const std::string& message) const;
   // Also printed to stderr, one line.
   void error(const std::string& message) const;
+  // Printed to stderr; in the file only in text format or with --debug (Podman reads a JSON log as one
+  // object, so a verb that succeeds leaves nothing there).
+  void warning(const std::string& message) const;
 
  private:
   void write(const char* level, const std::string& message) const;

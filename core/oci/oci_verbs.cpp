@@ -10,6 +10,7 @@
 #include "engine/api/oci.hpp"
 #include "mcore/atomic_file.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::oci {
 
@@ -21,7 +22,7 @@ namespace {
 
 std::string required(const po::variables_map& values, const char* name, const char* verb) {
   if (!values.count(name)) {
-    throw Error(std::string("mcore-oci ") + verb + ": missing the container " + name, 0,
+    throw Error(std::string(verb) + ": missing the container " + name, 0,
                 std::string("see 'mcore-oci ") + verb + " --help'");
   }
   return values[name].as<std::string>();
@@ -217,6 +218,34 @@ std::vector<OciVerb> make_verbs() {
   verbs.push_back({"resume", "ID", "thaw a paused container", {}, {"id"},
                    [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
                      runtime.resume(required(values, "id", "resume"));
+                     return 0;
+                   }});
+  verbs.push_back({"update", "--resources FILE|- ID", "change the resource limits of a container",
+                   [](po::options_description& options) {
+                     options.add_options()("resources,r", po::value<std::string>()->value_name("FILE"),
+                                           "a runtime-spec LinuxResources document; - reads stdin");
+                   },
+                   {"id"},
+                   [](engine::OciRuntime& runtime, const po::variables_map& values, const std::vector<std::string>&) {
+                     const std::string id = required(values, "id", "update");
+                     if (!values.count("resources")) {
+                       throw Error("update: give the new limits with --resources FILE (or - for stdin)", 0,
+                                   "runc's single-limit flags (--memory ...) are not supported");
+                     }
+                     const std::string file = values["resources"].as<std::string>();
+                     std::string text;
+                     if (file == "-") {
+                       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+                     } else {
+                       text = read_file(file);
+                     }
+                     json resources;
+                     try {
+                       resources = json::parse(text);
+                     } catch (const json::parse_error& error) {
+                       throw Error("--resources: not valid JSON: " + std::string(error.what()));
+                     }
+                     runtime.update(id, resources);
                      return 0;
                    }});
   verbs.push_back({"spec", "[OPTIONS]", "write a default config.json into the bundle",

@@ -4,6 +4,8 @@
 
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <gtest/gtest.h>
 
@@ -85,6 +87,52 @@ TEST(RuntimeSpec, ProcessUserCapabilitiesAndResourcesAreRead) {
   EXPECT_EQ(spec.annotations.at("k"), "v");
 }
 
+TEST(RuntimeSpec, HooksDevicesAndDeviceRulesAreRead) {
+  json document = minimal();
+  document["hooks"] = {{"createRuntime", {{{"path", "/usr/bin/net-setup"}, {"args", {"net-setup", "up"}},
+                                           {"env", {"A=1"}}, {"timeout", 5}}}},
+                       {"poststop", {{{"path", "/bin/cleanup"}}}}};
+  document["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 0666},
+                                   {"uid", 0}, {"gid", 5}},
+                                  {{"path", "/dev/pipe"}, {"type", "p"}}};
+  document["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}},
+                                               {{"allow", true}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"access", "rw"}},
+                                               {{"allow", true}, {"type", "b"}, {"access", "m"}}};
+  document["mounts"][1]["options"].push_back("tmpcopyup");
+  const RuntimeSpec spec = parse(document);
+  ASSERT_EQ(spec.hooks.create_runtime.size(), 1u);
+  EXPECT_EQ(spec.hooks.create_runtime[0].path, "/usr/bin/net-setup");
+  EXPECT_EQ(spec.hooks.create_runtime[0].args, (std::vector<std::string>{"net-setup", "up"}));
+  EXPECT_EQ(spec.hooks.create_runtime[0].env, (std::vector<std::string>{"A=1"}));
+  EXPECT_EQ(spec.hooks.create_runtime[0].timeout_seconds, 5);
+  ASSERT_EQ(spec.hooks.poststop.size(), 1u);
+  EXPECT_FALSE(spec.hooks.poststop[0].timeout_seconds);
+  EXPECT_TRUE(spec.hooks.prestart.empty());
+  ASSERT_EQ(spec.devices.size(), 2u);
+  EXPECT_EQ(spec.devices[0].type, static_cast<mode_t>(S_IFCHR));
+  EXPECT_EQ(spec.devices[0].device, makedev(10, 229));
+  EXPECT_EQ(spec.devices[0].mode, 0666u);
+  EXPECT_EQ(spec.devices[0].gid, 5u);
+  EXPECT_EQ(spec.devices[1].type, static_cast<mode_t>(S_IFIFO));
+  EXPECT_FALSE(spec.devices_unrestricted);
+  ASSERT_EQ(spec.allowed_devices.size(), 2u);
+  EXPECT_EQ(spec.allowed_devices[0].type, 'c');
+  EXPECT_EQ(spec.allowed_devices[0].major, 10);
+  EXPECT_EQ(spec.allowed_devices[0].minor, 229);
+  EXPECT_EQ(spec.allowed_devices[0].access, "rw");
+  EXPECT_EQ(spec.allowed_devices[1].major, -1) << "no major: any";
+  EXPECT_TRUE(spec.mounts[1].copy_up);
+
+  const ResourceLimits limits =
+      parse_oci_resources(json{{"memory", {{"limit", 1 << 21}}}, {"pids", {{"limit", 7}}}}, "--resources");
+  EXPECT_EQ(limits.memory_bytes, 1 << 21);
+  EXPECT_EQ(limits.pids_limit, 7);
+  EXPECT_FALSE(limits.cpu_shares);
+  EXPECT_NE(error_of([] { parse_oci_resources(json{{"memory", {{"limit", "x"}}}}, "--resources"); })
+                .find("--resources: memory.limit: expected"),
+            std::string::npos);
+}
+
 TEST(RuntimeSpec, ErrorsNameTheJsonPathOfTheField) {
   json document = minimal();
   document["process"]["args"] = {"sh", 1};
@@ -115,11 +163,34 @@ TEST(RuntimeSpec, ErrorsNameTheJsonPathOfTheField) {
 TEST(RuntimeSpec, WhatIsNotHonouredIsRefusedNotDropped) {
   auto refused = [](json document, const std::string& words) {
     const std::string error = parse_error(document);
-    EXPECT_NE(error.find(words), std::string::npos) << error;
+    EXPECT_NE(error.find(words), std::string::npos) << "wanted: " << words << "\ngot: " << error;
   };
   json document = minimal();
-  document["hooks"] = {{"prestart", json::array({{{"path", "/bin/true"}}})}};
-  refused(document, "hooks: is not supported");
+  document["hooks"] = {{"prestart", json::array({{{"path", "/bin/true"}, {"when", "always"}}})}};
+  refused(document, "hooks.prestart[0].when: is not a hook field");
+
+  document = minimal();
+  document["hooks"] = {{"preStart", json::array()}};
+  refused(document, "hooks.preStart: is not a hook");
+
+  document = minimal();
+  document["hooks"] = {{"poststop", json::array({{{"path", "/bin/true"}, {"timeout", 0}}})}};
+  refused(document, "hooks.poststop[0].timeout: must be 1 second or more");
+
+  document = minimal();
+  document["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}},
+                                               {{"allow", true}, {"type", "c"}, {"major", 10}, {"minor", 229}},
+                                               {{"allow", false}, {"type", "c"}, {"major", 10}, {"minor", 229}}};
+  refused(document, "linux.resources.devices[2]: a deny rule after an allow rule is not supported");
+
+  document = minimal();
+  document["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}},
+                                               {{"allow", true}, {"type", "c"}, {"access", "rwx"}}};
+  refused(document, "linux.resources.devices[1].access: \"rwx\" is not some of r, w and m");
+
+  document = minimal();
+  document["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}}};
+  refused(document, "linux.devices[0]: a \"c\" device needs \"major\" and \"minor\"");
 
   document = minimal();
   document["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
@@ -130,8 +201,8 @@ TEST(RuntimeSpec, WhatIsNotHonouredIsRefusedNotDropped) {
   refused(document, "process.capabilities.effective: must equal \"permitted\"");
 
   document = minimal();
-  document["mounts"][1]["options"].push_back("tmpcopyup");
-  refused(document, "\"tmpcopyup\" is not supported");
+  document["mounts"][1]["options"].push_back("idmap");
+  refused(document, "\"idmap\" is not supported");
 
   document = minimal();
   document["linux"]["namespaces"] = {{{"type", "pid"}}};

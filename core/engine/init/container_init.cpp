@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "engine/init/container_child.hpp"
+#include "engine/init/copy_up.hpp"
 #include "engine/init/init_protocol.hpp"
 
 namespace mcore::engine {
@@ -202,12 +203,27 @@ void apply_step(Init& init, const InitStep& step) {
     case InitStepKind::mount_in_root: {
       int fd = open_in_root(init.root_fd, step.target, Create::directory);
       if (fd < 0) init.fail("create mount point", step.target);
+      // Opened before the mount, this keeps the directory underneath reachable.
+      const int below = step.copy_up ? ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+      if (step.copy_up && below < 0) init.fail("open the directory to copy up", step.target);
       FdPath at(fd);
       if (::mount(step.source, at.text, step.fstype, step.flags, step.data) != 0) {
         StepText text;
         init.fail(text.add("mount ").add(step.fstype).add(" on /").add(step.target), errno);
       }
       ::close(fd);
+      if (step.copy_up) {
+        const int mounted = open_in_root(init.root_fd, step.target, Create::nothing);
+        const int copy_directory = mounted < 0 ? -1 : ::openat(mounted, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (copy_directory < 0) init.fail("open the new mount to copy up", step.target);
+        if (int rc = copy_tree(below, copy_directory); rc != 0) {
+          errno = rc;
+          init.fail("copy up (tmpcopyup) into", step.target);
+        }
+        ::close(copy_directory);
+        ::close(mounted);
+        ::close(below);
+      }
       set_propagation(init, step);
       return;
     }
@@ -273,6 +289,10 @@ void apply_step(Init& init, const InitStep& step) {
       int rc = step.kind == InitStepKind::mknod_in_root ? ::mknodat(parent, base, step.mode, step.device)
                                                         : ::symlinkat(step.source, parent, base);
       if (rc != 0 && errno != EEXIST) init.fail("create", step.target);
+      if (rc == 0 && (step.owner_uid != 0 || step.owner_gid != 0) &&
+          ::fchownat(parent, base, step.owner_uid, step.owner_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        init.fail("set the owner of", step.target);
+      }
       ::close(parent);
       return;
     }

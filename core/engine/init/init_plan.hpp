@@ -42,10 +42,13 @@ struct InitStep {
   bool read_only = false;        // bind_in_root: remount read-only afterwards
   mode_t mode = 0;               // mknod_in_root
   dev_t device = 0;              // mknod_in_root
+  uid_t owner_uid = 0;           // mknod_in_root: the node's owner
+  gid_t owner_gid = 0;
   const char* working_directory = nullptr;  // mount_host: chdir here first (relative paths in data)
   // mount_in_root and bind_in_root: MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE (| MS_REC) to
   // apply after the mount; 0 leaves it private (the whole tree is made private first).
   unsigned long propagation = 0;
+  bool copy_up = false;  // mount_in_root: copy what the directory held into the new mount (tmpcopyup)
 };
 
 // A cgroup hierarchy the init mounts at /sys/fs/cgroup/<name> once it is in its own cgroup namespace.

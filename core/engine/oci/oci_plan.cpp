@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 
 #include "engine/container/container_spec.hpp"
@@ -14,6 +15,8 @@
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
+
+namespace fs = std::filesystem;
 namespace {
 
 int clone_flag(OciNamespace type) {
@@ -97,7 +100,8 @@ void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hie
                             .fstype = plan.keep(mount.type),
                             .flags = mount.flags & ~kBindOnly,
                             .data = mount.data.empty() ? nullptr : plan.keep(mount.data),
-                            .propagation = mount.propagation});
+                            .propagation = mount.propagation,
+                            .copy_up = mount.copy_up});
     }
     if (mount.destination == "/dev") add_default_devices(plan);
   }
@@ -166,6 +170,13 @@ void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>&
                         .flags = MS_BIND | MS_REC});
   init.rootfs = init.keep(root);
   add_mounts(spec, hierarchies, init);
+  for (const auto& device : spec.devices) {
+    const std::string parent = fs::path(device.path).parent_path().string();
+    if (parent != "/") init.steps.push_back({.kind = InitStepKind::mkdir_in_root, .target = in_root(init, parent)});
+    init.steps.push_back({.kind = InitStepKind::mknod_in_root, .target = in_root(init, device.path),
+                          .mode = device.type | device.mode, .device = device.device,
+                          .owner_uid = device.uid, .owner_gid = device.gid});
+  }
   // Through the container's own /proc, before its /proc/sys is made read-only.
   for (const auto& [key, value] : spec.sysctl) {
     std::string file = "proc/sys/" + key;

@@ -16,12 +16,14 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 
 #include "engine/container/container_processes.hpp"
 #include "engine/context/host_facts.hpp"
 #include "engine/exec/container_entry.hpp"
 #include "engine/init/init_protocol.hpp"
 #include "engine/io/fd_passing.hpp"
+#include "engine/oci/oci_hooks.hpp"
 #include "engine/oci/oci_plan.hpp"
 #include "engine/oci/oci_state.hpp"
 #include "engine/oci/runtime_spec.hpp"
@@ -178,6 +180,19 @@ class Creation {
 
     dir_.create_dir();
     undo_dir_ = true;
+    // Saved before anything else is made, so that a `create` killed midway leaves a container that
+    // `delete` can find and clean up, not a directory nothing owns.
+    OciState state;
+    state.id = create_.id;
+    state.bundle = bundle;
+    state.rootfs = spec.root;
+    state.created = now_rfc3339();
+    state.annotations = spec.annotations;
+    state.cgroup_parent = placement.parent;
+    state.cgroup_name = placement.name;
+    state.creator_pid = ::getpid();
+    state.creator_start_time = process_start_time(state.creator_pid).value_or(0);
+    dir_.save(state);
     if (::mkfifo(dir_.fifo().c_str(), 0600) != 0) throw Error::from_errno("create the exec FIFO");
     UniqueFd fifo(::open(dir_.fifo().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw Error::from_errno("open the exec FIFO");
@@ -192,7 +207,10 @@ class Creation {
     engine_ = engine_for(options_, placement.parent);
     resource_ = engine_->resource();
     group_ = placement.name;
-    resource_->create({.container_id = group_, .limits = spec.limits, .unrestricted_devices = spec.devices_unrestricted});
+    resource_->create({.container_id = group_,
+                       .limits = spec.limits,
+                       .unrestricted_devices = spec.devices_unrestricted,
+                       .allowed_devices = spec.allowed_devices});
     undo_group_ = true;
 
     if (plan.pid_namespace && ::setns(plan.pid_namespace.get(), CLONE_NEWPID) != 0) {
@@ -217,18 +235,17 @@ class Creation {
       throw init_error(*failure, spec.process.args.front());
     }
 
-    OciState state;
-    state.id = create_.id;
     state.pid = process_->pid();
     const auto start_time = process_start_time(state.pid);
     if (!start_time) throw Error("the container init exited before start");
     state.pid_start_time = *start_time;
-    state.bundle = bundle;
-    state.rootfs = spec.root;
-    state.created = now_rfc3339();
-    state.annotations = spec.annotations;
-    state.cgroup_parent = placement.parent;
-    state.cgroup_name = group_;
+    state.start_hooks = !spec.hooks.start_container.empty() || !spec.hooks.poststart.empty();
+    state.poststop_hooks = !spec.hooks.poststop.empty();
+    // The namespaces and mounts are made and the init waits: the point runc runs these at too.
+    const json creating = state_to_json(state, OciStatus::creating);
+    run_oci_hooks(spec.hooks.prestart, "prestart", creating);
+    run_oci_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    run_oci_hooks(spec.hooks.create_container, "createContainer", creating);
     // exec adds processes as this config says (seccomp, capabilities), whatever the bundle holds later.
     write_file_atomic(dir_.config(), read_file(bundle / "config.json"), {.mode = 0600, .sync_file = false});
     dir_.save(state);
@@ -367,6 +384,66 @@ OciProcess exec_process(const OciExecOptions& options, const OciProcess& contain
   return process;
 }
 
+void warn(const OciRuntimeOptions& options, const std::string& message) {
+  if (options.warn) {
+    options.warn(message);
+  } else {
+    std::cerr << "mcore-oci: warning: " << message << std::endl;
+  }
+}
+
+RuntimeSpec saved_spec(const OciStateDir& dir, const OciState& state) {
+  return parse_runtime_spec(json::parse(read_file(dir.config())), state.bundle);
+}
+
+// startContainer hooks run inside the container, as the spec asks (their path is the container's):
+// each enters it as `exec` does, with the container process's user, capabilities and seccomp
+// profile, the state on stdin. Throws Error naming the first that fails.
+void run_start_container_hooks(const OciRuntimeOptions& options, const OciState& state, const RuntimeSpec& spec,
+                               int init_pidfd) {
+  const std::string input = state_to_json(state, OciStatus::created).dump();
+  auto resource = engine_for(options, state.cgroup_parent)->resource();
+  const int namespaces = namespaces_apart(state.pid);
+  for (std::size_t i = 0; i < spec.hooks.start_container.size(); ++i) {
+    const OciHook& hook = spec.hooks.start_container[i];
+    const std::string name = "startContainer hook " + std::to_string(i) + " (" + hook.path + ")";
+    OciProcess process = spec.process;
+    process.args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    process.args.front() = hook.path;  // argv[0] is the path: the command is found by it
+    process.env = hook.env;
+    process.cwd = "/";
+    process.terminal = false;
+    InitPlan plan;
+    build_oci_process_plan(process, spec.seccomp, plan);
+    plan.stdin_null = false;
+    const UniqueFd in = memory_file("hook-stdin", input);
+    const UniqueFd said = memory_file("hook-stderr", "");
+    const int stdio[3] = {in.get(), said.get(), said.get()};
+    ContainerEntry entry = enter_container(plan, namespaces, init_pidfd, stdio,
+                                           [&](pid_t entrant) { resource->add_process(state.cgroup_name, entrant); });
+    if (entry.process && !entry.failure) entry.failure = entry.process->wait_for_exec();
+    if (entry.failure) throw init_error(*entry.failure, hook.path).add_context(name);
+    if (hook.timeout_seconds) {
+      pollfd exited{entry.process->pidfd(), POLLIN, 0};
+      int ready;
+      while ((ready = ::poll(&exited, 1, *hook.timeout_seconds * 1000)) < 0 && errno == EINTR) {
+      }
+      if (ready == 0) {
+        entry.process->send_signal(SIGKILL);
+        entry.process->wait();
+        throw Error(name + " did not finish within its timeout of " + std::to_string(*hook.timeout_seconds) + " s");
+      }
+    }
+    const int code = entry.process->wait();
+    if (code != 0) {
+      ::lseek(said.get(), 0, SEEK_SET);
+      std::string text = read_to_end(said.get(), "the output of " + name);
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      throw Error(name + " exited with " + std::to_string(code) + (text.empty() ? "" : ": " + text.substr(0, 400)));
+    }
+  }
+}
+
 }  // namespace
 
 int OciRuntime::exec(const OciExecOptions& options) {
@@ -374,6 +451,11 @@ int OciRuntime::exec(const OciExecOptions& options) {
   const OciState state = dir.load();
   UniqueFd init = open_pidfd(state);
   if (!init) throw Error("cannot exec in a stopped container", 0, "start a new one");
+  // Until start, the init is still mcore-oci's own image (/proc/PID/exe is the host binary): nothing
+  // may join it before it has exec'd the container's command.
+  if (observe_status(dir, state) == OciStatus::created) {
+    throw Error("cannot exec in a created container", 0, "start it first (mcore-oci start " + options.id + ")");
+  }
   const RuntimeSpec spec = parse_runtime_spec(json::parse(read_file(dir.config())), state.bundle);
   const OciProcess process = exec_process(options, spec.process);
   if (process.terminal != options.console_socket.has_value()) {
@@ -416,8 +498,11 @@ int OciRuntime::run(const OciCreateOptions& options) {
   Creation creation(options_, options);
   ContainerProcess& process = creation.run();
   start(options.id);
-  // What the command left in its group goes with it, then the state (Creation undoes both).
-  return wait_forwarding(process, signals.get());
+  const int code = wait_forwarding(process, signals.get());
+  // Then as `delete` does: what the command left in its group goes with it, the poststop hooks run.
+  creation.keep();
+  remove(options.id, true);
+  return code;
 }
 
 void OciRuntime::start(const std::string& id) {
@@ -428,6 +513,19 @@ void OciRuntime::start(const std::string& id) {
     throw Error(std::string("cannot start a container that is ") + to_string(status), 0,
                 status == OciStatus::stopped ? "delete it and create it again" : "it was started already");
   }
+  std::optional<RuntimeSpec> spec;
+  if (state.start_hooks) spec = saved_spec(dir, state);
+  if (spec && !spec->hooks.start_container.empty()) {
+    UniqueFd init = open_pidfd(state);
+    if (!init) throw Error("cannot start container " + id + ": its init is gone", 0, "delete it");
+    try {
+      run_start_container_hooks(options_, state, *spec, init.get());
+    } catch (const Error&) {
+      // The spec's rule: a failed startContainer hook stops the container.
+      ::syscall(SYS_pidfd_send_signal, init.get(), SIGKILL, nullptr, 0U);
+      throw;
+    }
+  }
   // Opening for writing succeeds only while the init holds the read end: it is still waiting.
   UniqueFd fifo(::open(dir.fifo().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) {
@@ -437,6 +535,22 @@ void OciRuntime::start(const std::string& id) {
   const char go = 0;
   if (::write(fifo.get(), &go, 1) != 1) throw Error::from_errno("start container " + id);
   ::unlink(dir.fifo().c_str());
+  if (spec) {
+    try {
+      run_oci_hooks(spec->hooks.poststart, "poststart", state_to_json(state, OciStatus::running));
+    } catch (const Error& error) {
+      warn(options_, error.what());  // the spec's rule: a failed poststart hook is only a warning
+    }
+  }
+}
+
+void OciRuntime::update(const std::string& id, const json& resources) {
+  const OciStateDir dir(options_.root, id);
+  const OciState state = dir.load();
+  const OciStatus status = observe_status(dir, state);
+  if (status == OciStatus::stopped) throw Error("container not running: it is stopped", 0, "update a created or running container");
+  const ResourceLimits limits = parse_oci_resources(resources, "--resources");
+  engine_for(options_, state.cgroup_parent)->resource()->update(state.cgroup_name, limits);
 }
 
 json OciRuntime::state(const std::string& id) {
@@ -467,11 +581,16 @@ void OciRuntime::remove(const std::string& id, bool force) {
     state = dir.load();
   } catch (const Error&) {
     std::error_code error;
-    if (!force || fs::exists(dir.dir(), error)) throw;
+    if (fs::exists(dir.dir(), error) && !fs::exists(dir.dir() / "state.json", error)) {
+      // A `create` killed before its first save: nothing was made but the directory.
+      dir.remove();
+      return;
+    }
+    if (!force) throw;
     return;  // --force on a container that is not there: nothing to do, as with runc
   }
   const OciStatus status = observe_status(dir, *state);
-  if ((status == OciStatus::running || status == OciStatus::paused) && !force) {
+  if (status != OciStatus::created && status != OciStatus::stopped && !force) {
     throw Error("cannot delete container " + id + " that is not stopped: " + to_string(status), 0,
                 "stop it first (mcore-oci kill), or use delete --force");
   }
@@ -483,6 +602,13 @@ void OciRuntime::remove(const std::string& id, bool force) {
     wait_for_exit(pidfd.get(), 10000);
   }
   resource->destroy(state->cgroup_name);
+  if (state->poststop_hooks) {
+    try {
+      run_oci_hooks(saved_spec(dir, *state).hooks.poststop, "poststop", state_to_json(*state, OciStatus::stopped));
+    } catch (const Error& error) {
+      warn(options_, error.what());  // the spec's rule: a failed poststop hook is only a warning
+    }
+  }
   dir.remove();
 }
 
@@ -526,12 +652,12 @@ void OciRuntime::resume(const std::string& id) {
 json oci_features() {
   return {{"ociVersionMin", "1.0.0"},
           {"ociVersionMax", "1.1.0"},
-          {"hooks", json::array()},
+          {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
           {"mountOptions",
            {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand", "noatime",
             "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private",
             "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-            "shared", "slave", "strictatime", "suid", "sync", "unbindable"}},
+            "shared", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"}},
           {"linux",
            {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "uts"}},
             {"capabilities", capability_names(all_capabilities())},

@@ -8,6 +8,7 @@
 //   mcore-oci create --clone--> init (namespaces, mounts, pivot_root, ...) --waits on exec.fifo
 //   mcore-oci start  --writes exec.fifo--> init drops privileges and execs the command
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -23,6 +24,8 @@ struct OciRuntimeOptions {
   std::filesystem::path root = "/run/mcore-oci";
   bool systemd_cgroup = false;  // cgroupsPath is "slice:prefix:name"
   GlobalOptions engine;         // which mcore config (drivers) and plugin directories
+  // Where failures that must not fail the verb go (a poststart or poststop hook); stderr when unset.
+  std::function<void(const std::string&)> warn;
 };
 
 struct OciCreateOptions {
@@ -79,6 +82,9 @@ class OciRuntime {
   // Freezes (thaws) every process through the Resource driver; state then says "paused" ("running").
   void pause(const std::string& id);
   void resume(const std::string& id);
+  // New limits for the container's group (a runtime-spec LinuxResources document, as `update
+  // --resources` reads it); those not given stay. Throws Error naming the field or the limit.
+  void update(const std::string& id, const nlohmann::json& resources);
 
  private:
   OciRuntimeOptions options_;

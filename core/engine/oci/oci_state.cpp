@@ -69,6 +69,10 @@ OciState OciStateDir::load() const {
     state.annotations = document.at("annotations").get<std::map<std::string, std::string>>();
     state.cgroup_parent = document.at("cgroup_parent").get<std::string>();
     state.cgroup_name = document.at("cgroup_name").get<std::string>();
+    state.creator_pid = document.value("creator_pid", pid_t{0});
+    state.creator_start_time = document.value("creator_start_time", std::uint64_t{0});
+    state.start_hooks = document.value("start_hooks", false);
+    state.poststop_hooks = document.value("poststop_hooks", false);
     return state;
   } catch (const json::exception& error) {
     throw Error((dir_ / "state.json").string() + " is damaged: " + error.what(), 0,
@@ -85,7 +89,11 @@ void OciStateDir::save(const OciState& state) const {
                          {"created", state.created},
                          {"annotations", state.annotations},
                          {"cgroup_parent", state.cgroup_parent},
-                         {"cgroup_name", state.cgroup_name}};
+                         {"cgroup_name", state.cgroup_name},
+                         {"creator_pid", state.creator_pid},
+                         {"creator_start_time", state.creator_start_time},
+                         {"start_hooks", state.start_hooks},
+                         {"poststop_hooks", state.poststop_hooks}};
   // Under /run: a reboot clears it, so only the rename must be atomic.
   write_file_atomic(dir_ / "state.json", document.dump(), {.mode = 0600, .sync_file = false});
 }
@@ -114,6 +122,10 @@ std::optional<std::uint64_t> process_start_time(pid_t pid) {
 }
 
 OciStatus observe_status(const OciStateDir& dir, const OciState& state) {
+  if (state.pid == 0) {
+    const auto creator = process_start_time(state.creator_pid);
+    return creator && *creator == state.creator_start_time ? OciStatus::creating : OciStatus::stopped;
+  }
   const auto start_time = process_start_time(state.pid);
   if (!start_time || *start_time != state.pid_start_time) return OciStatus::stopped;
   std::error_code error;

@@ -27,6 +27,13 @@ struct OciState {
   std::map<std::string, std::string> annotations;
   std::string cgroup_parent;  // the resource driver's cgroup_parent and group name for this container
   std::string cgroup_name;
+  // The `create` that made it, saved before anything else is made: while pid is 0 the container is
+  // "creating" as long as that process lives, and "stopped" (so delete cleans up) once it died.
+  pid_t creator_pid = 0;
+  std::uint64_t creator_start_time = 0;
+  // config.json has startContainer or poststart hooks (start reads it then), or poststop ones (delete).
+  bool start_hooks = false;
+  bool poststop_hooks = false;
 };
 
 enum class OciStatus { creating, created, running, paused, stopped };
@@ -63,8 +70,8 @@ class OciStateDir {
 // The init's start time, or nullopt when no process has that PID (or it is a zombie).
 std::optional<std::uint64_t> process_start_time(pid_t pid);
 
-// created (the FIFO is still there), paused (pause's marker), running, or stopped (the init is gone
-// or its PID was reused).
+// creating (no init yet, its `create` alive), created (the FIFO is still there), paused (pause's
+// marker), running, or stopped (the init is gone or its PID was reused, or `create` died first).
 OciStatus observe_status(const OciStateDir& dir, const OciState& state);
 
 // The runtime-spec state document ("ociVersion", "id", "status", "pid", "bundle", "annotations") with

@@ -2,6 +2,8 @@
 
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <array>
 #include <string_view>
@@ -132,7 +134,11 @@ OciMount parse_mount(const json& value, const std::string& path, const fs::path&
         mount.propagation = flag;
       }
       if (known) continue;
-      if (word == "tmpcopyup" || word == "idmap" || word == "ridmap" || word == "copy-symlink") {
+      if (word == "tmpcopyup") {
+        mount.copy_up = true;
+        continue;
+      }
+      if (word == "idmap" || word == "ridmap" || word == "copy-symlink") {
         kFields.fail(json_index_path(options_path, i), "the option \"" + word + "\" is not supported by mcore-oci yet");
       }
       data += (data.empty() ? "" : ",") + word;
@@ -147,6 +153,7 @@ OciMount parse_mount(const json& value, const std::string& path, const fs::path&
   } else if (mount.type.empty()) {
     kFields.fail(path, "needs \"type\" (e.g. \"tmpfs\", \"proc\", or \"bind\")");
   }
+  if (mount.copy_up && mount.type != "tmpfs") kFields.fail(path, "\"tmpcopyup\" is for tmpfs mounts only");
   return mount;
 }
 
@@ -296,6 +303,64 @@ OciProcess parse_process(const json& value, const std::string& path) {
   return process;
 }
 
+// An allow rule of linux.resources.devices: type "a" (default), "c" or "b"; major, minor (-1 or absent:
+// any); access (default "rwm").
+DeviceAllowance parse_device_rule(const json& rule, const std::string& path) {
+  DeviceAllowance allowance;
+  if (const json* type = json_member(rule, "type")) {
+    const std::string& text = kFields.string(*type, json_key_path(path, "type"));
+    if (text != "a" && text != "c" && text != "b") kFields.fail(json_key_path(path, "type"), "\"" + text + "\" is not a, c or b");
+    allowance.type = text[0];
+  }
+  if (const json* major = json_member(rule, "major")) allowance.major = kFields.integer(*major, json_key_path(path, "major"));
+  if (const json* minor = json_member(rule, "minor")) allowance.minor = kFields.integer(*minor, json_key_path(path, "minor"));
+  if (const json* access = json_member(rule, "access")) {
+    allowance.access = kFields.string(*access, json_key_path(path, "access"));
+    if (allowance.access.empty() || allowance.access.find_first_not_of("rwm") != std::string::npos) {
+      kFields.fail(json_key_path(path, "access"), "\"" + allowance.access + "\" is not some of r, w and m");
+    }
+  }
+  return allowance;
+}
+
+// linux.devices[i]: path, type (c, u, b, p), major and minor (not for p), fileMode, uid, gid.
+OciDevice parse_device(const json& value, const std::string& path) {
+  kFields.object(value, path);
+  check_members(value, path, {"path", "type", "major", "minor", "fileMode", "uid", "gid"});
+  OciDevice device;
+  const json* device_path = json_member(value, "path");
+  const json* type = json_member(value, "type");
+  if (!device_path || !type) kFields.fail(path, "needs \"path\" and \"type\"");
+  device.path = kFields.string(*device_path, json_key_path(path, "path"));
+  const fs::path normal = fs::path(device.path).lexically_normal();
+  if (!normal.is_absolute() || normal == "/" || device.path.find("..") != std::string::npos) {
+    kFields.fail(json_key_path(path, "path"), "\"" + device.path + "\" is not an absolute path below /");
+  }
+  const std::string& kind = kFields.string(*type, json_key_path(path, "type"));
+  if (kind == "c" || kind == "u") {
+    device.type = S_IFCHR;
+  } else if (kind == "b") {
+    device.type = S_IFBLK;
+  } else if (kind == "p") {
+    device.type = S_IFIFO;
+  } else {
+    kFields.fail(json_key_path(path, "type"), "\"" + kind + "\" is not c, u, b or p");
+  }
+  if (device.type != S_IFIFO) {
+    const json* major = json_member(value, "major");
+    const json* minor = json_member(value, "minor");
+    if (!major || !minor) kFields.fail(path, "a \"" + kind + "\" device needs \"major\" and \"minor\"");
+    device.device = makedev(kFields.unsigned_integer(*major, json_key_path(path, "major")),
+                            kFields.unsigned_integer(*minor, json_key_path(path, "minor")));
+  }
+  if (const json* mode = json_member(value, "fileMode")) {
+    device.mode = static_cast<mode_t>(kFields.unsigned_integer(*mode, json_key_path(path, "fileMode")) & 07777);
+  }
+  if (const json* uid = json_member(value, "uid")) device.uid = static_cast<uid_t>(kFields.unsigned_integer(*uid, json_key_path(path, "uid")));
+  if (const json* gid = json_member(value, "gid")) device.gid = static_cast<gid_t>(kFields.unsigned_integer(*gid, json_key_path(path, "gid")));
+  return device;
+}
+
 void parse_resources(const json& value, const std::string& path, RuntimeSpec& spec) {
   kFields.object(value, path);
   check_members(value, path, {"memory", "cpu", "pids", "devices"}, {"blockIO", "hugepageLimits", "network", "rdma", "unified"},
@@ -365,14 +430,15 @@ void parse_resources(const json& value, const std::string& path, RuntimeSpec& sp
                        (!json_member(rule, "type") || kFields.string(rule["type"], json_key_path(rule_path, "type")) == "a");
       if (i == 0 && !allows && all) {
         spec.devices_unrestricted = false;
-      } else if (!allows && !spec.devices_unrestricted) {
-        continue;  // denying within deny-all changes nothing
-      } else if (allows && all && spec.devices_unrestricted) {
-        continue;
-      } else if (allows && !spec.devices_unrestricted) {
-        continue;  // the default devices are allowed; see docs/oci-runtime.md
+      } else if (!allows && !spec.devices_unrestricted && spec.allowed_devices.empty()) {
+        continue;  // denying within deny-all changes nothing (the default devices stay, as with runc)
+      } else if (allows && spec.devices_unrestricted) {
+        continue;  // nothing was denied
+      } else if (allows) {
+        spec.allowed_devices.push_back(parse_device_rule(rule, rule_path));
       } else {
-        kFields.fail(rule_path, "only a deny-all rule first (then the default devices) is supported by mcore-oci yet");
+        kFields.fail(rule_path, spec.devices_unrestricted ? "a deny rule is supported only as the first rule, denying all"
+                                                          : "a deny rule after an allow rule is not supported by mcore-oci");
       }
     }
   }
@@ -448,8 +514,11 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
     for (const auto& [name, flag] : kPropagationWords) known = known || name == spec.rootfs_propagation;
     if (!known) kFields.fail(json_key_path(path, "rootfsPropagation"), "unknown propagation \"" + spec.rootfs_propagation + "\"");
   }
-  if (const json* devices = json_member(value, "devices"); devices && !kFields.array(*devices, json_key_path(path, "devices")).empty()) {
-    kFields.fail(json_key_path(path, "devices"), "extra devices are not supported by mcore-oci yet");
+  if (const json* devices = json_member(value, "devices")) {
+    const std::string devices_path = json_key_path(path, "devices");
+    for (std::size_t i = 0; i < kFields.array(*devices, devices_path).size(); ++i) {
+      spec.devices.push_back(parse_device((*devices)[i], json_index_path(devices_path, i)));
+    }
   }
 }
 
@@ -482,8 +551,8 @@ void check_sysctls(const RuntimeSpec& spec) {
 RuntimeSpec parse_runtime_spec(const json& document, const fs::path& bundle) {
   try {
     if (!document.is_object()) kFields.fail("(top)", "expected a JSON object");
-    check_members(document, "", {"ociVersion", "root", "process", "hostname", "domainname", "mounts", "linux", "annotations"},
-                  {"hooks", "solaris", "windows", "vm", "zos"}, "is not supported by mcore-oci yet");
+    check_members(document, "", {"ociVersion", "root", "process", "hostname", "domainname", "mounts", "linux", "annotations", "hooks"},
+                  {"solaris", "windows", "vm", "zos"}, "is not supported by mcore-oci yet");
     RuntimeSpec spec;
     const json* version = json_member(document, "ociVersion");
     if (!version) kFields.fail("ociVersion", "missing (e.g. \"1.0.2\")");
@@ -518,6 +587,7 @@ RuntimeSpec parse_runtime_spec(const json& document, const fs::path& bundle) {
     if ((!spec.hostname.empty() || !spec.domainname.empty()) && !spec.has_namespace(OciNamespace::uts)) {
       kFields.fail(spec.hostname.empty() ? "domainname" : "hostname", "needs a \"uts\" namespace of its own");
     }
+    if (const json* hooks = json_member(document, "hooks")) spec.hooks = parse_oci_hooks(*hooks, "hooks");
     if (const json* annotations = json_member(document, "annotations")) {
       for (const auto& [key, value] : kFields.object(*annotations, "annotations").items()) {
         spec.annotations[key] = kFields.string(value, json_key_path("annotations", key));
@@ -533,6 +603,20 @@ RuntimeSpec parse_runtime_spec(const json& document, const fs::path& bundle) {
 OciProcess parse_oci_process(const json& document, const std::string& what) {
   try {
     return parse_process(document, "process");
+  } catch (Error& error) {
+    error.add_context(what);
+    throw;
+  }
+}
+
+ResourceLimits parse_oci_resources(const json& document, const std::string& what) {
+  try {
+    RuntimeSpec spec;
+    parse_resources(document, "", spec);
+    if (const json* devices = json_member(document, "devices"); devices && !devices->empty()) {
+      kFields.fail("devices", "device rules cannot be changed on a live container");
+    }
+    return spec.limits;
   } catch (Error& error) {
     error.add_context(what);
     throw;

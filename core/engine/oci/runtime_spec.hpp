@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/oci/oci_hooks.hpp"
 #include "engine/security/capabilities.hpp"
 #include "mcore/resource_driver.hpp"
 
@@ -25,6 +26,17 @@ struct OciMount {
   unsigned long flags = 0;       // MS_* from the options (MS_BIND, MS_REC, MS_RDONLY, MS_NOSUID, ...)
   unsigned long propagation = 0; // MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE (with MS_REC), or 0
   std::string data;         // the options that are file system data ("mode=755,size=65536k")
+  bool copy_up = false;     // Podman's tmpcopyup: a tmpfs starts with what the directory under it held
+};
+
+// linux.devices: a node the init creates in the container.
+struct OciDevice {
+  std::string path;  // absolute in the container
+  mode_t type = 0;   // S_IFCHR, S_IFBLK or S_IFIFO
+  dev_t device = 0;
+  mode_t mode = 0666;  // fileMode's permission bits
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 enum class OciNamespace { pid, network, mount, ipc, uts, user, cgroup };
@@ -68,6 +80,9 @@ struct RuntimeSpec {
   std::vector<OciNamespaceEntry> namespaces;
   ResourceLimits limits;
   bool devices_unrestricted = true;  // false once linux.resources.devices denies by default
+  std::vector<DeviceAllowance> allowed_devices;  // its allow rules after that, beyond the defaults
+  std::vector<OciDevice> devices;
+  OciHooks hooks;
   std::string cgroups_path;          // as given; "" lets the runtime choose
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
@@ -85,6 +100,10 @@ RuntimeSpec parse_runtime_spec(const nlohmann::json& document, const std::filesy
 
 // A runtime-spec Process on its own (`mcore-oci exec --process FILE`). Throws Error "<what>: <path>: ...".
 OciProcess parse_oci_process(const nlohmann::json& document, const std::string& what);
+
+// A runtime-spec LinuxResources document on its own (`mcore-oci update --resources FILE`): the limits
+// it sets. Throws Error "<what>: <path>: ...".
+ResourceLimits parse_oci_resources(const nlohmann::json& document, const std::string& what);
 
 // Reads and parses BUNDLE/config.json. Throws Error naming the file.
 RuntimeSpec load_runtime_spec(const std::filesystem::path& bundle);
