@@ -342,5 +342,52 @@ TEST_F(PodmanClient, MemoryAndPidsLimitsAreEnforced) {
   EXPECT_NE(ran.err.find("can't fork"), std::string::npos) << ran.err;
 }
 
+// Podman's default bridge network (CNI): Podman makes the network namespace, wires it up and hands it to
+// mcore-oci by path in config.json. What the CNI bridge leaves on the host (the bridge, iptables
+// chains, /var/lib/cni ...) is removed after by scripts/cni-host-state, which bench/run-latency uses too.
+class PodmanBridge : public PodmanClient {
+ protected:
+  void SetUp() override {
+    PodmanClient::SetUp();
+    if (IsSkipped()) return;
+    if (!installed("/usr/lib/cni/bridge") || !installed("/usr/lib/cni/host-local")) {
+      GTEST_SKIP() << "Podman's CNI plugins are missing (apt-get install containernetworking-plugins)";
+    }
+    const auto snapshot = run_command({state_script(), "snapshot", (dir_.path() / "host.before").string()});
+    ASSERT_EQ(snapshot.exit_code, 0) << snapshot.err;
+    snapshot_taken_ = true;
+  }
+
+  void TearDown() override {
+    PodmanClient::TearDown();
+    if (!snapshot_taken_) return;
+    const std::string before = (dir_.path() / "host.before").string();
+    run_command({state_script(), "cleanup", before});
+    const auto left = run_command({state_script(), "check", before});
+    EXPECT_EQ(left.exit_code, 0) << "left on the host: " << left.err;
+  }
+
+  static std::string state_script() { return (fs::path(MCORE_SOURCE_DIR) / "scripts" / "cni-host-state").string(); }
+
+  bool snapshot_taken_ = false;
+};
+
+TEST_F(PodmanBridge, TheContainerJoinsPodmansNetworkNamespaceByPath) {
+  std::vector<std::string> args{"run", "--rm", "--network", "bridge", "--cgroups=no-conmon", "--cgroup-parent",
+                                sandbox_->cgroup_parent(), "--rootfs", (dir_.path() / "rootfs").string(), "sh", "-c",
+                                "ip -o -4 addr show eth0; ip route show default; readlink /proc/self/ns/net"};
+  const auto ran = podman(args);
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  // An address from the podman network's 10.88.0.0/16, a default route through its bridge, and a
+  // network namespace that is not the host's.
+  EXPECT_NE(ran.out.find("inet 10.88."), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("default via 10.88.0.1"), std::string::npos) << ran.out;
+  char host_net[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/net", host_net, sizeof host_net - 1), 0);
+  EXPECT_EQ(ran.out.find(host_net), std::string::npos) << "the container is in the host's network namespace";
+  EXPECT_NE(ran.out.find("net:["), std::string::npos) << ran.out;
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "oci")) << "mcore-oci's state was not deleted";
+}
+
 }  // namespace
 }  // namespace mcore::test
