@@ -12,7 +12,8 @@
 // and execs the command. Failures go to mcore on the sync socket (init_protocol.hpp) as errno + step.
 //
 // Descriptors: 0-2 the command's stdio, 3 the sync socket, 4 the request (enter_request.hpp, a memfd),
-// 5 the container init's pidfd. Nothing else is open, and the environment is empty.
+// 5 the container init's pidfd, and from 7 the descriptors the command gets as 3, 4, ...
+// (mcore-oci exec --preserve-fds). Nothing else is open, and the environment is empty.
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -34,6 +35,22 @@ using namespace mcore::engine;
 constexpr int kSyncFd = 3;
 constexpr int kRequestFd = 4;
 constexpr int kInitPidfd = 5;
+constexpr int kFirstPreserved = 7;
+
+// The preserved descriptors from 7 onto 3, 4, ...; the sync socket moves above them first.
+void place_preserved(const ContainerChild& child) {
+  const int count = child.plan.preserve_fds;
+  if (count == 0) return;
+  const int sync = ::fcntl(child.plan.sync_fd, F_DUPFD_CLOEXEC, kFirstPreserved + count);
+  if (sync < 0) child.fail("move the sync socket");
+  child.plan.sync_fd = sync;
+  for (int i = 0; i < count; ++i) {
+    if (::dup2(kFirstPreserved + i, 3 + i) < 0) child.fail("place a preserved descriptor");
+  }
+  for (int i = 0; i < count; ++i) {
+    if (kFirstPreserved + i >= 3 + count) ::close(kFirstPreserved + i);
+  }
+}
 
 // The second stage, in the container's PID namespace.
 [[noreturn]] void run_command(const ContainerChild& child, const ResolvedUser& user) {
@@ -48,6 +65,7 @@ constexpr int kInitPidfd = 5;
   stay_undumpable(child);
   ::umask(child.plan.umask);
   reset_signals();
+  place_preserved(child);
   exec_command(child);
 }
 

@@ -40,6 +40,18 @@ void add_create_options(po::options_description& options) {
   // clang-format on
 }
 
+// --preserve-fds N: descriptors 3 .. 3+N-1, each checked to be open.
+int preserved_fds(const po::variables_map& values) {
+  const unsigned preserved = values["preserve-fds"].as<unsigned>();
+  for (unsigned fd = 3; fd < 3 + preserved; ++fd) {
+    if (::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
+      throw Error("--preserve-fds " + std::to_string(preserved) + ": descriptor " + std::to_string(fd) + " is not open", 0,
+                  "pass that many descriptors after stdio");
+    }
+  }
+  return static_cast<int>(preserved);
+}
+
 engine::OciCreateOptions create_options(const po::variables_map& values, const char* verb) {
   engine::OciCreateOptions create;
   create.id = required(values, "id", verb);
@@ -49,14 +61,7 @@ engine::OciCreateOptions create_options(const po::variables_map& values, const c
   if (values["no-pivot"].as<bool>()) {
     throw Error("--no-pivot is not supported: mcore-oci always uses pivot_root", 0, "drop the flag");
   }
-  const unsigned preserved = values["preserve-fds"].as<unsigned>();
-  for (unsigned fd = 3; fd < 3 + preserved; ++fd) {
-    if (::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
-      throw Error("--preserve-fds " + std::to_string(preserved) + ": descriptor " + std::to_string(fd) + " is not open", 0,
-                  "pass that many descriptors after stdio");
-    }
-  }
-  create.preserve_fds = static_cast<int>(preserved);
+  create.preserve_fds = preserved_fds(values);
   return create;
 }
 
@@ -113,7 +118,7 @@ std::vector<OciVerb> make_verbs() {
                        ("detach,d", po::bool_switch(), "return once the process runs")
                        ("pid-file", po::value<std::string>()->value_name("FILE"), "write the process's PID here")
                        ("console-socket", po::value<std::string>()->value_name("SOCKET"), "where the terminal's master goes")
-                       ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "not supported for exec yet");
+                       ("preserve-fds", po::value<unsigned>()->default_value(0)->value_name("N"), "pass descriptors 3 .. 3+N-1 to the process too");
                      // clang-format on
                    },
                    {"id"},
@@ -132,9 +137,7 @@ std::vector<OciVerb> make_verbs() {
                      exec.detach = values["detach"].as<bool>();
                      if (values.count("pid-file")) exec.pid_file = values["pid-file"].as<std::string>();
                      if (values.count("console-socket")) exec.console_socket = values["console-socket"].as<std::string>();
-                     if (values["preserve-fds"].as<unsigned>() != 0) {
-                       throw Error("exec --preserve-fds is not supported by mcore-oci yet", 0, "pass no descriptors beyond stdio");
-                     }
+                     exec.preserve_fds = preserved_fds(values);
                      return runtime.exec(exec);
                    },
                    true});

@@ -224,6 +224,28 @@ TEST_F(OciRuntimeTest, PreservedDescriptorsReachTheCommand) {
   EXPECT_EQ(result.out, "0\n1\n2\n3\n") << "the shell holds only stdio and the preserved descriptor";
 }
 
+TEST_F(OciRuntimeTest, ExecPassesPreservedDescriptorsInTheirOrder) {
+  config_["process"]["args"] = {"sleep", "30"};
+  write_config();
+  ASSERT_EQ(oci_to_files({"create", "--bundle", bundle_.string(), "c1"}).exit_code, 0);
+  ASSERT_EQ(oci({"start", "c1"}).exit_code, 0);
+  // Six descriptors: mcore-enter's own layout (3-6) lies under them on the way in.
+  std::vector<std::string> args{"exec", "--preserve-fds", "6", "c1", "sh", "-c",
+                                "for fd in 3 4 5 6 7 8; do echo \"to $fd\" >&$fd; done; ls /proc/$$/fd; true"};
+  std::string command;
+  for (const auto& arg : oci_argv(args)) command += "'" + arg + "' ";
+  for (int fd = 3; fd <= 8; ++fd) command += std::to_string(fd) + ">'" + (work_.path() / ("fd" + std::to_string(fd))).string() + "' ";
+  const auto result = run_command({"/bin/sh", "-c", command});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  for (int fd = 3; fd <= 8; ++fd) {
+    EXPECT_EQ(read_text(work_.path() / ("fd" + std::to_string(fd))), "to " + std::to_string(fd) + "\n") << fd;
+  }
+  EXPECT_EQ(result.out, "0\n1\n2\n3\n4\n5\n6\n7\n8\n") << "stdio and the six, nothing of mcore-enter";
+  const auto closed = run_command(oci_argv({"exec", "--preserve-fds", "2", "c1", "true"}));
+  EXPECT_NE(closed.err.find("descriptor 3 is not open"), std::string::npos) << closed.err;
+  EXPECT_EQ(oci({"delete", "--force", "c1"}).exit_code, 0);
+}
+
 TEST_F(OciRuntimeTest, KillTakesSignalNamesAndNumbersAndAllReachesEveryProcess) {
   config_["process"]["args"] = {"sh", "-c", "trap 'echo usr1' USR1; sleep 30 & wait; sleep 30 & wait"};
   write_config();

@@ -56,7 +56,8 @@ TEST(EnterRequest, WhatGoesInComesOut) {
   EXPECT_EQ(std::memcmp(got.seccomp.instructions.data(), plan.seccomp.instructions.data(), 2 * sizeof(sock_filter)), 0);
 }
 
-// What an OCI process adds (mcore-oci exec): exact groups, umask, a bounding set, rlimits.
+// What an OCI process adds (mcore-oci exec): exact groups, umask, a bounding set, rlimits, preserved
+// descriptors.
 TEST(EnterRequest, TheOciProcessFieldsComeOut) {
   InitPlan plan = sample_plan();
   plan.umask = 077;
@@ -64,6 +65,7 @@ TEST(EnterRequest, TheOciProcessFieldsComeOut) {
   plan.additional_gids = {5, 70000};
   plan.bounding = 0x3fULL;
   plan.rlimits = {{7, 100, 200}, {6, 1, 2}};
+  plan.preserve_fds = 6;
   EnterRequest request;
   ASSERT_TRUE(decode_enter_request(encode_enter_request(plan, CLONE_NEWNS), request));
   const InitPlan& got = request.process;
@@ -75,6 +77,9 @@ TEST(EnterRequest, TheOciProcessFieldsComeOut) {
   EXPECT_EQ(got.rlimits[0].resource, 7);
   EXPECT_EQ(got.rlimits[0].soft, 100u);
   EXPECT_EQ(got.rlimits[1].hard, 2u);
+  EXPECT_EQ(got.preserve_fds, 6);
+  plan.preserve_fds = kMaxPreservedFds + 1;
+  EXPECT_FALSE(decode_enter_request(encode_enter_request(plan, CLONE_NEWNS), request)) << "too many descriptors";
 
   const InitPlan plain = sample_plan();
   EnterRequest defaults;
@@ -83,6 +88,7 @@ TEST(EnterRequest, TheOciProcessFieldsComeOut) {
   EXPECT_FALSE(defaults.process.explicit_groups);
   EXPECT_FALSE(defaults.process.bounding.has_value());
   EXPECT_TRUE(defaults.process.rlimits.empty());
+  EXPECT_EQ(defaults.process.preserve_fds, 0);
 }
 
 TEST(EnterRequest, NoGroupStaysNoGroup) {

@@ -25,25 +25,34 @@ struct EnterLaunch {
 };
 
 // In the forked child, still mcore, in mcore's own PID namespace where no container can see it: lays out
-// the descriptors mcore-enter expects (0-2 stdio, 3 sync, 4 request, 5 init pidfd), closes every other
-// one and execs mcore-enter from its read-only view, with an empty environment.
+// the descriptors mcore-enter expects (0-2 stdio, 3 sync, 4 request, 5 init pidfd, then the caller's
+// 3 .. 3+N-1 that --preserve-fds passes on, from 7), closes every other one and execs mcore-enter from
+// its read-only view, with an empty environment.
 void exec_enter(void* context, int sync_fd) noexcept {
   auto& launch = *static_cast<EnterLaunch*>(context);
+  const int preserved = launch.plan->preserve_fds;
   const int wanted[7] = {launch.stdio[0], launch.stdio[1], launch.stdio[2], sync_fd,
                          launch.request_fd, launch.init_pidfd, launch.enter_view};
-  // Above the layout first, so that no dup2 below overwrites a descriptor still to be placed.
+  // Above the whole layout first, so that no dup2 below overwrites a descriptor still to be placed.
+  const int above = 7 + preserved;
   int moved[7];
-  for (int i = 0; i < 7; ++i) moved[i] = ::fcntl(wanted[i], F_DUPFD_CLOEXEC, 7);
+  for (int i = 0; i < 7; ++i) moved[i] = ::fcntl(wanted[i], F_DUPFD_CLOEXEC, above);
   launch.plan->sync_fd = moved[3];
   const ContainerChild child{*launch.plan};
   for (int i = 0; i < 7; ++i) {
     if (moved[i] < 0) child.fail("arrange the descriptors of mcore-enter");
   }
+  // From the last: 7+i may be the caller's 3+i+4, which by then is placed already.
+  for (int i = preserved - 1; i >= 0; --i) {
+    const int kept = ::fcntl(3 + i, F_DUPFD_CLOEXEC, above);
+    if (kept < 0 || ::dup2(kept, 7 + i) < 0) child.fail("pass on a preserved descriptor");
+  }
   for (int fd = 0; fd < 6; ++fd) {
     if (::dup2(moved[fd], fd) < 0) child.fail("arrange the descriptors of mcore-enter");
   }
   launch.plan->sync_fd = 3;
-  if (::dup3(moved[6], 6, O_CLOEXEC) < 0 || ::syscall(SYS_close_range, 7U, ~0U, 0U) != 0) {
+  if (::dup3(moved[6], 6, O_CLOEXEC) < 0 ||
+      ::syscall(SYS_close_range, static_cast<unsigned>(above), ~0U, 0U) != 0) {
     child.fail("close inherited descriptors");
   }
   char name[] = "mcore-enter";

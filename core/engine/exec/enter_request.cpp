@@ -102,6 +102,7 @@ std::string encode_enter_request(const InitPlan& process, int namespaces) {
     out.number(static_cast<std::uint64_t>(limit.soft));
     out.number(static_cast<std::uint64_t>(limit.hard));
   }
+  out.number(static_cast<std::uint32_t>(process.preserve_fds));
   return out.take();
 }
 
@@ -145,6 +146,9 @@ bool decode_enter_request(std::string_view bytes, EnterRequest& request) {
     if (!in.number(resource) || !in.number(soft) || !in.number(hard)) return false;
     plan.rlimits.push_back({resource, soft, hard});
   }
+  std::uint32_t preserve_fds = 0;
+  if (!in.number(preserve_fds) || preserve_fds > kMaxPreservedFds) return false;
+  plan.preserve_fds = static_cast<int>(preserve_fds);
   plan.umask = static_cast<mode_t>(umask);
   plan.explicit_groups = explicit_groups != 0;
   if (has_bounding != 0) plan.bounding = bounding;

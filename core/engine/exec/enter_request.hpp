@@ -9,6 +9,9 @@
 
 namespace mcore::engine {
 
+// Descriptors beyond stdio a request may pass on to the command (mcore-oci exec --preserve-fds).
+inline constexpr int kMaxPreservedFds = 1024;
+
 struct EnterRequest {
   InitPlan process;    // argv, envp, user, working directory, capabilities, seccomp, terminal
   int namespaces = 0;  // CLONE_NEW* flags to join through the container init's pidfd

@@ -21,6 +21,7 @@
 #include "engine/container/container_processes.hpp"
 #include "engine/context/host_facts.hpp"
 #include "engine/exec/container_entry.hpp"
+#include "engine/exec/enter_request.hpp"
 #include "engine/init/init_protocol.hpp"
 #include "engine/io/fd_passing.hpp"
 #include "engine/oci/oci_hooks.hpp"
@@ -466,6 +467,8 @@ int OciRuntime::exec(const OciExecOptions& options) {
   InitPlan plan;
   build_oci_process_plan(process, spec.seccomp, plan);
   plan.stdin_null = false;
+  if (options.preserve_fds > kMaxPreservedFds) throw Error("--preserve-fds: at most " + std::to_string(kMaxPreservedFds));
+  plan.preserve_fds = options.preserve_fds;
   auto resource = engine_for(options_, state.cgroup_parent)->resource();
 
   UniqueFd signals;

@@ -54,6 +54,7 @@ struct OciExecOptions {
   bool detach = false;
   std::optional<std::filesystem::path> pid_file;
   std::optional<std::filesystem::path> console_socket;
+  int preserve_fds = 0;  // as for create
 };
 
 class OciRuntime {
