@@ -389,6 +389,16 @@ void join_namespaces(const Init& init) {
   }
 }
 
+// mcore-oci's hook barrier: the namespaces and mounts exist and the root is not pivoted yet, which is
+// where the runtime-spec runs createRuntime and createContainer (whose path resolves in the runtime's
+// view). mcore-oci runs them and then sends "go".
+void wait_for_hooks(const Init& init) {
+  InitMessage hooks{};
+  hooks.kind = InitMessageKind::hooks;
+  if (::send(init.plan.sync_fd, &hooks, sizeof hooks, MSG_NOSIGNAL) != sizeof hooks) ::_exit(125);
+  wait_for_go(init);
+}
+
 // mcore-oci's start barrier: tell `create` that all is set up, then wait for `start` to write into the
 // exec FIFO. Until a writer has opened it, poll on the read end sees neither data nor a hang-up. It runs
 // under the container's seccomp filter: it needs sendto, close, poll and read.
@@ -434,6 +444,7 @@ void run_container_init(InitPlan& plan) noexcept {
     }
     apply_step(init, step);
   }
+  if (plan.hook_barrier) wait_for_hooks(init);
   pivot_into_root(init);
   ::close(init.root_fd);
   const ResolvedUser user = resolve_credentials(init);

@@ -109,6 +109,9 @@ struct InitPlan {
   int start_fifo_fd = -1;
   // mcore-oci --preserve-fds: descriptors 3 .. 3+N-1 reach the command too.
   int preserve_fds = 0;
+  // mcore-oci with createRuntime or createContainer hooks: once its namespaces and mounts are made and
+  // before pivot_root, the init reports "hooks" and waits for a "go" byte while mcore-oci runs them.
+  bool hook_barrier = false;
 
   // Keeps a string alive for as long as the plan and returns its C string.
   const char* keep(std::string text);

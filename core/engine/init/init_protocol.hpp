@@ -10,7 +10,9 @@
 namespace mcore::engine {
 
 // ready: an mcore-oci init has set everything up and now waits for `start` on the exec FIFO.
-enum class InitMessageKind : std::int32_t { failure = 1, pty_master = 2, started = 3, ready = 4 };
+// hooks: an mcore-oci init has made its namespaces and mounts and waits, before pivot_root, for the
+// createRuntime and createContainer hooks to run.
+enum class InitMessageKind : std::int32_t { failure = 1, pty_master = 2, started = 3, ready = 4, hooks = 5 };
 
 struct InitMessage {
   InitMessageKind kind;

@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -159,6 +160,40 @@ void hand_over_terminal(int console, int master, const OciProcess& process) {
   }
 }
 
+int namespaces_apart(pid_t pid);
+
+// createContainer hooks run in the container's namespaces but before pivot_root, so that their path
+// still resolves in the runtime's view (as runc runs them): a child of mcore-oci joins the waiting
+// init's namespaces and runs them from there. Throws the hook's Error.
+void run_in_container_namespaces(const ContainerProcess& init, const std::function<void()>& action) {
+  const int namespaces = namespaces_apart(init.pid());
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) throw Error::from_errno("create a pipe for the createContainer hooks");
+  UniqueFd report(ends[0]);
+  UniqueFd report_end(ends[1]);
+  const pid_t child = ::fork();
+  if (child < 0) throw Error::from_errno("fork to run the createContainer hooks");
+  if (child == 0) {
+    report.reset();
+    try {
+      if (::setns(init.pidfd(), namespaces) != 0) throw Error::from_errno("join the container's namespaces");
+      action();
+      ::_exit(0);
+    } catch (const std::exception& error) {
+      write_all(report_end.get(), error.what());
+      ::_exit(1);
+    }
+  }
+  report_end.reset();
+  const std::string said = read_to_end(report.get(), "the report of the createContainer hooks");
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error(said.empty() ? "the createContainer hooks' runner died" : said);
+  }
+}
+
 class Creation {
  public:
   Creation(const OciRuntimeOptions& options, const OciCreateOptions& create)
@@ -204,6 +239,8 @@ class Creation {
     build_oci_plan(spec, mounts_cgroups ? host_cgroup_hierarchies() : std::vector<CgroupHierarchy>{}, plan);
     plan.init.start_fifo_fd = fifo.get();
     plan.init.preserve_fds = create_.preserve_fds;
+    plan.init.hook_barrier =
+        !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() || !spec.hooks.create_container.empty();
 
     engine_ = engine_for(options_, placement.parent);
     resource_ = engine_->resource();
@@ -225,6 +262,9 @@ class Creation {
       write_file_atomic_free("/proc/" + std::to_string(process_->pid()) + "/oom_score_adj",
                              std::to_string(*spec.process.oom_score_adj));
     }
+    state.pid = process_->pid();
+    state.pid_start_time = process_start_time(state.pid).value_or(0);
+    if (plan.init.hook_barrier) run_create_hooks(spec, state);
     if (console) {
       std::optional<InitFailure> failure;
       UniqueFd master = process_->receive_pty_master(failure);
@@ -236,17 +276,9 @@ class Creation {
       throw init_error(*failure, spec.process.args.front());
     }
 
-    state.pid = process_->pid();
-    const auto start_time = process_start_time(state.pid);
-    if (!start_time) throw Error("the container init exited before start");
-    state.pid_start_time = *start_time;
+    if (!process_start_time(state.pid)) throw Error("the container init exited before start");
     state.start_hooks = !spec.hooks.start_container.empty() || !spec.hooks.poststart.empty();
     state.poststop_hooks = !spec.hooks.poststop.empty();
-    // The namespaces and mounts are made and the init waits: the point runc runs these at too.
-    const json creating = state_to_json(state, OciStatus::creating);
-    run_oci_hooks(spec.hooks.prestart, "prestart", creating);
-    run_oci_hooks(spec.hooks.create_runtime, "createRuntime", creating);
-    run_oci_hooks(spec.hooks.create_container, "createContainer", creating);
     // exec adds processes as this config says (seccomp, capabilities), whatever the bundle holds later.
     write_file_atomic(dir_.config(), read_file(bundle / "config.json"), {.mode = 0600, .sync_file = false});
     dir_.save(state);
@@ -255,6 +287,21 @@ class Creation {
   }
 
   void keep() { undo_dir_ = undo_group_ = false; }
+
+  // At the init's hook barrier (namespaces and mounts made, before pivot_root): prestart and
+  // createRuntime on the host, createContainer in the container's namespaces; then the init goes on.
+  void run_create_hooks(const RuntimeSpec& spec, const OciState& state) {
+    if (auto failure = process_->wait_for_hooks()) throw init_error(*failure, spec.process.args.front());
+    const json creating = state_to_json(state, OciStatus::creating);
+    run_oci_hooks(spec.hooks.prestart, "prestart", creating);
+    run_oci_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    if (!spec.hooks.create_container.empty()) {
+      run_in_container_namespaces(*process_, [&] { run_oci_hooks(spec.hooks.create_container, "createContainer", creating); });
+    }
+    if (!process_->release()) {
+      if (auto failure = process_->wait_for_exec(false)) throw init_error(*failure, spec.process.args.front());
+    }
+  }
 
   ~Creation() {
     if (process_ && (undo_dir_ || undo_group_)) {

@@ -142,10 +142,14 @@ std::optional<InitFailure> ContainerProcess::wait_for_exec(bool released) {
   return to_failure(message);
 }
 
-std::optional<InitFailure> ContainerProcess::wait_for_ready() {
+std::optional<InitFailure> ContainerProcess::wait_for_ready() { return wait_for_message(InitMessageKind::ready); }
+
+std::optional<InitFailure> ContainerProcess::wait_for_hooks() { return wait_for_message(InitMessageKind::hooks); }
+
+std::optional<InitFailure> ContainerProcess::wait_for_message(InitMessageKind kind) {
   InitMessage message{};
   if (!receive(sync_.get(), message, nullptr)) return InitFailure{"set up the container", ECHILD};
-  if (message.kind == InitMessageKind::ready) return std::nullopt;
+  if (message.kind == kind) return std::nullopt;
   return to_failure(message);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/init/init_plan.hpp"
+#include "engine/init/init_protocol.hpp"
 #include "mcore/unique_fd.hpp"
 
 namespace mcore::engine {
@@ -42,8 +43,9 @@ class ContainerProcess {
   // With a terminal: the PTY master the init created, or the failure it reported instead.
   UniqueFd receive_pty_master(std::optional<InitFailure>& failure);
 
-  // Lets the init go on past the barrier: cgroup placement (and network) are done. Returns false when
-  // the init already failed and exited; wait_for_exec then returns its report.
+  // Lets the init go on past its next barrier: cgroup placement (and network) are done, or (mcore-oci)
+  // the hooks have run. Returns false when the init already failed and exited; wait_for_exec then
+  // returns its report.
   bool release();
 
   // For a child that forks the process meant to run the command and exits (`mcore exec`): the forked
@@ -54,6 +56,9 @@ class ContainerProcess {
   // For an mcore-oci init (InitPlan::start_fifo_fd): blocks until it is set up and waits for `start`
   // (nullopt), or returns the failure it reported (ECHILD when it died without a report).
   std::optional<InitFailure> wait_for_ready();
+  // For an mcore-oci init with InitPlan::hook_barrier: blocks until it waits for its hooks (nullopt),
+  // or returns the failure it reported; release() lets it go on.
+  std::optional<InitFailure> wait_for_hooks();
 
   // Blocks until the init has exec'd the command (nullopt) or reported why it could not. `released`
   // says whether release() succeeded: without it, end of file means the init died unreported.
@@ -72,6 +77,8 @@ class ContainerProcess {
   void disown() noexcept { reaped_ = true; }
 
  private:
+  std::optional<InitFailure> wait_for_message(InitMessageKind kind);
+
   ContainerProcess(pid_t pid, UniqueFd pidfd, UniqueFd sync) : pid_(pid), pidfd_(std::move(pidfd)), sync_(std::move(sync)) {}
 
   pid_t pid_ = -1;
