@@ -3,7 +3,6 @@
 #include <nftables/libnftables.h>
 
 #include <algorithm>
-#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -31,21 +30,19 @@ struct Nftables {
 };
 
 const Nftables& nft() {
-  static Nftables functions;
-  static std::once_flag loaded;
-  std::call_once(loaded, [] {
-    static LazyLibrary library("libnftables.so.1", "install libnftables1 (apt-get install libnftables1)");
-    library.bind("nft_ctx_new", functions.ctx_new);
-    library.bind("nft_ctx_free", functions.ctx_free);
-    library.bind("nft_ctx_buffer_output", functions.ctx_buffer_output);
-    library.bind("nft_ctx_buffer_error", functions.ctx_buffer_error);
-    library.bind("nft_ctx_get_error_buffer", functions.ctx_get_error_buffer);
-    library.bind("nft_ctx_get_output_buffer", functions.ctx_get_output_buffer);
-    library.bind("nft_ctx_output_get_flags", functions.ctx_output_get_flags);
-    library.bind("nft_ctx_output_set_flags", functions.ctx_output_set_flags);
-    library.bind("nft_run_cmd_from_buffer", functions.run_cmd_from_buffer);
-  });
-  return functions;
+  auto bind_all = [](LazyLibrary& library, Nftables& f) {
+    library.bind("nft_ctx_new", f.ctx_new);
+    library.bind("nft_ctx_free", f.ctx_free);
+    library.bind("nft_ctx_buffer_output", f.ctx_buffer_output);
+    library.bind("nft_ctx_buffer_error", f.ctx_buffer_error);
+    library.bind("nft_ctx_get_error_buffer", f.ctx_get_error_buffer);
+    library.bind("nft_ctx_get_output_buffer", f.ctx_get_output_buffer);
+    library.bind("nft_ctx_output_get_flags", f.ctx_output_get_flags);
+    library.bind("nft_ctx_output_set_flags", f.ctx_output_set_flags);
+    library.bind("nft_run_cmd_from_buffer", f.run_cmd_from_buffer);
+  };
+  return lazy_functions<Nftables>("libnftables.so.1", "install libnftables1 (apt-get install libnftables1)",
+                                  bind_all);
 }
 
 std::string quoted(const std::string& text) { return "\"" + text + "\""; }

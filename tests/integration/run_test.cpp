@@ -577,6 +577,21 @@ TEST_F(RunTest, SysFsCgroupShowsTheContainersOwnLimitsReadOnly) {
   EXPECT_EQ(privileged.out, "made\n") << privileged.err;
 }
 
+// --- The start path's cost ------------------------------------------------------------------------------
+
+// libseccomp (once the program is cached), zlib, libzstd and libcrypto are opened on first use: a
+// container start maps none of them.
+TEST_F(RunTest, ARunLoadsNoLibraryItDoesNotUse) {
+  ASSERT_EQ(sh("true").exit_code, 0);  // compiles and caches the seccomp program
+  const auto traced = run_command(sandbox_->mcore_argv({"run", "--rm", "--rootfs", rootfs().string(), "true"}), "",
+                                  {{"LD_DEBUG", "files"}});
+  EXPECT_EQ(traced.exit_code, 0) << traced.err;
+  ASSERT_NE(traced.err.find("file=libstdc++"), std::string::npos) << "no loader trace: " << traced.err;
+  for (const char* library : {"libseccomp", "libz.so", "libzstd", "libcrypto"}) {
+    EXPECT_EQ(traced.err.find(library), std::string::npos) << library << " was loaded:\n" << traced.err;
+  }
+}
+
 // --- Terminal -------------------------------------------------------------------------------------------
 
 TEST_F(RunTest, TerminalIsARealPtyWithWindowSizeAndResize) {

@@ -18,10 +18,21 @@ bool same_program(const SeccompProgram& a, const SeccompProgram& b) {
                     });
 }
 
+// The compiled programs (beside them, `library` names the libseccomp that compiled them).
 std::vector<fs::path> cached_files(const fs::path& root) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(root / "seccomp")) files.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(root / "seccomp")) {
+    if (entry.path().extension() == ".bpf") files.push_back(entry.path());
+  }
   return files;
+}
+
+// The libseccomp file the cache notes as the one that compiled its programs.
+std::string noted_library(const fs::path& root) {
+  std::ifstream in(root / "seccomp" / "library");
+  std::string path;
+  std::getline(in, path);
+  return path;
 }
 
 TEST(SeccompCache, StoresTheCompiledProgramAndServesItAgain) {
@@ -53,6 +64,30 @@ TEST(SeccompCache, ADamagedEntryIsRecompiled) {
   EXPECT_TRUE(same_program(cached_default_seccomp(state.path(), default_capabilities()),
                            compile_default_seccomp(default_capabilities())));
   EXPECT_EQ(fs::file_size(file), compile_default_seccomp(default_capabilities()).instructions.size() * sizeof(sock_filter));
+}
+
+TEST(SeccompCache, NotesTheLibseccompThatCompiledThePrograms) {
+  test::TempDir state("mcore-seccomp-cache");
+  cached_default_seccomp(state.path(), default_capabilities());
+  const std::string path = noted_library(state.path());
+  EXPECT_NE(path.find("libseccomp.so"), std::string::npos) << path;
+  EXPECT_TRUE(fs::exists(path)) << path;
+}
+
+// Another libseccomp file (an upgrade) must not be served the old one's programs.
+TEST(SeccompCache, AnotherLibseccompCompilesAnew) {
+  test::TempDir state("mcore-seccomp-cache");
+  cached_default_seccomp(state.path(), default_capabilities());
+  const std::string path = noted_library(state.path());
+  // The "upgrade": a different file where the loader found libseccomp before.
+  const fs::path upgraded = state.path() / "libseccomp.so.2";
+  fs::copy_file(path, upgraded);
+  std::ofstream(state.path() / "seccomp" / "library", std::ios::trunc) << upgraded.string();
+  EXPECT_TRUE(same_program(cached_default_seccomp(state.path(), default_capabilities()),
+                           compile_default_seccomp(default_capabilities())));
+  // A miss: the program was compiled again, and the note names the library that did it (a hit would
+  // have left the note alone).
+  EXPECT_EQ(noted_library(state.path()), path);
 }
 
 }  // namespace

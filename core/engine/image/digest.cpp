@@ -1,7 +1,6 @@
 #include "engine/image/digest.hpp"
 
 #include <algorithm>
-#include <mutex>
 
 #include <openssl/evp.h>
 
@@ -24,18 +23,15 @@ struct Crypto {
 };
 
 const Crypto& crypto() {
-  static Crypto functions;
-  static std::once_flag loaded;
-  std::call_once(loaded, [] {
-    static LazyLibrary library(MCORE_LIBCRYPTO_SONAME, "install OpenSSL 3 (libssl3)");
-    library.bind("EVP_MD_CTX_new", functions.md_ctx_new);
-    library.bind("EVP_MD_CTX_free", functions.md_ctx_free);
-    library.bind("EVP_sha256", functions.sha256);
-    library.bind("EVP_DigestInit_ex", functions.init);
-    library.bind("EVP_DigestUpdate", functions.update);
-    library.bind("EVP_DigestFinal_ex", functions.final);
-  });
-  return functions;
+  auto bind_all = [](LazyLibrary& library, Crypto& f) {
+    library.bind("EVP_MD_CTX_new", f.md_ctx_new);
+    library.bind("EVP_MD_CTX_free", f.md_ctx_free);
+    library.bind("EVP_sha256", f.sha256);
+    library.bind("EVP_DigestInit_ex", f.init);
+    library.bind("EVP_DigestUpdate", f.update);
+    library.bind("EVP_DigestFinal_ex", f.final);
+  };
+  return lazy_functions<Crypto>(MCORE_LIBCRYPTO_SONAME, "install OpenSSL 3 (libssl3)", bind_all);
 }
 
 struct ContextDeleter {

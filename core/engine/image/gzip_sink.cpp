@@ -1,11 +1,10 @@
 #include "engine/image/gzip_sink.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <vector>
 
+#include "engine/image/compression_libraries.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -13,14 +12,14 @@ namespace mcore::engine {
 struct GzipSink::Stream {
   z_stream zlib{};
   std::vector<std::byte> piece = std::vector<std::byte>(std::size_t{1} << 17);
-  ~Stream() { deflateEnd(&zlib); }
+  ~Stream() { engine::zlib().deflate_end(&zlib); }  // loaded: the constructor asked for it first
 };
 
 GzipSink::GzipSink(ByteSink& output) : output_(output) {
+  const ZlibFunctions& functions = zlib();
   auto stream = std::make_unique<Stream>();
   // 15 + 16: the largest window, with a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream->zlib, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+  if (functions.deflate_init(stream->zlib, Z_DEFAULT_COMPRESSION, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     // deflateEnd on a stream whose init failed is harmless: it reports Z_STREAM_ERROR and frees nothing.
     throw Error("start gzip compression", ENOMEM);
   }
@@ -34,7 +33,7 @@ void GzipSink::deflate_into_output(int flush) {
   for (;;) {
     z.next_out = reinterpret_cast<Bytef*>(stream_->piece.data());
     z.avail_out = static_cast<uInt>(stream_->piece.size());
-    const int rc = deflate(&z, flush);
+    const int rc = zlib().deflate(&z, flush);
     if (rc == Z_STREAM_ERROR) throw Error("gzip compression failed");
     const std::size_t produced = stream_->piece.size() - z.avail_out;
     if (produced > 0) output_.write(std::span(stream_->piece).first(produced));

@@ -1,10 +1,8 @@
 #include "engine/image/layer_stream.hpp"
 
-#include <zlib.h>
-#include <zstd.h>
-
 #include <cstring>
 
+#include "engine/image/compression_libraries.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -17,8 +15,8 @@ struct DecompressingSource::Codec {
   bool finished = false;
 
   ~Codec() {
-    if (kind == Kind::gzip) inflateEnd(&zlib);
-    if (zstd != nullptr) ZSTD_freeDStream(zstd);
+    if (kind == Kind::gzip) engine::zlib().inflate_end(&zlib);
+    if (zstd != nullptr) engine::zstd().free_dstream(zstd);
   }
 };
 
@@ -59,13 +57,14 @@ void DecompressingSource::detect() {
   }
   const auto* magic = reinterpret_cast<const unsigned char*>(buffer_.data());
   if (buffer_end_ >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    const ZlibFunctions& functions = zlib();
     codec_->kind = Codec::Kind::gzip;
     // 15 + 32: a gzip (or zlib) header, detected automatically.
-    if (inflateInit2(&codec_->zlib, 15 + 32) != Z_OK) throw Error("start gzip decompression");
+    if (functions.inflate_init(codec_->zlib, 15 + 32) != Z_OK) throw Error("start gzip decompression");
   } else if (buffer_end_ >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
              magic[3] == 0xfd) {
     codec_->kind = Codec::Kind::zstd;
-    codec_->zstd = ZSTD_createDStream();
+    codec_->zstd = zstd().create_dstream();
     if (codec_->zstd == nullptr) throw Error("start zstd decompression");
   }
 }
@@ -108,7 +107,7 @@ std::size_t DecompressingSource::decompress(std::span<std::byte> out) {
       z.avail_in = static_cast<uInt>(available);
       z.next_out = reinterpret_cast<Bytef*>(out.data());
       z.avail_out = static_cast<uInt>(out.size());
-      int rc = inflate(&z, Z_NO_FLUSH);
+      int rc = zlib().inflate(&z, Z_NO_FLUSH);
       buffer_start_ = buffer_end_ - z.avail_in;
       std::size_t produced = out.size() - z.avail_out;
       if (rc == Z_STREAM_END) {
@@ -122,8 +121,9 @@ std::size_t DecompressingSource::decompress(std::span<std::byte> out) {
     } else {
       ZSTD_inBuffer in{buffer_.data() + buffer_start_, available, 0};
       ZSTD_outBuffer result{out.data(), out.size(), 0};
-      std::size_t rc = ZSTD_decompressStream(codec_->zstd, &result, &in);
-      if (ZSTD_isError(rc)) throw Error(std::string("the layer is not valid zstd: ") + ZSTD_getErrorName(rc));
+      const ZstdFunctions& functions = zstd();
+      std::size_t rc = functions.decompress_stream(codec_->zstd, &result, &in);
+      if (functions.is_error(rc)) throw Error(std::string("the layer is not valid zstd: ") + functions.error_name(rc));
       buffer_start_ += in.pos;
       if (rc == 0 && available == in.pos && input_done_) codec_->finished = true;
       if (rc == 0 && fill_input() == 0) codec_->finished = true;

@@ -1,7 +1,6 @@
 #include "engine/security/seccomp_cache.hpp"
 
 #include <fcntl.h>
-#include <seccomp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,9 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "engine/security/seccomp_library.hpp"
 #include "engine/util/build_id.hpp"
 #include "engine/util/file_util.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::engine {
 namespace {
@@ -35,14 +36,33 @@ std::string profile_key() {
   return hash;
 }
 
-std::filesystem::path cache_file(const std::filesystem::path& state_root, CapabilitySet capabilities) {
-  const scmp_version* version = seccomp_version();
+// Which libseccomp compiles the programs: the identity of its file (device, inode, size, change time),
+// so that an upgrade compiles anew. The path it was loaded from is noted beside the programs, so that
+// a start whose program is cached never loads libseccomp. Empty when it is not known yet.
+std::string library_identity(const std::filesystem::path& dir) {
+  std::optional<std::string> path;
+  try {
+    path = read_file_if_exists(dir / "library");
+  } catch (const Error&) {
+  }
+  struct stat info {};
+  if (!path || path->empty() || ::stat(path->c_str(), &info) != 0) return {};
+  char identity[80];
+  std::snprintf(identity, sizeof identity, "%llx-%llx-%llx-%llx", static_cast<unsigned long long>(info.st_dev),
+                static_cast<unsigned long long>(info.st_ino), static_cast<unsigned long long>(info.st_size),
+                static_cast<unsigned long long>(info.st_ctim.tv_sec) * 1000000000ULL +
+                    static_cast<unsigned long long>(info.st_ctim.tv_nsec));
+  return identity;
+}
+
+std::filesystem::path cache_file(const std::filesystem::path& dir, const std::string& library,
+                                 CapabilitySet capabilities) {
   static const std::string profile = profile_key();
-  char name[200];
+  char name[240];
   // "tree": programs compiled as a binary search (before, a list; those files are simply not read).
-  std::snprintf(name, sizeof name, "default-tree-%s-%016llx-%u.%u.%u.bpf", profile.c_str(),
-                static_cast<unsigned long long>(capabilities), version->major, version->minor, version->micro);
-  return state_root / "seccomp" / name;
+  std::snprintf(name, sizeof name, "default-tree-%s-%016llx-%s.bpf", profile.c_str(),
+                static_cast<unsigned long long>(capabilities), library.c_str());
+  return dir / name;
 }
 
 bool read_cached(const std::filesystem::path& file, SeccompProgram& program) {
@@ -61,16 +81,22 @@ bool read_cached(const std::filesystem::path& file, SeccompProgram& program) {
 }  // namespace
 
 SeccompProgram cached_default_seccomp(const std::filesystem::path& state_root, CapabilitySet capabilities) {
-  const auto file = cache_file(state_root, capabilities);
-  SeccompProgram program;
-  if (read_cached(file, program)) return program;
-  program = compile_default_seccomp(capabilities);
-  std::error_code error;
-  std::filesystem::create_directories(file.parent_path(), error);
+  const std::filesystem::path dir = state_root / "seccomp";
+  if (const std::string library = library_identity(dir); !library.empty()) {
+    SeccompProgram program;
+    if (read_cached(cache_file(dir, library, capabilities), program)) return program;
+  }
+  SeccompProgram program = compile_default_seccomp(capabilities);
   try {
-    write_file_atomic(file, {reinterpret_cast<const char*>(program.instructions.data()),
-                             program.instructions.size() * sizeof(sock_filter)},
-                      {.mode = 0600});
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    write_file_atomic(dir / "library", seccomp().path, {.mode = 0600});
+    if (const std::string library = library_identity(dir); !library.empty()) {
+      write_file_atomic(cache_file(dir, library, capabilities),
+                        {reinterpret_cast<const char*>(program.instructions.data()),
+                         program.instructions.size() * sizeof(sock_filter)},
+                        {.mode = 0600});
+    }
   } catch (const Error&) {
     // A read-only state root only costs the next start a compile.
   }

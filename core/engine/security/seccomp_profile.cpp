@@ -1,6 +1,5 @@
 #include "engine/security/seccomp_profile.hpp"
 
-#include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/security/seccomp_library.hpp"
 #include "engine/util/file_util.hpp"
 #include "engine/util/json_fields.hpp"
 #include "mcore/unique_fd.hpp"
@@ -136,7 +136,7 @@ std::uint32_t parse_architecture(const json& value, const std::string& path) {
   std::string short_name = name.starts_with("SCMP_ARCH_") ? name.substr(10) : std::string();
   std::transform(short_name.begin(), short_name.end(), short_name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const std::uint32_t token = short_name.empty() ? 0 : seccomp_arch_resolve_name(short_name.c_str());
+  const std::uint32_t token = short_name.empty() ? 0 : seccomp().arch_resolve_name(short_name.c_str());
   if (token == 0) kFields.fail(path, "unknown architecture " + in_quotes(name) + " (expected e.g. SCMP_ARCH_X86_64)");
   return token;
 }
@@ -273,7 +273,7 @@ Profile parse_profile(const json& value) {
 
 // Docker compares includes/excludes arches with Go's GOARCH.
 std::string native_go_arch() {
-  switch (seccomp_arch_native()) {
+  switch (seccomp().arch_native()) {
     case SCMP_ARCH_X86_64: return "amd64";
     case SCMP_ARCH_X86: return "386";
     case SCMP_ARCH_X32: return "x32";
@@ -338,7 +338,7 @@ class RuleSelector {
 // --- Compiling with libseccomp. ---------------------------------------------------------------------
 
 struct FilterContextDeleter {
-  void operator()(void* context) const { seccomp_release(context); }
+  void operator()(void* context) const { seccomp().release(context); }
 };
 using FilterContext = std::unique_ptr<void, FilterContextDeleter>;
 
@@ -347,14 +347,14 @@ void check(int rc, const std::string& what) {
 }
 
 void add_architecture(void* context, std::uint32_t token) {
-  const int rc = seccomp_arch_add(context, token);
+  const int rc = seccomp().arch_add(context, token);
   if (rc != -EEXIST) check(rc, "add an architecture to the seccomp filter");
 }
 
 void add_architectures(void* context, const Profile& profile) {
   for (std::uint32_t token : profile.architectures) add_architecture(context, token);
   // From archMap only the native architecture's entry counts: amd64 brings x86 and x32 along.
-  const std::uint32_t native = seccomp_arch_native();
+  const std::uint32_t native = seccomp().arch_native();
   for (const ArchEntry& entry : profile.arch_map) {
     if (entry.architecture != native) continue;
     add_architecture(context, entry.architecture);
@@ -375,10 +375,10 @@ void add_rule(void* context, const SyscallRule& rule, std::size_t name_index, in
   // separate rules (any of them matching applies the action).
   if (std::any_of(per_index.begin(), per_index.end(), [](int n) { return n > 1; })) {
     for (const scmp_arg_cmp& condition : conditions) {
-      check(seccomp_rule_add_array(context, rule.action, syscall_number, 1, &condition), what);
+      check(seccomp().rule_add_array(context, rule.action, syscall_number, 1, &condition), what);
     }
   } else {
-    check(seccomp_rule_add_array(context, rule.action, syscall_number,
+    check(seccomp().rule_add_array(context, rule.action, syscall_number,
                                  static_cast<unsigned>(conditions.size()), conditions.data()),
           what);
   }
@@ -388,7 +388,7 @@ std::vector<sock_filter> export_bpf(void* context) {
   // libseccomp 2.5 exports only to a file descriptor.
   UniqueFd memory(memfd_create("mcore-seccomp-bpf", MFD_CLOEXEC));
   if (!memory) throw Error::from_errno("create a memfd for the seccomp program");
-  check(seccomp_export_bpf(context, memory.get()), "export the seccomp program");
+  check(seccomp().export_bpf(context, memory.get()), "export the seccomp program");
   struct stat info {};
   if (fstat(memory.get(), &info) != 0) throw Error::from_errno("stat the seccomp program");
   const auto size = static_cast<std::size_t>(info.st_size);
@@ -414,14 +414,14 @@ std::vector<sock_filter> export_bpf(void* context) {
 }
 
 SeccompProgram compile(const Profile& profile, CapabilitySet capabilities) {
-  FilterContext context(seccomp_init(profile.default_action));
+  FilterContext context(seccomp().init(profile.default_action));
   if (!context) throw Error("create a seccomp filter", ENOMEM);
   // The engine sets no_new_privs itself, and only where asked.
-  check(seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_NNP, 0), "configure the seccomp filter");
+  check(seccomp().attr_set(context.get(), SCMP_FLTATR_CTL_NNP, 0), "configure the seccomp filter");
   // A binary search over the call numbers instead of a list: the kernel emulates the filter for every
   // call number when it is attached (to cache the always-allowed ones), and every call the container
   // makes walks it.
-  check(seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "configure the seccomp filter");
+  check(seccomp().attr_set(context.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "configure the seccomp filter");
   add_architectures(context.get(), profile);
 
   RuleSelector selector(capabilities);
@@ -430,7 +430,7 @@ SeccompProgram compile(const Profile& profile, CapabilitySet capabilities) {
     if (rule.action == profile.default_action || !selector.applies(rule)) continue;
     for (std::size_t i = 0; i < rule.names.size(); ++i) {
       // A name this libseccomp does not know is a call too new for it: skipped, as Docker does.
-      const int number = seccomp_syscall_resolve_name(rule.names[i].c_str());
+      const int number = seccomp().syscall_resolve_name(rule.names[i].c_str());
       if (number == __NR_SCMP_ERROR) continue;
       add_rule(context.get(), rule, i, number);
     }
