@@ -85,7 +85,8 @@ void add_host_devices(InitPlan& plan) {
   const std::filesystem::path host_dev = "/dev";
   for (auto entry = std::filesystem::recursive_directory_iterator(host_dev, error);
        !error && entry != std::filesystem::recursive_directory_iterator(); entry.increment(error)) {
-    const std::string relative = std::filesystem::relative(entry->path(), "/").string();
+    // Lexically: resolving would follow links such as /dev/stderr into this process's descriptors.
+    const std::string relative = entry->path().lexically_relative("/").string();
     if (relative == "dev/pts" || relative == "dev/shm" || relative == "dev/mqueue") {
       entry.disable_recursion_pending();
       continue;
