@@ -1,6 +1,6 @@
 #pragma once
-// The per-container supervisor: a small process (exec'd by mcore once the container's command runs;
-// a foreground run's launcher calls run_supervisor itself instead) that is the container init's parent. It copies the command's output to the json-file log and to
+// The per-container supervisor: a small process (exec'd by mcore's launcher once the container's command
+// runs) that is the container init's parent. It copies the command's output to the json-file log and to
 // attached clients, answers clients on its socket (supervisor_protocol.hpp), and when the command exits
 // writes the exit file, tells the clients, and then either
 //  - hands the exit to the exit taker (a foreground `mcore run` without a restart policy, which has the

@@ -82,9 +82,10 @@ TEST_F(ExitHandoverTest, ForegroundRunWithoutRmLeavesTheRecordedExit) {
   EXPECT_NE(state.value("FinishedAt", ""), "") << state.dump();
 }
 
-// The launcher of such a run supervises without exec'ing mcore-supervisor: it must hold nothing of the
-// CLI's (an exec would have closed it), and the exit must still be recorded when the CLI is gone.
-TEST_F(ExitHandoverTest, AForegroundRunIsSupervisedInItsLauncherWhichKeepsOnlyItsOwnDescriptors) {
+// The launcher of such a run shares the CLI's memory and a copy of its descriptors until it execs
+// mcore-supervisor: the supervisor must hold nothing of the CLI's, and the exit must still be recorded
+// when the CLI is gone.
+TEST_F(ExitHandoverTest, AForegroundRunsSupervisorKeepsOnlyItsOwnDescriptors) {
   CommandResult foreground;
   std::thread cli([&] {
     foreground = mcore({"run", "--name", "inproc", "--rootfs", shared_busybox_rootfs().string(), "sleep", "1000"});
@@ -101,7 +102,7 @@ TEST_F(ExitHandoverTest, AForegroundRunIsSupervisedInItsLauncherWhichKeepsOnlyIt
   ASSERT_GT(init, 0) << "the container never ran";
   const pid_t supervisor = parent_pid(init);
   ASSERT_GT(supervisor, 1);
-  EXPECT_EQ(read_text("/proc/" + std::to_string(supervisor) + "/comm"), "mcore-supervis\n");
+  EXPECT_EQ(read_text("/proc/" + std::to_string(supervisor) + "/comm"), "mcore-superviso\n");
   // Its own: stdio on /dev/null, the init's pidfd, the output pipes, its listening socket and the CLI's
   // connection, the liveness lock and the log. Not the launch report's socket, nor anything else.
   int sockets = 0, pipes = 0;
@@ -112,7 +113,7 @@ TEST_F(ExitHandoverTest, AForegroundRunIsSupervisedInItsLauncherWhichKeepsOnlyIt
     const bool own = target == "/dev/null" || target == "anon_inode:[pidfd]" || target.rfind("pipe:", 0) == 0 ||
                      target.rfind("socket:", 0) == 0 || target.ends_with("/supervisor.lock") ||
                      target.ends_with("/container.log");
-    EXPECT_TRUE(own) << "the in-process supervisor holds " << target << " (fd " << entry.path().filename() << ")";
+    EXPECT_TRUE(own) << "the supervisor holds " << target << " (fd " << entry.path().filename() << ")";
   }
   EXPECT_EQ(sockets, 2);
   EXPECT_EQ(pipes, 2);

@@ -112,5 +112,26 @@ TEST_F(LaunchErrorsTest, AStartedCommandReportsNoFailure) {
   EXPECT_FALSE(report.failure) << message(report);
 }
 
+// mcore without its mcore-supervisor beside it: the start fails with that named, and the command,
+// which nobody would supervise, is not left running.
+TEST_F(LaunchErrorsTest, AMissingSupervisorIsNamedAndNothingIsLeftRunning) {
+  TempDir bin("mcore-bin");
+  std::error_code error;
+  fs::create_hard_link(MCORE_BINARY, bin.path() / "mcore", error);
+  if (error) fs::copy_file(MCORE_BINARY, bin.path() / "mcore");
+  auto argv = sandbox_->mcore_argv({"run", "--name", "unsupervised", "--rootfs", shared_busybox_rootfs().string(),
+                                    "sleep", "1000"});
+  argv.front() = (bin.path() / "mcore").string();
+  const auto result = run_command(argv);
+  EXPECT_EQ(result.exit_code, 125) << result.err;
+  EXPECT_NE(result.err.find("mcore-supervisor is missing"), std::string::npos) << result.err;
+  const auto inspected = run_command(sandbox_->mcore_argv({"inspect", "--type", "container", "unsupervised"}));
+  const auto json = nlohmann::json::parse(inspected.out, nullptr, false);
+  ASSERT_TRUE(json.is_array() && !json.empty()) << inspected.out << inspected.err;
+  EXPECT_EQ(json[0]["State"].value("Status", ""), "exited") << json.dump();
+  EXPECT_NE(json[0]["State"].value("Error", "").find("mcore-supervisor is missing"), std::string::npos) << json.dump();
+  EXPECT_TRUE(sandbox_->processes_named("sleep").empty());
+}
+
 }  // namespace
 }  // namespace mcore::test

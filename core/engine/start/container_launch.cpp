@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <functional>
@@ -26,11 +28,11 @@
 #include "engine/init/init_plan.hpp"
 #include "engine/init/init_protocol.hpp"
 #include "engine/util/scope_exit.hpp"
+#include "engine/util/vfork_child.hpp"
 #include "engine/context/self_command.hpp"
 #include "engine/volume/volume_populate.hpp"
 #include "engine/start/container_seccomp.hpp"
 #include "engine/start/start_failure.hpp"
-#include "supervisor/supervisor.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -148,8 +150,8 @@ namespace {
 // One start of a container, in three steps: prepare() what the init needs before it exists (root
 // filesystem, volumes, /etc files, the init plan, pipes); spawn() the init, make its cgroup and join it
 // while the init mounts, join its network, save the record as running and wait until the command was
-// exec'd; hand_off() to the supervisor (mcore-supervisor by exec, or in this process for a foreground
-// run). Whatever prepare() and spawn() set up is undone when a later step throws.
+// exec'd; then the supervisor_command() that takes over, and hand_over() of what it names. Whatever
+// prepare() and spawn() set up is undone when a later step throws.
 class ContainerStart {
  public:
   ContainerStart(Engine& engine, ContainerStore& store, ContainerRecord& record)
@@ -244,88 +246,58 @@ class ContainerStart {
 
   int init_pidfd() const { return process_->pidfd(); }
 
-  // Becomes the container's supervisor (core/supervisor) with everything it needs; throws Error when
-  // that fails. The launcher of a foreground run whose exit the CLI takes supervises in this very
-  // process: that CLI maps the same pages for as long, the process ends at the command's exit, and the
-  // exec and start of mcore-supervisor would otherwise sit between a short command's exit and the
-  // CLI's (about 2 ms of a 35 ms `run --rm`). Every other start execs the small static
-  // mcore-supervisor, which a long-lived container keeps for its whole life.
-  [[noreturn]] void hand_off(AttachedClient client, int liveness_fd) {
-    supervisor::SupervisorOptions options;
-    options.container_id = id_;
-    options.log_path = store_.log_path(id_);
-    options.log = spec_.log;
-    options.exit_file = paths_.exit_file;
-    options.socket_path = paths_.socket;
-    options.init_pidfd = process_->pidfd();
-    options.stdout_fd = out_.read.get();
-    options.stderr_fd = err_.read.get();
-    options.pty_fd = pty_master_.get();
-    options.stdin_fd = in_.write.get();
-    options.listen_fd = listener_.get();
-    options.client_fd = client.fd;
-    options.client_takes_exit = client.fd >= 0 && client.takes_exit && spec_.restart.kind == RestartPolicy::Kind::no;
-    options.lock_fd = liveness_fd;
-    options.exit_command = exit_command(engine_, id_);
-    // The exit handler inherits the lock when the supervisor execs it.
-    keep_across_exec(liveness_fd);
-    if (options.client_takes_exit) supervise_here(options);
-    exec_supervisor(options);
-  }
-
- private:
-  [[noreturn]] void supervise_here(const supervisor::SupervisorOptions& options) {
-    std::vector<int> kept = {options.init_pidfd, options.stdout_fd, options.stderr_fd, options.pty_fd,
-                             options.stdin_fd,   options.listen_fd, options.client_fd, options.lock_fd};
-    for (const auto& socket : held_sockets_) kept.push_back(socket.get());
-    // What the CLI and the drivers had open is not the supervisor's (an exec would have closed it),
-    // nor are their signal handlers (an exec would have reset them; ignored signals stay ignored).
-    close_descriptors_except(kept);
-    for (int signal = 1; signal < NSIG; ++signal) {
-      struct sigaction action {};
-      if (::sigaction(signal, nullptr, &action) == 0 && action.sa_handler != SIG_IGN && action.sa_handler != SIG_DFL) {
-        ::signal(signal, SIG_DFL);
-      }
-    }
-    ::prctl(PR_SET_NAME, "mcore-supervis", 0, 0, 0);
-    supervisor::run_supervisor(options);
-    ::_exit(kExitMcoreFailure);  // the exit command could not be exec'd
-  }
-
-  [[noreturn]] void exec_supervisor(const supervisor::SupervisorOptions& options) {
-    std::vector<std::string> argv = {helper_executable("mcore-supervisor").string(),
-                                     "--id", options.container_id,
-                                     "--log", options.log_path.string(),
-                                     "--log-max-size", std::to_string(options.log.max_size),
-                                     "--log-max-files", std::to_string(options.log.max_files),
-                                     "--exit-file", options.exit_file.string(),
-                                     "--socket", options.socket_path.string(),
-                                     "--pidfd", std::to_string(options.init_pidfd),
-                                     "--listen", std::to_string(options.listen_fd),
-                                     "--lock-fd", std::to_string(options.lock_fd)};
+  // mcore-supervisor's command line, with everything it needs: the init's pidfd, the pipes or the
+  // terminal, the listening socket, the held port sockets, `liveness_fd` (the lock the exit handler
+  // inherits in turn), `client`, and the program to exec at the exit. Throws Error when that cannot be
+  // had. The descriptors it names stay owned here until hand_over().
+  SupervisorCommand supervisor_command(AttachedClient client, int liveness_fd) {
+    SupervisorCommand command;
+    command.argv = {helper_executable("mcore-supervisor").string(),
+                    "--id", id_,
+                    "--log", store_.log_path(id_).string(),
+                    "--log-max-size", std::to_string(spec_.log.max_size),
+                    "--log-max-files", std::to_string(spec_.log.max_files),
+                    "--exit-file", paths_.exit_file.string(),
+                    "--socket", paths_.socket.string()};
     auto pass = [&](const char* option, int fd) {
       if (fd < 0) return;
       keep_across_exec(fd);
-      argv.insert(argv.end(), {option, std::to_string(fd)});
+      command.argv.insert(command.argv.end(), {option, std::to_string(fd)});
+      command.descriptors.push_back(fd);
     };
-    keep_across_exec(options.init_pidfd);
-    keep_across_exec(options.listen_fd);
-    pass("--stdout", options.stdout_fd);
-    pass("--stderr", options.stderr_fd);
-    pass("--pty", options.pty_fd);
-    pass("--stdin", options.stdin_fd);
-    pass("--client", options.client_fd);
-    if (options.client_takes_exit) argv.push_back("--client-takes-exit");
+    pass("--pidfd", process_->pidfd());
+    pass("--listen", listener_.get());
+    pass("--lock-fd", liveness_fd);
+    pass("--stdout", out_.read.get());
+    pass("--stderr", err_.read.get());
+    pass("--pty", pty_master_.get());
+    pass("--stdin", in_.write.get());
+    pass("--client", client.fd);
+    // The client records the exit itself unless a restart policy may need the exit handler.
+    if (client.fd >= 0 && client.takes_exit && spec_.restart.kind == RestartPolicy::Kind::no) {
+      command.argv.push_back("--client-takes-exit");
+    }
     for (const auto& socket : held_sockets_) pass("--hold", socket.get());
-    argv.push_back("--");
-    argv.insert(argv.end(), options.exit_command.begin(), options.exit_command.end());
-    std::vector<char*> pointers;
-    for (auto& word : argv) pointers.push_back(word.data());
-    pointers.push_back(nullptr);
-    ::execv(pointers[0], pointers.data());
-    throw Error::from_errno("exec " + argv[0]);
+    command.argv.push_back("--");
+    const std::vector<std::string> at_exit = exit_command(engine_, id_);
+    command.argv.insert(command.argv.end(), at_exit.begin(), at_exit.end());
+    command.init_pidfd = process_->pidfd();
+    return command;
   }
 
+  // The descriptors supervisor_command() named are the supervisor's from now on: nothing here closes
+  // them, and the init is neither killed nor reaped when this start ends.
+  void hand_over() noexcept {
+    process_->hand_over();
+    listener_.release();
+    out_.read.release();
+    err_.read.release();
+    pty_master_.release();
+    in_.write.release();
+    for (auto& socket : held_sockets_) socket.release();
+  }
+
+ private:
   void join_group() {
     // A group left by a crash would make create() fail; a first start has none to remove.
     if (record_.state != ContainerState::created) resource_->destroy(id_);
@@ -368,10 +340,23 @@ class ContainerStart {
   ScopeExit<std::function<void()>> leave_network_;
 };
 
+// A launcher that never got to exec has ended: it is reaped. Had a signal killed it half-way, what it
+// opened is still open in the table it shared with this process (a sync socket among them, which
+// would keep its init waiting, and the report socket's peer with it): closed here.
+void reap_launcher(pid_t launcher, const std::vector<int>& open_before) {
+  int status = 0;
+  while (::waitpid(launcher, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFSIGNALED(status)) return;
+  for (int fd : open_descriptors()) {
+    if (!std::binary_search(open_before.begin(), open_before.end(), fd)) ::close(fd);
+  }
+}
+
 }  // namespace
 
-LaunchReport start_and_supervise(Engine& engine, const std::string& id, int report_fd, AttachedClient client,
-                                 int held_lock_fd) {
+LaunchReport start_container(Engine& engine, const std::string& id, int report_fd, AttachedClient client,
+                             int held_lock_fd, SupervisorCommand& command) {
   // Every way out sends a report: the caller otherwise learns only that the launcher vanished.
   auto report = [&](LaunchReport outcome) {
     send_report(report_fd, outcome, -1);
@@ -413,14 +398,45 @@ LaunchReport start_and_supervise(Engine& engine, const std::string& id, int repo
     ContainerStart start(engine, store, record);
     start.prepare();
     if (auto failure = start.spawn()) return record_failure(start_failure(record.spec, *failure));
+    command = start.supervisor_command(client, liveness.get());
     send_report(report_fd, LaunchReport{}, start.init_pidfd());
-    lock.reset();
-    start.hand_off(client, liveness.get());
+    start.hand_over();
+    liveness.release();
+    return LaunchReport{};
   } catch (const Error& error) {
     return record_failure(failed(error));
   } catch (const std::exception& error) {
     return record_failure(failed(Error(std::string("unexpected failure: ") + error.what())));
   }
+}
+
+void SupervisorCommand::exec() {
+  // From here on what this process closes or redirects is its own (a vfork-style launcher shares its
+  // caller's table until now); the caller closes its copies of `descriptors`.
+  unshare_descriptors();
+  unshared = true;
+  // The supervisor outlives the caller and keeps none of its terminal or pipes, nor anything else the
+  // caller had open without close-on-exec.
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+  close_descriptors_except(descriptors);
+  pointers.clear();
+  for (auto& word : argv) pointers.push_back(word.data());
+  pointers.push_back(nullptr);
+  ::execv(pointers[0], pointers.data());
+  const int error = errno;
+  // Nobody would supervise the init or take its exit: it must not run on. The record still says
+  // running; the next command on the container finds no supervisor and records the exit.
+  ::syscall(SYS_pidfd_send_signal, init_pidfd, SIGKILL, nullptr, 0U);
+  throw Error("exec " + argv[0], error);
+}
+
+LaunchReport start_and_supervise(Engine& engine, const std::string& id, int report_fd, AttachedClient client,
+                                 int held_lock_fd) {
+  SupervisorCommand command;
+  LaunchReport report = start_container(engine, id, report_fd, client, held_lock_fd, command);
+  if (report.failure) return report;
+  command.exec();
 }
 
 LaunchReport launch_container(Engine& engine, const std::string& id, AttachedClient client) {
@@ -430,33 +446,34 @@ LaunchReport launch_container(Engine& engine, const std::string& id, AttachedCli
   }
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
-  // Loaded before the fork, so that the launcher inherits them and this process has them when it
-  // records the exit (a foreground run): each plugin is loaded once per run instead of twice. A driver
-  // that fails to load fails again in the launcher, which reports it as a start failure.
-  try {
-    engine.storage();
-    engine.resource();
-  } catch (const Error&) {
-  }
-  pid_t pid = ::fork();
-  if (pid < 0) throw Error::from_errno("fork the container's launcher");
-  if (pid == 0) {
-    ours.reset();
-    // The supervisor must outlive this command and keep none of its terminal or pipes.
+  // The launcher shares this process's memory and descriptors until it execs mcore-supervisor
+  // (util/vfork_child.hpp): the drivers it loads stay loaded here (a foreground run records the exit
+  // with them), and it leaves the command line it built here, for this process to free.
+  const std::vector<int> open_before = open_descriptors();
+  SupervisorCommand command;
+  const pid_t launcher = run_in_vfork_child([&] {
+    // The supervisor must outlive this command: a session of its own, and no signal blocked.
     ::setsid();
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    int null = ::open("/dev/null", O_RDWR);
-    for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
-    if (null > 2) ::close(null);
+    bool started = false;
     try {
-      start_and_supervise(engine, id, theirs.get(), client, -1);
+      started = !start_container(engine, id, theirs.get(), client, -1, command).failure;
     } catch (const std::exception& error) {
-      // start_and_supervise reports every Error itself; this is what it could not catch.
+      // start_container reports every Error itself; this is what it could not catch.
       send_report(theirs.get(), failed(Error(std::string("the container's launcher failed: ") + error.what())), -1);
     }
+    if (started) command.exec();
     ::_exit(kExitMcoreFailure);
+  });
+  if (command.unshared) {
+    // What the supervisor took is the supervisor's alone (the client's end stays the caller's).
+    for (int fd : command.descriptors) {
+      if (fd != client.fd) ::close(fd);
+    }
+  } else {
+    reap_launcher(launcher, open_before);
   }
   theirs.reset();
   return receive_report(ours.get());

@@ -75,6 +75,12 @@ class ContainerProcess {
   // Lets the process outlive this handle, unwaited for (`mcore exec -d`): when mcore exits it is
   // reparented like any orphan; it still dies with its container's PID namespace.
   void disown() noexcept { reaped_ = true; }
+  // Hands the process to the program this one execs next, which got its pidfd (mcore-supervisor):
+  // this handle neither kills, reaps nor closes it any more.
+  void hand_over() noexcept {
+    reaped_ = true;
+    pidfd_.release();
+  }
 
  private:
   std::optional<InitFailure> wait_for_message(InitMessageKind kind);

@@ -32,7 +32,9 @@ enum class DriverKind : std::uint32_t { storage = 1, network = 2, resource = 3, 
 std::string_view to_string(DriverKind kind) noexcept;
 
 // Base of every driver interface. Drivers are owned by the engine through shared_ptr and never outlive
-// their library.
+// their library. A container's launcher calls the engine's drivers from a child process that shares the
+// engine's memory and descriptors, like a thread of it (vfork-style): state a call leaves is seen by
+// the next, only getpid() differs.
 class Driver {
  public:
   virtual ~Driver();
