@@ -33,7 +33,16 @@ namespace {
 // The init is a container child that also holds the new root open while it assembles it.
 struct Init : ContainerChild {
   int root_fd = -1;
+  // The directory the last node or symlink went into (/dev for most), kept open for the next ones.
+  // Only consecutive node and symlink steps share it: any other step may mount over it.
+  int node_parent_fd = -1;
+  char node_parent[PATH_MAX] = {};
 };
+
+void forget_node_parent(Init& init) {
+  if (init.node_parent_fd >= 0) ::close(init.node_parent_fd);
+  init.node_parent_fd = -1;
+}
 
 // "/proc/self/fd/<fd>": mounting onto an fd path acts on exactly the object openat2 resolved.
 struct FdPath {
@@ -139,14 +148,6 @@ int open_in_root(int root_fd, const char* path, Create create, int links_followe
     return -1;
   }
   return openat2_in_root(root_fd, path);
-}
-
-// Splits "a/b/c" into an O_PATH fd for "a/b" (in root, created when missing) and "c".
-int open_parent_in_root(int root_fd, const char* path, const char** base) {
-  char parent[PATH_MAX];
-  *base = split_parent(path, parent);
-  if (*base == nullptr) return -1;
-  return open_in_root(root_fd, parent, Create::directory);
 }
 
 // The per-mount flags a read-only remount must keep (a bind remount replaces them all).
@@ -283,9 +284,16 @@ void apply_step(Init& init, const InitStep& step) {
     }
     case InitStepKind::mknod_in_root:
     case InitStepKind::symlink_in_root: {
-      const char* base = nullptr;
-      int parent = open_parent_in_root(init.root_fd, step.target, &base);
-      if (parent < 0) init.fail("open parent of", step.target);
+      char parent_path[PATH_MAX];
+      const char* base = split_parent(step.target, parent_path);
+      if (base == nullptr) init.fail("open parent of", step.target);
+      if (init.node_parent_fd < 0 || std::strcmp(parent_path, init.node_parent) != 0) {
+        forget_node_parent(init);
+        init.node_parent_fd = open_in_root(init.root_fd, parent_path, Create::directory);
+        if (init.node_parent_fd < 0) init.fail("open parent of", step.target);
+        std::memcpy(init.node_parent, parent_path, sizeof parent_path);
+      }
+      const int parent = init.node_parent_fd;
       int rc = step.kind == InitStepKind::mknod_in_root ? ::mknodat(parent, base, step.mode, step.device)
                                                         : ::symlinkat(step.source, parent, base);
       if (rc != 0 && errno != EEXIST) init.fail("create", step.target);
@@ -293,7 +301,6 @@ void apply_step(Init& init, const InitStep& step) {
           ::fchownat(parent, base, step.owner_uid, step.owner_gid, AT_SYMLINK_NOFOLLOW) != 0) {
         init.fail("set the owner of", step.target);
       }
-      ::close(parent);
       return;
     }
     case InitStepKind::sysctl_in_root: {
@@ -442,8 +449,12 @@ void run_container_init(InitPlan& plan) noexcept {
       if (init.root_fd < 0) init.fail("open the container root");
       root_opened = true;
     }
+    if (step.kind != InitStepKind::mknod_in_root && step.kind != InitStepKind::symlink_in_root) {
+      forget_node_parent(init);
+    }
     apply_step(init, step);
   }
+  forget_node_parent(init);
   if (plan.hook_barrier) wait_for_hooks(init);
   pivot_into_root(init);
   ::close(init.root_fd);

@@ -137,19 +137,16 @@ CapabilitySet held_capabilities() {
 }
 
 int drop_bounding_set(CapabilitySet keep) noexcept {
-  // PR_CAPBSET_READ fails with EINVAL past the kernel's last capability, which saves reading /proc
-  // (it may not be mounted yet). Only capabilities still present are dropped, so a second call
-  // without CAP_SETPCAP does not fail.
+  // One prctl per dropped capability on the start path: PR_CAPBSET_DROP fails with EINVAL past the
+  // kernel's last capability, which saves reading /proc (it may not be mounted yet). Without
+  // CAP_SETPCAP (a second call) it fails with EPERM, which is fine where the capability is gone already.
   for (int capability = 0; capability < 64; ++capability) {
-    const int present = prctl(PR_CAPBSET_READ, capability, 0, 0, 0);
-    if (present < 0) {
-      if (errno == EINVAL) break;
-      return errno;
-    }
-    if (present == 1 && !(keep & bit(capability)) &&
-        prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0) {
-      return errno;
-    }
+    if (keep & bit(capability)) continue;
+    if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL) break;
+    const int drop_error = errno;
+    if (drop_error == EPERM && prctl(PR_CAPBSET_READ, capability, 0, 0, 0) == 0) continue;
+    return drop_error;
   }
   return 0;
 }
