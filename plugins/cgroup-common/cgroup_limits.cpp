@@ -143,6 +143,15 @@ void check_cpuset(std::string_view limit, std::string_view requested, std::strin
   }
 }
 
+void check_hugepage_size(std::string_view page_size) {
+  const std::size_t digits = page_size.find_first_not_of("0123456789");
+  const std::string_view unit = digits == std::string_view::npos ? "" : page_size.substr(digits);
+  if (digits == 0 || (unit != "KB" && unit != "MB" && unit != "GB")) {
+    invalid("huge page size \"" + std::string(page_size) + "\": not a size as the kernel writes it",
+            "write it like \"2MB\" or \"1GB\" (see /sys/kernel/mm/hugepages)");
+  }
+}
+
 void write_swap_limit(const std::filesystem::path& file, const std::string& value, const LimitPlan& plan,
                       spdlog::logger& logger) {
   try {

@@ -44,4 +44,8 @@ std::uint64_t cpu_shares_to_weight(std::uint64_t shares);
 // parent's effective set. `limit` names the limit ("cpuset_cpus") for the message.
 void check_cpuset(std::string_view limit, std::string_view requested, std::string_view available);
 
+// Throws unless `page_size` is written as the kernel names huge page sizes in its hugetlb files: a
+// number and KB, MB or GB ("2MB", "1GB", "64KB").
+void check_hugepage_size(std::string_view page_size);
+
 }  // namespace mcore::cgroup

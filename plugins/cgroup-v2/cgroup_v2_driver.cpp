@@ -17,7 +17,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kRequiredControllers[] = {"memory", "cpu", "pids"};
-constexpr const char* kDelegatedControllers[] = {"cpu", "cpuset", "memory", "pids", "io"};
+// hugetlb where the kernel has it: only containers with huge page limits need it.
+constexpr const char* kDelegatedControllers[] = {"cpu", "cpuset", "memory", "pids", "io", "hugetlb"};
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -106,6 +107,29 @@ void CgroupV2Driver::update(const std::string& container_id, const ResourceLimit
   check_container_id(container_id);
   with_group("update the limits of container " + container_id, dir(container_id),
              [&] { apply_limits(dir(container_id), plan_limits(limits)); });
+}
+
+void CgroupV2Driver::limit_hugepages(const std::string& container_id,
+                                     const std::vector<HugepageLimit>& limits) {
+  check_container_id(container_id);
+  const fs::path group = dir(container_id);
+  with_group("limit the huge pages of container " + container_id, group, [&] {
+    for (const HugepageLimit& limit : limits) {
+      check_hugepage_size(limit.page_size);
+      const fs::path knob = group / ("hugetlb." + limit.page_size + ".max");
+      std::error_code ignored;
+      if (!fs::exists(knob, ignored) && fs::is_directory(group, ignored)) {
+        if (!contains(split_words(read_file(group / "cgroup.controllers")), "hugetlb")) {
+          throw Error("the hugetlb controller is not enabled below " + parent_.display, 0,
+                      "add +hugetlb to " + (parent_.dir / "cgroup.subtree_control").string() +
+                          ", or remove that (empty) directory so mcore recreates it");
+        }
+        throw Error("huge page size " + limit.page_size + ": this kernel has no huge pages of that size", 0,
+                    "use a size listed in /sys/kernel/mm/hugepages");
+      }
+      write_knob(knob, std::to_string(limit.limit_bytes));
+    }
+  });
 }
 
 void CgroupV2Driver::apply_limits(const fs::path& group, const LimitPlan& plan) const {

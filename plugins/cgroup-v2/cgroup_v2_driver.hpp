@@ -31,6 +31,7 @@ class CgroupV2Driver final : public ResourceDriver {
   std::vector<std::string> list() const override;
   std::string group_path(const std::string& container_id) const override;
   void update(const std::string& container_id, const ResourceLimits& limits) override;
+  void limit_hugepages(const std::string& container_id, const std::vector<HugepageLimit>& limits) override;
 
  private:
   std::filesystem::path dir(const std::string& container_id) const { return parent_.dir / container_id; }

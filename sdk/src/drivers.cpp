@@ -30,6 +30,12 @@ void ResourceDriver::update(const std::string&, const ResourceLimits&) {
               "select a resource driver that can (cgroup-v1, cgroup-v2) in the config's drivers.resource");
 }
 
+void ResourceDriver::limit_hugepages(const std::string&, const std::vector<HugepageLimit>&) {
+  throw Error("this resource driver cannot limit huge pages", ENOTSUP,
+              "remove the huge page limits, or select a resource driver that can (cgroup-v2) in the config's "
+              "drivers.resource");
+}
+
 std::optional<LayerInfo> StorageDriver::find_layer(const std::string&) const { return std::nullopt; }
 std::vector<LayerInfo> StorageDriver::list_layers() const { return {}; }
 LayerInfo StorageDriver::apply_layer(const std::string&, ByteSource&) { unsupported("image layers"); }

@@ -1,15 +1,18 @@
 // mcore-oci on real bundles: runc's verbs, the exec FIFO model (the init waits for start and belongs to
 // the caller, not to mcore), config.json's fields in the container, and bad input that leaves nothing
 // behind (no process, group, state directory or pid file).
-#include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "oci_bundle_fixture.hpp"
 
@@ -194,6 +197,100 @@ TEST_F(OciRuntimeTest, ASeccompProfileInTheOciFormApplies) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "refused\n");
   EXPECT_NE(result.err.find("Operation not permitted"), std::string::npos) << result.err;
+}
+
+// Huge page limits go through the Resource driver: cgroup-v2 writes them (this test also runs in the
+// cgroup v2 VM), cgroup-v1 has no huge page control and refuses them, and a refused create leaves
+// nothing behind.
+TEST_F(OciRuntimeTest, HugepageLimitsGoThroughTheResourceDriver) {
+  const bool cgroup_v2 = read_text("/sys/fs/cgroup/cgroup.controllers").find("memory") != std::string::npos;
+  if (cgroup_v2 && !fs::exists("/sys/kernel/mm/hugepages/hugepages-2048kB"))
+    GTEST_SKIP() << "no 2 MB huge pages";
+  config_["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 8 * 1024 * 1024}}};
+  config_["process"]["args"] = {"true"};
+  write_config();
+  const auto created = oci_to_files({"create", "--bundle", bundle_.string(), "c1"});
+  if (!cgroup_v2) {
+    EXPECT_NE(created.exit_code, 0);
+    EXPECT_NE(
+        created.err.find("linux.resources.hugepageLimits: this resource driver cannot limit huge pages"),
+        std::string::npos)
+        << created.err;
+    expect_nothing_left("c1");
+    return;
+  }
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::string limit;
+  for (const auto& dir : cgroup_parent_dirs(cgroups_path("c1"))) {
+    if (fs::exists(dir / "hugetlb.2MB.max")) limit = read_text(dir / "hugetlb.2MB.max");
+  }
+  EXPECT_EQ(limit, "8388608\n");
+  EXPECT_EQ(oci({"delete", "--force", "c1"}).exit_code, 0);
+  expect_nothing_left("c1");
+}
+
+// The kernel's log from now on, read from /dev/kmsg (audit records reach it where no auditd runs).
+class KernelLog {
+ public:
+  KernelLog() : fd_(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {
+    if (fd_ >= 0) ::lseek(fd_, 0, SEEK_END);
+  }
+  ~KernelLog() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  KernelLog(const KernelLog&) = delete;
+  KernelLog& operator=(const KernelLog&) = delete;
+  bool open() const { return fd_ >= 0; }
+
+  // The records since construction or the last call: one per read; EPIPE means some were overwritten.
+  std::vector<std::string> records() {
+    std::vector<std::string> out;
+    char buffer[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EPIPE) continue;
+      if (n <= 0) break;
+      out.emplace_back(buffer, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+};
+
+// SECCOMP_FILTER_FLAG_LOG: every action but allow is audited, here the refused getppid of the
+// container's shell (busybox sh reads its parent's pid at start). Without the flag, an errno action
+// leaves no record.
+TEST_F(OciRuntimeTest, SeccompFilterFlagsReachTheKernel) {
+  KernelLog log;
+  if (!log.open()) GTEST_SKIP() << "/dev/kmsg cannot be read here";
+  config_["process"]["args"] = {"sh", "-c", "exit 0"};
+  const auto audited_getppid = [&](bool log_flag) {
+    config_["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+    if (log_flag) config_["linux"]["seccomp"]["flags"] = {"SECCOMP_FILTER_FLAG_LOG"};
+    write_config();
+    log.records();
+    const auto created = oci_to_files({"create", "--bundle", bundle_.string(), "c1"});
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    const pid_t pid = state("c1").value("pid", 0);
+    EXPECT_EQ(oci({"start", "c1"}).exit_code, 0);
+    wait_until_gone(pid);
+    EXPECT_EQ(oci({"delete", "c1"}).exit_code, 0);
+    const std::string of_pid = " pid=" + std::to_string(pid) + " ";
+    const std::string of_call = " syscall=" + std::to_string(SYS_getppid) + " ";
+    for (const std::string& record : log.records()) {
+      if (record.find("type=1326") != std::string::npos && record.find(of_pid) != std::string::npos &&
+          record.find(of_call) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(audited_getppid(true)) << "no audit record of the refused getppid";
+  EXPECT_FALSE(audited_getppid(false)) << "an errno action was audited without the flag";
 }
 
 TEST_F(OciRuntimeTest, NamespacedSysctlsAreSetInTheContainerOnly) {

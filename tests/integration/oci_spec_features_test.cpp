@@ -1,7 +1,9 @@
 // mcore-oci and the runtime-spec's later parts on real bundles: the six hooks (order, the state on
 // stdin, failures and timeouts), linux.devices and device rules, Podman's tmpcopyup, `update` on a
-// live container, a `create` killed midway, and exec refused before start.
+// live container, a `create` killed midway, exec refused before start, and linux.rootfsPropagation.
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "oci_bundle_fixture.hpp"
 
@@ -248,6 +250,78 @@ TEST_F(OciSpecFeaturesTest, TmpcopyupStartsTheTmpfsWithWhatTheRootHeldThere) {
   write_config();
   const auto refused = oci_to_files({"create", "--bundle", bundle_.string(), "c1"});
   EXPECT_NE(refused.err.find("\"tmpcopyup\" is for tmpfs mounts only"), std::string::npos) << refused.err;
+  expect_nothing_left("c1");
+}
+
+// A host directory that is a shared mount of its own, as kubelet's pod volumes are; unmounted, with
+// whatever was mounted below it, when the test ends.
+class SharedHostDirectory {
+ public:
+  explicit SharedHostDirectory(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir);
+    mounted_ = ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+               ::mount(nullptr, dir.c_str(), nullptr, MS_SHARED, nullptr) == 0;
+  }
+  ~SharedHostDirectory() { ::umount2(dir_.c_str(), MNT_DETACH); }
+  SharedHostDirectory(const SharedHostDirectory&) = delete;
+  SharedHostDirectory& operator=(const SharedHostDirectory&) = delete;
+  bool mounted() const { return mounted_; }
+
+ private:
+  fs::path dir_;
+  bool mounted_ = false;
+};
+
+bool is_mount_point(const fs::path& dir) {
+  struct stat self {};
+  struct stat parent {};
+  return ::stat(dir.c_str(), &self) == 0 && ::stat(dir.parent_path().c_str(), &parent) == 0 &&
+         self.st_dev != parent.st_dev;
+}
+
+// rootfsPropagation "rslave" or "rshared": a tmpfs the host mounts into a shared volume after start
+// reaches the container; by default (private) it does not. Nothing the container mounts reaches the
+// host, even with "rshared".
+TEST_F(OciSpecFeaturesTest, RootfsPropagationLetsHostMountsInAndNothingOut) {
+  const fs::path volume = work_.path() / "volume";
+  SharedHostDirectory shared(volume);
+  ASSERT_TRUE(shared.mounted());
+  fs::create_directories(volume / "later");
+  fs::create_directories(volume / "own");
+  config_["mounts"].push_back(
+      {{"destination", "/mnt"}, {"type", "bind"}, {"source", volume.string()}, {"options", {"rbind"}}});
+  for (const char* set : {"bounding", "effective", "permitted"}) {
+    config_["process"]["capabilities"][set].push_back("CAP_SYS_ADMIN");
+  }
+  config_["process"]["args"] = {
+      "sh", "-c",
+      "mount -t tmpfs own /mnt/own && echo mounted; awk '$5 == \"/\" && / shared:/ { print \"root-shared\" }' /proc/self/mountinfo;"
+      "i=0; while [ ! -e /mnt/later/marker ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done;"
+      "cat /mnt/later/marker || echo unseen"};
+  const auto run_with = [&](const char* propagation) {
+    if (propagation != nullptr) config_["linux"]["rootfsPropagation"] = propagation;
+    write_config();
+    const auto created = oci_to_files({"create", "--bundle", bundle_.string(), "c1"});
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    const pid_t pid = state("c1").value("pid", 0);
+    EXPECT_EQ(oci({"start", "c1"}).exit_code, 0);
+    EXPECT_EQ(::mount("later", (volume / "later").c_str(), "tmpfs", 0, nullptr), 0);
+    std::ofstream(volume / "later" / "marker") << "seen\n";
+    wait_until_gone(pid);
+    EXPECT_FALSE(is_mount_point(volume / "own")) << "the container's mount reached the host";
+    ::umount2((volume / "later").c_str(), MNT_DETACH);
+    EXPECT_EQ(oci({"delete", "c1"}).exit_code, 0);
+    return read_text(work_.path() / "out");
+  };
+  EXPECT_EQ(run_with(nullptr), "mounted\nunseen\n");
+  EXPECT_EQ(run_with("rslave"), "mounted\nseen\n");
+  EXPECT_EQ(run_with("rshared"), "mounted\nroot-shared\nseen\n");
+
+  config_["linux"]["rootfsPropagation"] = "rsharde";
+  write_config();
+  const auto refused = oci({"create", "--bundle", bundle_.string(), "c1"});
+  EXPECT_NE(refused.err.find("linux.rootfsPropagation: unknown propagation \"rsharde\""), std::string::npos)
+      << refused.err;
   expect_nothing_left("c1");
 }
 

@@ -519,6 +519,33 @@ TEST_P(ResourceDriverTest, RefusesInvalidLimitsAndLeavesNothingBehind) {
   EXPECT_TRUE(driver_->list().empty());
 }
 
+// cgroup-v2 writes hugetlb.<size>.max (run in the cgroup v2 VM, whose x86-64 kernel has 2 MB pages);
+// cgroup-v1 has no huge page control and says so. Sizes are checked as the kernel names them.
+TEST_P(ResourceDriverTest, LimitsHugePagesOrSaysItCannot) {
+  const std::string id = create();
+  const auto error_of = [&](const std::string& size) -> std::string {
+    try {
+      driver_->limit_hugepages(id, {{size, 8 * kMiB}});
+    } catch (const mcore::Error& error) {
+      EXPECT_FALSE(error.hint().empty()) << error.what();
+      return error.what();
+    }
+    return "";
+  };
+  if (v1()) {
+    EXPECT_NE(error_of("2MB").find("this resource driver cannot limit huge pages"), std::string::npos);
+    return;
+  }
+  if (!fs::exists("/sys/kernel/mm/hugepages/hugepages-2048kB")) GTEST_SKIP() << "no 2 MB huge pages here";
+  EXPECT_EQ(error_of("2MB"), "");
+  EXPECT_EQ(knob("hugetlb", id, "hugetlb.2MB.max"), std::to_string(8 * kMiB));
+  EXPECT_NE(error_of("2XB").find("huge page size \"2XB\": not a size as the kernel writes it"),
+            std::string::npos);
+  EXPECT_NE(error_of("3MB").find("huge page size 3MB: this kernel has no huge pages of that size"),
+            std::string::npos);
+  EXPECT_NE(error_of("MB").find("not a size"), std::string::npos);
+}
+
 TEST_P(ResourceDriverTest, RefusesToCreateAnExistingGroupAndKeepsIt) {
   mcore::ResourceLimits limits;
   limits.pids_limit = 7;

@@ -35,6 +35,9 @@ endfunction()
 mcore_add_vm_test(integration_resource_driver_test_cgroup_v2_vm integration_resource_driver_test)
 mcore_add_vm_test(integration_run_test_cgroup_v2_vm integration_run_test
   "RunTest.CommandRunsAsPid*:RunTest.*OomKilled:RunTest.ForkLoopStopsAtPidsLimit:RunTest.CpuLimitsAreWrittenToTheCgroup:RunTest.Devices*:RunTest.SysFsCgroupShowsTheContainersOwnLimitsReadOnly")
+# mcore-oci's resources through the cgroup-v2 driver, huge page limits included.
+mcore_add_vm_test(integration_oci_runtime_test_cgroup_v2_vm integration_oci_runtime_test
+  "OciRuntimeTest.ResourcesAreEnforcedThroughTheResourceDriver:OciRuntimeTest.HugepageLimitsGoThroughTheResourceDriver")
 if(TARGET mcore::conformance)
   mcore_add_vm_test(conformance_resource_cgroup_v2_vm conformance_resource_conformance_test
     "InTree/ResourceConformance.*/cgroup_v2")

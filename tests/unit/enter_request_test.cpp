@@ -2,10 +2,12 @@
 // other side, and damaged bytes are refused rather than half-read.
 #include "engine/exec/enter_request.hpp"
 
-#include <gtest/gtest.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 
 #include <cstring>
+
+#include <gtest/gtest.h>
 
 namespace mcore::engine {
 namespace {
@@ -23,6 +25,7 @@ InitPlan sample_plan() {
   InitPlan plan;
   build_process_plan(spec, plan);
   plan.seccomp.instructions = {{0x20, 0, 0, 4}, {0x06, 0, 0, 0x7fff0000}};
+  plan.seccomp.flags = SECCOMP_FILTER_FLAG_LOG;
   return plan;
 }
 
@@ -54,6 +57,7 @@ TEST(EnterRequest, WhatGoesInComesOut) {
   EXPECT_TRUE(got.tty);
   ASSERT_EQ(got.seccomp.instructions.size(), 2u);
   EXPECT_EQ(std::memcmp(got.seccomp.instructions.data(), plan.seccomp.instructions.data(), 2 * sizeof(sock_filter)), 0);
+  EXPECT_EQ(got.seccomp.flags, static_cast<unsigned int>(SECCOMP_FILTER_FLAG_LOG));
 }
 
 // What an OCI process adds (mcore-oci exec): exact groups, umask, a bounding set, rlimits, preserved

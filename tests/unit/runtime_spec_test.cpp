@@ -131,6 +131,33 @@ TEST(RuntimeSpec, HooksDevicesAndDeviceRulesAreRead) {
   EXPECT_NE(error_of([] { parse_oci_resources(json{{"memory", {{"limit", "x"}}}}, "--resources"); })
                 .find("--resources: memory.limit: expected"),
             std::string::npos);
+  EXPECT_NE(
+      error_of([] {
+        parse_oci_resources(json{{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 1}}}}}, "--resources");
+      }).find("--resources: hugepageLimits: huge page limits cannot be changed on a live container"),
+      std::string::npos);
+}
+
+TEST(RuntimeSpec, HugepageLimitsAndRootfsPropagationAreRead) {
+  json document = minimal();
+  document["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 8 << 20}},
+                                                      {{"pageSize", "1GB"}, {"limit", 0}}};
+  document["linux"]["rootfsPropagation"] = "rslave";
+  const RuntimeSpec spec = parse_runtime_spec(document, "/bundle");
+  ASSERT_EQ(spec.hugepage_limits.size(), 2u);
+  EXPECT_EQ(spec.hugepage_limits[0].page_size, "2MB");
+  EXPECT_EQ(spec.hugepage_limits[0].limit_bytes, 8u << 20);
+  EXPECT_EQ(spec.hugepage_limits[1].page_size, "1GB");
+  EXPECT_EQ(spec.rootfs_propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+  EXPECT_EQ(parse_runtime_spec(minimal(), "/bundle").rootfs_propagation, 0u);
+
+  document["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}}};
+  EXPECT_NE(parse_error(document).find("linux.resources.hugepageLimits[0]: needs \"pageSize\" and \"limit\""),
+            std::string::npos)
+      << parse_error(document);
+  document["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", -1}}};
+  EXPECT_NE(parse_error(document).find("linux.resources.hugepageLimits[0].limit"), std::string::npos)
+      << parse_error(document);
 }
 
 TEST(RuntimeSpec, ErrorsNameTheJsonPathOfTheField) {

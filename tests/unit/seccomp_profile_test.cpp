@@ -1,6 +1,7 @@
 #include "engine/security/seccomp_profile.hpp"
 
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 
 #include <algorithm>
 #include <fstream>
@@ -113,6 +114,21 @@ TEST(CustomSeccompProfile, Compiles) {
   EXPECT_FALSE(program.instructions.empty());
 }
 
+// The flags go to seccomp(2) with the program; the program itself does not change.
+TEST(CustomSeccompProfile, CarriesItsFilterFlags) {
+  json profile = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                  {"syscalls", json::array({{{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}}})}};
+  const SeccompProgram plain = compile_seccomp_profile(profile, 0);
+  EXPECT_EQ(plain.flags, 0u);
+  profile["flags"] = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                      "SECCOMP_FILTER_FLAG_TSYNC"};
+  const SeccompProgram flagged = compile_seccomp_profile(profile, 0);
+  EXPECT_EQ(flagged.flags,
+            static_cast<unsigned int>(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW |
+                                      SECCOMP_FILTER_FLAG_TSYNC));
+  EXPECT_TRUE(same_program(plain, flagged));
+}
+
 TEST(CustomSeccompProfile, SkipsSystemCallsThisLibseccompDoesNotKnow) {
   json profile = {{"defaultAction", "SCMP_ACT_ALLOW"},
                   {"syscalls", json::array({{{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}}})}};
@@ -215,16 +231,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"],
                         "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "four"}}]})",
                    "syscalls[0].excludes.minKernel: invalid kernel version \"four\""},
-        BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_Z80"]})",
-                   "architectures[1]: unknown architecture \"SCMP_ARCH_Z80\""},
+        BadProfile{
+            R"({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_Z80"]})",
+            "architectures[1]: unknown architecture \"SCMP_ARCH_Z80\""},
         BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO",
                        "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["x86"]}]})",
                    "archMap[0].subArchitectures[0]: unknown architecture \"x86\""},
         BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
                        "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]})",
                    "archMap: use either \"architectures\" or \"archMap\""},
-        BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG"]})",
-                   "flags: seccomp filter flags are not supported"}));
+        BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG", "LOG"]})",
+                   "flags[1]: unknown flag \"LOG\"; use SECCOMP_FILTER_FLAG_TSYNC"},
+        BadProfile{
+            R"({"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]})",
+            "flags[0]: needs a seccomp agent (listenerPath)"},
+        BadProfile{R"({"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/agent.sock"})",
+                   "listenerPath: seccomp agents are not supported"}));
 
 TEST(SeccompProfileFile, CompilesAFileAndNamesItInErrors) {
   test::TempDir dir("mcore-seccomp-test");

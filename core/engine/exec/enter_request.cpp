@@ -90,6 +90,7 @@ std::string encode_enter_request(const InitPlan& process, int namespaces) {
   const auto& filter = process.seccomp.instructions;
   out.number(static_cast<std::uint32_t>(filter.size()));
   for (const sock_filter& instruction : filter) out.number(instruction);
+  out.number(static_cast<std::uint32_t>(process.seccomp.flags));
   out.number(static_cast<std::uint32_t>(process.umask));
   out.number(static_cast<std::uint8_t>(process.explicit_groups));
   out.number(static_cast<std::uint32_t>(process.additional_gids.size()));
@@ -125,6 +126,7 @@ bool decode_enter_request(std::string_view bytes, EnterRequest& request) {
     if (!in.number(instruction)) return false;
     plan.seccomp.instructions.push_back(instruction);
   }
+  if (!in.number(plan.seccomp.flags)) return false;
   std::uint32_t umask = 0, gid_count = 0, rlimit_count = 0;
   std::uint8_t explicit_groups = 0, has_bounding = 0;
   std::uint64_t bounding = 0;

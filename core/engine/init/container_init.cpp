@@ -439,8 +439,11 @@ void run_container_init(InitPlan& plan) noexcept {
   stay_undumpable(init);
   join_namespaces(init);
   ::umask(0);
-  // Nothing we mount may propagate back to the host.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) init.fail("make mounts private");
+  // Nothing we mount may propagate back to the host; a slave still receives the host's mounts.
+  const bool receive_host_mounts = (plan.root_propagation & (MS_SLAVE | MS_SHARED)) != 0;
+  if (::mount(nullptr, "/", nullptr, MS_REC | (receive_host_mounts ? MS_SLAVE : MS_PRIVATE), nullptr) != 0) {
+    init.fail("make mounts private");
+  }
 
   bool root_opened = false;
   for (const InitStep& step : plan.steps) {
@@ -458,6 +461,10 @@ void run_container_init(InitPlan& plan) noexcept {
   if (plan.hook_barrier) wait_for_hooks(init);
   pivot_into_root(init);
   ::close(init.root_fd);
+  // A shared root after the slave start above forms a peer group of the container's own.
+  if (plan.root_propagation != 0 && ::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0) {
+    init.fail("set the propagation of the root");
+  }
   const ResolvedUser user = resolve_credentials(init);
 
   attach_stdio(init);

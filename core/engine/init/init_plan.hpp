@@ -112,6 +112,10 @@ struct InitPlan {
   // mcore-oci with createRuntime or createContainer hooks: once its namespaces and mounts are made and
   // before pivot_root, the init reports "hooks" and waits for a "go" byte while mcore-oci runs them.
   bool hook_barrier = false;
+  // mcore-oci's linux.rootfsPropagation (MS_* flags), set on the root after pivot_root; 0 (mcore run):
+  // every mount stays private. Slave or shared starts the namespace as a slave of the host (host
+  // mounts reach the container); nothing the container mounts ever propagates back to the host.
+  unsigned long root_propagation = 0;
 
   // Keeps a string alive for as long as the plan and returns its C string.
   const char* keep(std::string text);

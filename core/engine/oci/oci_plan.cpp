@@ -139,10 +139,7 @@ void build_oci_process_plan(const OciProcess& process, const std::optional<nlohm
 
 void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hierarchies, OciLaunchPlan& plan) {
   InitPlan& init = plan.init;
-  if (!spec.rootfs_propagation.empty() && spec.rootfs_propagation != "private" && spec.rootfs_propagation != "rprivate") {
-    throw Error("config.json: linux.rootfsPropagation: \"" + spec.rootfs_propagation + "\" is not supported by mcore-oci yet",
-                0, "mcore-oci keeps every mount of the container private; remove the field or use \"rprivate\"");
-  }
+  init.root_propagation = spec.rootfs_propagation;
   for (std::size_t i = 0; i < spec.namespaces.size(); ++i) {
     const OciNamespaceEntry& entry = spec.namespaces[i];
     const int flag = clone_flag(entry.type);

@@ -250,6 +250,7 @@ class Creation {
                        .unrestricted_devices = spec.devices_unrestricted,
                        .allowed_devices = spec.allowed_devices});
     undo_group_ = true;
+    if (!spec.hugepage_limits.empty()) limit_hugepages(spec.hugepage_limits);
 
     if (plan.pid_namespace && ::setns(plan.pid_namespace.get(), CLONE_NEWPID) != 0) {
       throw Error::from_errno("join the PID namespace of linux.namespaces");
@@ -287,6 +288,21 @@ class Creation {
   }
 
   void keep() { undo_dir_ = undo_group_ = false; }
+
+  // ResourceDriver::limit_hugepages came with ABI 3.1: a 3.0 driver would not know it.
+  void limit_hugepages(const std::vector<HugepageLimit>& limits) {
+    if (engine_->abi_minor(DriverKind::resource) < 1) {
+      throw Error("config.json: linux.resources.hugepageLimits: the resource driver was built for ABI 3.0, "
+                  "which cannot limit huge pages",
+                  0, "rebuild the resource driver against mcore's SDK, or remove the huge page limits");
+    }
+    try {
+      resource_->limit_hugepages(group_, limits);
+    } catch (Error& error) {
+      error.add_context("config.json: linux.resources.hugepageLimits");
+      throw;
+    }
+  }
 
   // At the init's hook barrier (namespaces and mounts made, before pivot_root): prestart and
   // createRuntime on the host, createContainer in the container's namespaces; then the init goes on.
@@ -720,7 +736,12 @@ json oci_features() {
               {"operators",
                {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
                 "SCMP_CMP_NE"}},
-              {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}}}},
+              {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}},
+              {"knownFlags",
+               {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
+              {"supportedFlags",
+               {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}}}},
             {"apparmor", {{"enabled", false}}},
             {"selinux", {{"enabled", false}}}}}};
 }

@@ -363,8 +363,22 @@ OciDevice parse_device(const json& value, const std::string& path) {
 
 void parse_resources(const json& value, const std::string& path, RuntimeSpec& spec) {
   kFields.object(value, path);
-  check_members(value, path, {"memory", "cpu", "pids", "devices"}, {"blockIO", "hugepageLimits", "network", "rdma", "unified"},
+  check_members(value, path, {"memory", "cpu", "pids", "devices", "hugepageLimits"},
+                {"blockIO", "network", "rdma", "unified"},
                 "is not supported by mcore-oci's resource drivers yet");
+  if (const json* hugepages = json_member(value, "hugepageLimits")) {
+    const std::string hugepages_path = json_key_path(path, "hugepageLimits");
+    for (std::size_t i = 0; i < kFields.array(*hugepages, hugepages_path).size(); ++i) {
+      const std::string limit_path = json_index_path(hugepages_path, i);
+      const json& limit = kFields.object((*hugepages)[i], limit_path);
+      check_members(limit, limit_path, {"pageSize", "limit"});
+      const json* page_size = json_member(limit, "pageSize");
+      const json* bytes = json_member(limit, "limit");
+      if (!page_size || !bytes) kFields.fail(limit_path, "needs \"pageSize\" and \"limit\"");
+      spec.hugepage_limits.push_back({kFields.string(*page_size, json_key_path(limit_path, "pageSize")),
+                                      kFields.unsigned_integer(*bytes, json_key_path(limit_path, "limit"))});
+    }
+  }
   if (const json* memory = json_member(value, "memory")) {
     const std::string memory_path = json_key_path(path, "memory");
     kFields.object(*memory, memory_path);
@@ -509,10 +523,14 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
     }
   }
   if (const json* propagation = json_member(value, "rootfsPropagation")) {
-    spec.rootfs_propagation = kFields.string(*propagation, json_key_path(path, "rootfsPropagation"));
-    bool known = spec.rootfs_propagation.empty();
-    for (const auto& [name, flag] : kPropagationWords) known = known || name == spec.rootfs_propagation;
-    if (!known) kFields.fail(json_key_path(path, "rootfsPropagation"), "unknown propagation \"" + spec.rootfs_propagation + "\"");
+    const std::string propagation_path = json_key_path(path, "rootfsPropagation");
+    const std::string word = kFields.string(*propagation, propagation_path);
+    for (const auto& [name, flag] : kPropagationWords) {
+      if (name == word) spec.rootfs_propagation = flag;
+    }
+    if (!word.empty() && spec.rootfs_propagation == 0) {
+      kFields.fail(propagation_path, "unknown propagation \"" + word + "\"");
+    }
   }
   if (const json* devices = json_member(value, "devices")) {
     const std::string devices_path = json_key_path(path, "devices");
@@ -615,6 +633,9 @@ ResourceLimits parse_oci_resources(const json& document, const std::string& what
     parse_resources(document, "", spec);
     if (const json* devices = json_member(document, "devices"); devices && !devices->empty()) {
       kFields.fail("devices", "device rules cannot be changed on a live container");
+    }
+    if (!spec.hugepage_limits.empty()) {
+      kFields.fail("hugepageLimits", "huge page limits cannot be changed on a live container");
     }
     return spec.limits;
   } catch (Error& error) {

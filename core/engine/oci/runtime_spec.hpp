@@ -81,6 +81,7 @@ struct RuntimeSpec {
   ResourceLimits limits;
   bool devices_unrestricted = true;  // false once linux.resources.devices denies by default
   std::vector<DeviceAllowance> allowed_devices;  // its allow rules after that, beyond the defaults
+  std::vector<HugepageLimit> hugepage_limits;    // linux.resources.hugepageLimits
   std::vector<OciDevice> devices;
   OciHooks hooks;
   std::string cgroups_path;          // as given; "" lets the runtime choose
@@ -88,7 +89,7 @@ struct RuntimeSpec {
   std::vector<std::string> readonly_paths;
   std::map<std::string, std::string> sysctl;
   std::optional<nlohmann::json> seccomp;  // linux.seccomp as given: compiled at create
-  std::string rootfs_propagation;
+  unsigned long rootfs_propagation = 0;   // linux.rootfsPropagation as MS_* flags; 0 when absent
   std::map<std::string, std::string> annotations;
 
   bool has_namespace(OciNamespace type) const;

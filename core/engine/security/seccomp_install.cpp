@@ -18,7 +18,7 @@ int install_seccomp(const SeccompProgram& program) noexcept {
   sock_fprog fprog{};
   fprog.len = static_cast<unsigned short>(program.instructions.size());
   fprog.filter = const_cast<sock_filter*>(program.instructions.data());
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return errno;
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &fprog) != 0) return errno;
   return 0;
 }
 

@@ -75,6 +75,7 @@ struct Profile {
   std::vector<std::uint32_t> architectures;
   std::vector<ArchEntry> arch_map;
   std::vector<SyscallRule> syscalls;
+  unsigned int filter_flags = 0;  // SECCOMP_FILTER_FLAG_*, given to seccomp(2) with the program
 };
 
 const JsonFields kFields{kFormatHint};
@@ -219,6 +220,26 @@ SyscallRule parse_syscall(const json& value, const std::string& path) {
   return rule;
 }
 
+// The flags seccomp(2) takes with a filter. WAIT_KILLABLE_RECV only means something with a listener,
+// which needs a seccomp agent (listenerPath) that mcore does not support.
+unsigned int parse_filter_flag(const json& value, const std::string& path) {
+  static constexpr std::pair<std::string_view, unsigned int> kFlags[] = {
+      {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+      {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+      {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+  };
+  const std::string name = kFields.string(value, path);
+  for (const auto& [known, flag] : kFlags) {
+    if (name == known) return flag;
+  }
+  if (name == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
+    kFields.fail(path, "needs a seccomp agent (listenerPath), which mcore does not support; remove the flag");
+  }
+  kFields.fail(
+      path, "unknown flag " + in_quotes(name) +
+                "; use SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_LOG or SECCOMP_FILTER_FLAG_SPEC_ALLOW");
+}
+
 Profile parse_profile(const json& value) {
   if (!value.is_object()) kFields.fail("profile", "expected a JSON object with \"defaultAction\" and \"syscalls\"");
   Profile profile;
@@ -252,10 +273,12 @@ Profile parse_profile(const json& value) {
     kFields.fail("archMap", "use either \"architectures\" or \"archMap\", not both");
   }
 
-  // The init installs the program with flags 0 and has no agent to notify.
-  if (const json* flags = json_member(value, "flags"); flags && !kFields.array(*flags, "flags").empty()) {
-    kFields.fail("flags", "seccomp filter flags are not supported by mcore; remove them");
+  if (const json* flags = json_member(value, "flags")) {
+    for (std::size_t i = 0; i < kFields.array(*flags, "flags").size(); ++i) {
+      profile.filter_flags |= parse_filter_flag((*flags)[i], json_index_path("flags", i));
+    }
   }
+  // No seccomp agent: nothing to hand a listener's fd to.
   if (const json* listener = json_member(value, "listenerPath");
       listener && !kFields.string(*listener, "listenerPath").empty()) {
     kFields.fail("listenerPath", "seccomp agents are not supported by mcore; remove it");
@@ -435,7 +458,7 @@ SeccompProgram compile(const Profile& profile, CapabilitySet capabilities) {
       add_rule(context.get(), rule, i, number);
     }
   }
-  return SeccompProgram{export_bpf(context.get())};
+  return SeccompProgram{export_bpf(context.get()), profile.filter_flags};
 }
 
 }  // namespace

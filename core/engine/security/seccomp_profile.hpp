@@ -13,6 +13,7 @@ namespace mcore::engine {
 
 struct SeccompProgram {
   std::vector<sock_filter> instructions;  // empty: no filter (unconfined)
+  unsigned int flags = 0;                 // SECCOMP_FILTER_FLAG_* for seccomp(2)
 };
 
 // Docker's default profile: an allow list (everything else fails with EPERM), with the rules Docker

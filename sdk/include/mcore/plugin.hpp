@@ -24,7 +24,7 @@
 namespace mcore {
 
 inline constexpr std::uint32_t kAbiMajor = 3;
-inline constexpr std::uint32_t kAbiMinor = 0;
+inline constexpr std::uint32_t kAbiMinor = 1;
 
 enum class DriverKind : std::uint32_t { storage = 1, network = 2, resource = 3, registry = 4 };
 

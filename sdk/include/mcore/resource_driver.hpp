@@ -32,6 +32,12 @@ struct DeviceAllowance {
   std::string access = "rwm";   // any of "r", "w", "m"
 };
 
+// A limit on one huge page size (runtime-spec linux.resources.hugepageLimits). ABI 3.1.
+struct HugepageLimit {
+  std::string page_size;      // as the kernel names it in hugetlb.<size>.*: "2MB", "1GB", "64KB"
+  std::uint64_t limit_bytes;  // the bytes of huge pages of that size the group may use
+};
+
 struct ResourceRequest {
   std::string container_id;
   ResourceLimits limits;
@@ -87,6 +93,12 @@ class ResourceDriver : public Driver {
   // limit, or when the group does not exist. The default refuses: a driver that cannot change limits
   // of running processes says so.
   virtual void update(const std::string& container_id, const ResourceLimits& limits);
+
+  // ABI 3.1. Limits the huge pages the group created by `create` may use, one limit per page size.
+  // Throws Error naming the size when the kernel has no such pages or the controller is missing; the
+  // engine then destroys the group. The engine calls it only on drivers built for 3.1 or later, and
+  // only with limits to set. The default refuses: a driver without huge page control says so.
+  virtual void limit_hugepages(const std::string& container_id, const std::vector<HugepageLimit>& limits);
 };
 
 }  // namespace mcore
