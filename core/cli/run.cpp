@@ -56,6 +56,9 @@ po::options_description run_options() {
     ("cap-drop", po::value<std::vector<std::string>>()->composing(), "drop a Linux capability")
     ("privileged", po::bool_switch(), "give the container every capability, no seccomp, no masked paths")
     ("security-opt", po::value<std::vector<std::string>>()->composing(), "no-new-privileges, seccomp=unconfined|FILE")
+    ("userns", po::value<std::string>(), "user namespace: host (default); --uidmap gives one of its own")
+    ("uidmap", po::value<std::vector<std::string>>()->composing(), "map container uids to host uids in a user namespace of its own: CTR:HOST:N")
+    ("gidmap", po::value<std::vector<std::string>>()->composing(), "map container gids to host gids: CTR:HOST:N (default: as --uidmap)")
     ("memory,m", po::value<std::string>(), "memory limit (e.g. 512m)")
     ("memory-swap", po::value<std::string>(), "memory plus swap limit; -1 for unlimited swap")
     ("cpus", po::value<std::string>(), "number of CPUs (e.g. 1.5)")
@@ -147,6 +150,9 @@ engine::ContainerRequest request_from(const po::variables_map& options, std::vec
   request.cap_add = list<std::string>(options, "cap-add");
   request.cap_drop = list<std::string>(options, "cap-drop");
   request.security = engine::parse_security_options(list<std::string>(options, "security-opt"));
+  request.userns = text(options, "userns");
+  request.uid_maps = list<std::string>(options, "uidmap");
+  request.gid_maps = list<std::string>(options, "gidmap");
   return request;
 }
 

@@ -53,5 +53,21 @@ TEST(ContainerRecordJson, TheModesThatAreNotNetworks) {
   EXPECT_FALSE(ContainerRecord::from_json(detached.to_json()).endpoint);
 }
 
+TEST(ContainerRecordJson, UserNamespaceMapsRoundTrip) {
+  ContainerRecord record;
+  record.id = std::string(64, 'f');
+  record.spec.uid_map = {{0, 100000, 65536}};
+  record.spec.gid_map = {{0, 200000, 1000}, {1000, 300000, 1}};
+  const ContainerRecord back = ContainerRecord::from_json(nlohmann::json::parse(record.to_json().dump()));
+  ASSERT_TRUE(has_own_user_namespace(back.spec));
+  EXPECT_EQ(id_map_lines(back.spec.uid_map), std::vector<std::string>{"0:100000:65536"});
+  EXPECT_EQ(id_map_lines(back.spec.gid_map), (std::vector<std::string>{"0:200000:1000", "1000:300000:1"}));
+
+  ContainerRecord host;
+  host.id = std::string(64, 'a');
+  const ContainerRecord host_back = ContainerRecord::from_json(nlohmann::json::parse(host.to_json().dump()));
+  EXPECT_FALSE(has_own_user_namespace(host_back.spec)) << "a record without maps shares the host's namespace";
+}
+
 }  // namespace
 }  // namespace mcore::engine

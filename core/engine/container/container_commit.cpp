@@ -274,6 +274,14 @@ ImageRecord commit_container(Engine& engine, const std::string& container_id, co
         "import the directory as an image (tar -C DIR -c . | mcore import - NAME), run the "
         "container from that image, then commit");
   }
+  // Its writable layer holds host ids (100000 for its root): committed as they are, the image's files
+  // would belong to no one inside another container.
+  if (has_own_user_namespace(spec)) {
+    throw ContainerRefusal("container " + record.name +
+                               " runs in a user namespace of its own (--uidmap): "
+                               "committing it is not supported yet",
+                           0, "run the same changes in a container without --uidmap and commit that one");
+  }
 
   StorageDriver& storage = *engine.storage();
   ImageStore store(config.data_root);

@@ -135,7 +135,7 @@ Json host_config_of(const ContainerSpec& spec) {
     log_config["max-file"] = std::to_string(spec.log.max_files);
   }
   const auto& limits = spec.limits;
-  return {
+  Json host_config = {
       {"Binds", list_or_null(binds)},
       {"LogConfig", {{"Type", "json-file"}, {"Config", log_config}}},
       {"NetworkMode", network_mode(spec)},
@@ -158,7 +158,14 @@ Json host_config_of(const ContainerSpec& spec) {
       {"CpusetCpus", limits.cpuset_cpus.value_or("")},
       {"CpusetMems", limits.cpuset_mems.value_or("")},
       {"MemorySwap", limits.memory_swap_bytes.value_or(0)},
-      {"PidsLimit", optional_or_null(limits.pids_limit)}};
+      {"PidsLimit", optional_or_null(limits.pids_limit)},
+      {"UsernsMode", has_own_user_namespace(spec) ? "private" : ""}};
+  // Podman's form of the maps: "CONTAINER:HOST:SIZE" lines.
+  if (has_own_user_namespace(spec)) {
+    host_config["IDMappings"] = {{"UidMap", id_map_lines(spec.uid_map)},
+                                 {"GidMap", id_map_lines(spec.gid_map)}};
+  }
+  return host_config;
 }
 
 Json mounts_of(const ContainerSpec& spec) {

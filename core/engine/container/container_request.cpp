@@ -7,6 +7,7 @@
 
 #include "engine/container/container_control.hpp"
 #include "engine/container/container_spec_json.hpp"
+#include "engine/container/container_user_namespace.hpp"
 #include "engine/image/image_config.hpp"
 #include "engine/logs/container_log.hpp"
 #include "engine/start/container_etc_files.hpp"
@@ -202,6 +203,7 @@ ContainerSpec resolve(Engine& engine, const ContainerRequest& request, PullSink*
   spec.no_new_privileges = request.security.no_new_privileges;
   spec.seccomp = request.security.seccomp;
   spec.seccomp_file = request.security.seccomp_file;
+  resolve_user_namespace(request, spec);
   return spec;
 }
 
@@ -294,6 +296,9 @@ nlohmann::json request_to_json(const ContainerRequest& request) {
           {"no_new_privileges", request.security.no_new_privileges},
           {"seccomp", static_cast<int>(request.security.seccomp)},
           {"seccomp_file", request.security.seccomp_file.string()},
+          {"userns", optional_json(request.userns)},
+          {"uid_maps", request.uid_maps},
+          {"gid_maps", request.gid_maps},
           {"limits", limits_to_json(request.limits)}};
 }
 

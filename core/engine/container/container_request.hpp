@@ -69,6 +69,10 @@ struct ContainerRequest {
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
   SecurityOptions security;
+  // --userns ("host"; unset: host) and Podman's --uidmap / --gidmap lines (CTR:HOST:N).
+  std::optional<std::string> userns;
+  std::vector<std::string> uid_maps;
+  std::vector<std::string> gid_maps;
   ResourceLimits limits;
 };
 

@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/security/capabilities.hpp"
 #include "engine/logs/log_options.hpp"
+#include "engine/security/capabilities.hpp"
+#include "engine/userns/id_map.hpp"
 #include "mcore/network_driver.hpp"
 #include "mcore/resource_driver.hpp"
 
@@ -81,6 +82,10 @@ struct ContainerSpec {
   bool no_new_privileges = false;
   SeccompMode seccomp = SeccompMode::default_profile;
   std::filesystem::path seccomp_file;
+  // --uidmap/--gidmap: a user namespace of its own with these maps, so that its root is not the
+  // host's. Both empty (--userns=host, the default): the host's user namespace.
+  IdMap uid_map;
+  IdMap gid_map;
 
   bool tty = false;
   bool interactive = false;
@@ -94,5 +99,7 @@ struct ContainerSpec {
 
   ResourceLimits limits;
 };
+
+inline bool has_own_user_namespace(const ContainerSpec& spec) { return !spec.uid_map.empty(); }
 
 }  // namespace mcore::engine

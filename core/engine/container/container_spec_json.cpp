@@ -193,6 +193,10 @@ nlohmann::json spec_to_json(const ContainerSpec& spec) {
       {"limits", limits_to_json(spec.limits)},
   };
   if (spec.group) json["group"] = *spec.group;
+  if (has_own_user_namespace(spec)) {
+    json["uid_map"] = id_map_lines(spec.uid_map);
+    json["gid_map"] = id_map_lines(spec.gid_map);
+  }
   return json;
 }
 
@@ -239,6 +243,10 @@ ContainerSpec spec_from_json(const nlohmann::json& json) {
   spec.stop_signal = json.value("stop_signal", 15);
   spec.stop_timeout = json.value("stop_timeout", 10);
   spec.limits = limits_from_json(json.value("limits", nlohmann::json::object()));
+  spec.uid_map =
+      parse_id_map_lines(json.value("uid_map", std::vector<std::string>{}), "the record's uid_map");
+  spec.gid_map =
+      parse_id_map_lines(json.value("gid_map", std::vector<std::string>{}), "the record's gid_map");
   return spec;
 }
 

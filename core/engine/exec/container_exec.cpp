@@ -23,10 +23,12 @@ namespace {
 
 // The namespaces the init was cloned into (PID included: it decides where mcore-enter's child is
 // born) and the cgroup namespace it unshares; with --network=host the init shares the host's network
-// namespace, and so will we.
+// namespace, and so will we; in a user namespace of its own, so will we.
 int joined_namespaces(const ContainerSpec& spec) {
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWPID;
   if (has_own_network_namespace(spec)) flags |= CLONE_NEWNET;
+  // setns(2) through a pidfd enters the user namespace first, then the others it owns.
+  if (has_own_user_namespace(spec)) flags |= CLONE_NEWUSER;
   return flags;
 }
 

@@ -1,27 +1,29 @@
 #include "engine/init/container_init.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
+#include <grp.h>
+#include <linux/magic.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
-#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
+
+#include <linux/openat2.h>
 
 #include "engine/init/container_child.hpp"
 #include "engine/init/copy_up.hpp"
@@ -186,8 +188,51 @@ void set_propagation(const Init& init, const InitStep& step) {
   ::close(fd);
 }
 
+// A detached mount the parent sends for a user namespace of the container's own: first the root, once
+// it has written the namespace's id maps, then each bind mount's source.
+int receive_mount(const Init& init, const char* what) {
+  char byte = 0;
+  iovec data{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(init.plan.sync_fd, &message, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  const cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(sizeof(int))) {
+    if (n >= 0) errno = EPROTO;
+    init.fail("receive from mcore", what);
+  }
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  return fd;
+}
+
 void apply_step(Init& init, const InitStep& step) {
   switch (step.kind) {
+    case InitStepKind::attach_root: {
+      const int root = receive_mount(init, "the container's root");
+      // Opened while still host uid 0, which owns the storage's 0700 directories on the way.
+      const int target = ::open(step.target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (target < 0) init.fail("open the mount point of the container's root");
+      // The maps are written: become the namespace's root, as the files it creates must be owned by
+      // an id it maps. Its capabilities stay (capabilities(7): it becomes its namespace's root).
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
+        init.fail("become root of the user namespace");
+      }
+      if (::move_mount(root, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+        init.fail("attach the container's root");
+      }
+      ::close(target);
+      // The mount's own descriptor is the root from now on: its path is no longer ours to walk.
+      init.root_fd = root;
+      return;
+    }
     case InitStepKind::mount_host:
       // The driver's options may be relative to its directory. No need to chdir back: pivot_into_root
       // chdir()s to the root before anything else uses the working directory.
@@ -229,14 +274,20 @@ void apply_step(Init& init, const InitStep& step) {
       return;
     }
     case InitStepKind::bind_in_root: {
+      const int sent = step.source_sent ? receive_mount(init, step.source) : -1;
       struct stat source {};
-      if (::stat(step.source, &source) != 0) init.fail("stat volume source", step.source + 1);
+      if ((sent >= 0 ? ::fstat(sent, &source) : ::stat(step.source, &source)) != 0) {
+        init.fail("stat volume source", step.source + 1);
+      }
       int fd = open_in_root(init.root_fd, step.target, S_ISDIR(source.st_mode) ? Create::directory : Create::file);
       if (fd < 0) init.fail("create volume mount point", step.target);
       FdPath at(fd);
-      // mcore run's volumes are recursive binds; an OCI mount says bind or rbind in its flags.
-      const unsigned long bind = step.flags == 0 ? MS_BIND | MS_REC : step.flags & (MS_BIND | MS_REC);
-      if (::mount(step.source, at.text, nullptr, bind, nullptr) != 0) {
+      const unsigned long bind = bind_flags(step);
+      const int rc = sent >= 0
+                         ? ::move_mount(sent, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                         : ::mount(step.source, at.text, nullptr, bind, nullptr);
+      if (sent >= 0) ::close(sent);
+      if (rc != 0) {
         StepText text;
         init.fail(text.add("bind ").add(step.source).add(" on /").add(step.target), errno);
       }
@@ -321,7 +372,8 @@ void apply_step(Init& init, const InitStep& step) {
       return;
     }
     case InitStepKind::remount_root_ro:
-      if (::mount(nullptr, init.plan.rootfs, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+      if (::mount(nullptr, FdPath(init.root_fd).text, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) !=
+          0) {
         init.fail("remount the root read-only");
       }
       return;
@@ -329,7 +381,7 @@ void apply_step(Init& init, const InitStep& step) {
 }
 
 void pivot_into_root(const Init& init) {
-  if (::chdir(init.plan.rootfs) != 0) init.fail("chdir to the new root");
+  if (::fchdir(init.root_fd) != 0) init.fail("chdir to the new root");
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new.
   if (::syscall(SYS_pivot_root, ".", ".") != 0) init.fail("pivot_root");
   if (::umount2(".", MNT_DETACH) != 0) init.fail("detach the old root");
@@ -445,12 +497,11 @@ void run_container_init(InitPlan& plan) noexcept {
     init.fail("make mounts private");
   }
 
-  bool root_opened = false;
   for (const InitStep& step : plan.steps) {
-    if (step.kind != InitStepKind::mount_host && !root_opened) {
+    // Once the driver's mounts are made (attach_root opens it itself).
+    if (step.kind != InitStepKind::mount_host && step.kind != InitStepKind::attach_root && init.root_fd < 0) {
       init.root_fd = ::open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (init.root_fd < 0) init.fail("open the container root");
-      root_opened = true;
     }
     if (step.kind != InitStepKind::mknod_in_root && step.kind != InitStepKind::symlink_in_root) {
       forget_node_parent(init);
@@ -458,6 +509,9 @@ void run_container_init(InitPlan& plan) noexcept {
     apply_step(init, step);
   }
   forget_node_parent(init);
+  if (init.root_fd < 0 && (init.root_fd = ::open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    init.fail("open the container root");
+  }
   if (plan.hook_barrier) wait_for_hooks(init);
   pivot_into_root(init);
   ::close(init.root_fd);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 
@@ -55,19 +56,29 @@ void add_mount(InitPlan& plan, const char* source, const char* target, const cha
                         .fstype = fstype, .flags = flags, .data = data});
 }
 
-void add_dev(InitPlan& plan) {
+void add_dev(InitPlan& plan, const ContainerSpec& spec) {
   add_mount(plan, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  // devpts refuses a gid its user namespace does not map.
+  const bool tty_group = !has_own_user_namespace(spec) || host_id_of(spec.gid_map, 5);
   add_mount(plan, "devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-            "newinstance,ptmxmode=0666,mode=0620,gid=5");
+            tty_group ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620");
   add_mount(plan, "shm", "dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k");
   add_mount(plan, "mqueue", "dev/mqueue", "mqueue", kNoSuidDevExec, nullptr);
-  add_default_devices(plan);
+  add_default_devices(plan, has_own_user_namespace(spec) ? DeviceNodes::bind_host : DeviceNodes::create);
 }
 
 }  // namespace
 
-void add_default_devices(InitPlan& plan) {
+void add_default_devices(InitPlan& plan, DeviceNodes nodes) {
   for (const auto& node : kDeviceNodes) {
+    if (nodes == DeviceNodes::bind_host) {
+      // "dev/null" in the container is the host's /dev/null.
+      plan.steps.push_back({.kind = InitStepKind::bind_in_root,
+                            .source = plan.keep(std::string("/") + node.name),
+                            .target = node.name,
+                            .flags = MS_BIND});
+      continue;
+    }
     plan.steps.push_back({.kind = InitStepKind::mknod_in_root, .target = node.name,
                           .mode = S_IFCHR | 0666, .device = makedev(node.major, node.minor)});
   }
@@ -106,7 +117,14 @@ void add_host_devices(InitPlan& plan) {
 
 void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const EtcMounts& etc,
                      const CgroupView& cgroups, InitPlan& plan) {
+  const bool own_user_namespace = has_own_user_namespace(spec);
   for (const auto& mount : rootfs.mounts) {
+    // Its user namespace's root cannot build an overlay of our layers: the parent builds it detached,
+    // over layers idmapped for that namespace (start/idmapped_overlay), and sends it.
+    if (own_user_namespace && &mount == &rootfs.mounts.back()) {
+      plan.steps.push_back({.kind = InitStepKind::attach_root, .target = plan.keep(mount.target.string())});
+      continue;
+    }
     plan.steps.push_back({.kind = InitStepKind::mount_host,
                           .source = plan.keep(mount.source),
                           .target = plan.keep(mount.target.string()),
@@ -120,7 +138,7 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
   plan.rootfs = plan.keep(rootfs.rootfs.string());
 
   add_mount(plan, "proc", "proc", "proc", kNoSuidDevExec, nullptr);
-  add_dev(plan);
+  add_dev(plan, spec);
   if (spec.privileged) add_host_devices(plan);
   add_mount(plan, "sysfs", "sys", "sysfs", kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), nullptr);
 
@@ -152,13 +170,21 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
   build_process_plan(spec, plan);
   plan.new_cgroup_namespace = cgroups.own_namespace;
   // Only inside a namespace of its own: mounted without one, a hierarchy would show the host's tree.
-  if (cgroups.own_namespace) {
+  // A user namespace may mount cgroup2 but not a v1 hierarchy (not FS_USERNS_MOUNT): on a v1 or
+  // hybrid host such a container's /sys/fs/cgroup stays empty.
+  const bool all_v2 =
+      std::all_of(cgroups.hierarchies.begin(), cgroups.hierarchies.end(),
+                  [](const CgroupHierarchy& hierarchy) { return hierarchy.fstype == "cgroup2"; });
+  if (cgroups.own_namespace && (!own_user_namespace || all_v2)) {
     for (const auto& hierarchy : cgroups.hierarchies) {
       plan.cgroup_mounts.push_back({plan.keep(hierarchy.name), plan.keep(hierarchy.fstype), plan.keep(hierarchy.options)});
     }
   }
   plan.cgroup_mounts_writable = spec.privileged;
   plan.loopback_up = spec.network == NetworkMode::none;
+  if (own_user_namespace) {
+    for (auto& step : plan.steps) step.source_sent = step.kind == InitStepKind::bind_in_root;
+  }
 }
 
 void build_process_plan(const ContainerSpec& spec, InitPlan& plan) {

@@ -3,6 +3,7 @@
 // execve, prepared in the parent as plain C data so the child never allocates. Paths marked "in root"
 // are resolved inside the container's root with openat2(RESOLVE_IN_ROOT): a symlink in the image can
 // never make a mount land on the host.
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -11,25 +12,26 @@
 #include <string>
 #include <vector>
 
-#include "engine/security/capabilities.hpp"
-#include "engine/context/host_facts.hpp"
 #include "engine/container/container_spec.hpp"
+#include "engine/context/host_facts.hpp"
+#include "engine/security/capabilities.hpp"
 #include "engine/security/seccomp_profile.hpp"
 #include "mcore/storage_driver.hpp"
 
 namespace mcore::engine {
 
 enum class InitStepKind : unsigned char {
-  mount_host,       // mount(source, target) with target an absolute host path (the storage driver's)
-  mount_in_root,    // mount a file system (proc, tmpfs, ...) on a directory in root, creating it
-  bind_in_root,     // bind host path `source` on a path in root, creating a directory or file for it
-  mask_in_root,     // hide a path in root: /dev/null over a file, read-only tmpfs over a directory
-  readonly_in_root, // bind a path in root over itself and make it read-only
-  mkdir_in_root,    // create a directory in root (and its parents)
-  mknod_in_root,    // create a device node in root
-  symlink_in_root,  // create symlink `target` -> `source`
-  remount_root_ro,  // make the root mount read-only (after its submounts)
-  sysctl_in_root,   // write `data` to `target`, a file of the container's own procfs (proc/sys/...)
+  mount_host,        // mount(source, target) with target an absolute host path (the storage driver's)
+  attach_root,       // become root of the user namespace, then attach the root the parent sends on target
+  mount_in_root,     // mount a file system (proc, tmpfs, ...) on a directory in root, creating it
+  bind_in_root,      // bind host path `source` on a path in root, creating a directory or file for it
+  mask_in_root,      // hide a path in root: /dev/null over a file, read-only tmpfs over a directory
+  readonly_in_root,  // bind a path in root over itself and make it read-only
+  mkdir_in_root,     // create a directory in root (and its parents)
+  mknod_in_root,     // create a device node in root
+  symlink_in_root,   // create symlink `target` -> `source`
+  remount_root_ro,   // make the root mount read-only (after its submounts)
+  sysctl_in_root,    // write `data` to `target`, a file of the container's own procfs (proc/sys/...)
 };
 
 struct InitStep {
@@ -49,7 +51,16 @@ struct InitStep {
   // apply after the mount; 0 leaves it private (the whole tree is made private first).
   unsigned long propagation = 0;
   bool copy_up = false;  // mount_in_root: copy what the directory held into the new mount (tmpcopyup)
+  // bind_in_root in a user namespace of the container's own: the parent opens `source` (its root
+  // reaches host paths the container's root may not) and sends it as a detached mount, in step order.
+  bool source_sent = false;
 };
+
+// What a bind_in_root step binds: mcore run's volumes are recursive binds; an OCI mount says bind or
+// rbind in its flags.
+inline unsigned long bind_flags(const InitStep& step) {
+  return step.flags == 0 ? MS_BIND | MS_REC : step.flags & (MS_BIND | MS_REC);
+}
 
 // A cgroup hierarchy the init mounts at /sys/fs/cgroup/<name> once it is in its own cgroup namespace.
 struct CgroupMountStep {
@@ -139,10 +150,13 @@ struct CgroupView {
 };
 
 // The runtime-spec's default devices in /dev (null, zero, full, random, urandom, tty) and its links
-// (/dev/fd, stdin, stdout, stderr, ptmx -> pts/ptmx, core), as nodes the init creates.
-void add_default_devices(InitPlan& plan);
+// (/dev/fd, stdin, stdout, stderr, ptmx -> pts/ptmx, core): nodes the init creates, or, in a user
+// namespace of its own (where mknod is refused), binds of the host's nodes.
+enum class DeviceNodes { create, bind_host };
+void add_default_devices(InitPlan& plan, DeviceNodes nodes = DeviceNodes::create);
 
-// Builds the init script for `spec` on top of the mounts the storage driver described: Docker's /proc,
+// Builds the init script for `spec` on top of the mounts the storage driver described (in a user
+// namespace of its own, the last, the root, comes from the parent as a detached mount): Docker's /proc,
 // /sys (with the container's own cgroups), /dev (every host device for a privileged container), masked
 // and read-only paths (all skipped for privileged containers where Docker skips them), the /etc files,
 // volumes (which may cover them), tmpfs mounts, and the process settings.

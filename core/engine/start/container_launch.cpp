@@ -4,8 +4,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,22 +17,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/start/container_etc.hpp"
 #include "engine/container/container_liveness.hpp"
-#include "engine/start/container_network.hpp"
-#include "engine/start/container_process.hpp"
 #include "engine/container/container_store.hpp"
-#include "engine/util/file_util.hpp"
-#include "engine/io/descriptors.hpp"
-#include "engine/io/fd_passing.hpp"
+#include "engine/context/self_command.hpp"
 #include "engine/init/init_plan.hpp"
 #include "engine/init/init_protocol.hpp"
+#include "engine/io/descriptors.hpp"
+#include "engine/io/fd_passing.hpp"
+#include "engine/start/container_etc.hpp"
+#include "engine/start/container_network.hpp"
+#include "engine/start/container_process.hpp"
+#include "engine/start/container_seccomp.hpp"
+#include "engine/start/container_user_namespace.hpp"
+#include "engine/start/start_failure.hpp"
+#include "engine/util/file_util.hpp"
 #include "engine/util/scope_exit.hpp"
 #include "engine/util/vfork_child.hpp"
-#include "engine/context/self_command.hpp"
 #include "engine/volume/volume_populate.hpp"
-#include "engine/start/container_seccomp.hpp"
-#include "engine/start/start_failure.hpp"
 
 namespace mcore::engine {
 namespace fs = std::filesystem;
@@ -44,6 +45,8 @@ constexpr int kExitMcoreFailure = 125;
 unsigned long namespace_flags(const ContainerSpec& spec) {
   unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
   if (has_own_network_namespace(spec)) flags |= CLONE_NEWNET;
+  // In the same clone: every other namespace is then owned by the user namespace.
+  if (has_own_user_namespace(spec)) flags |= CLONE_NEWUSER;
   return flags;
 }
 
@@ -174,7 +177,9 @@ class ContainerStart {
     request.layers = spec_.image_layers;
     if (!spec_.rootfs.empty()) request.external_lowers = {spec_.rootfs};
     request.external_lowers.push_back(etc_mount_point_layer(store_, id_));
-    const RootfsPlan rootfs = engine_.storage()->prepare_rootfs(request);
+    rootfs_ = engine_.storage()->prepare_rootfs(request);
+    const RootfsPlan& rootfs = rootfs_;
+    if (has_own_user_namespace(spec_)) give_upper_to_container_root(rootfs, spec_);
     populate_volumes(engine_, spec_, rootfs);
     write_etc_files(store_, spec_);
     const EtcFilePaths etc = etc_file_paths(store_, id_);
@@ -198,6 +203,12 @@ class ContainerStart {
   // Returns the reason the command did not start, or nullopt once it runs.
   std::optional<InitFailure> spawn() {
     process_.emplace(ContainerProcess::start(plan_, namespace_flags(spec_)));
+    if (has_own_user_namespace(spec_) &&
+        !give_user_namespace(*process_, spec_, rootfs_.mounts.back(), plan_)) {
+      std::optional<InitFailure> failure = process_->wait_for_exec(false);
+      process_->wait();
+      return failure;
+    }
     out_.write.reset();
     err_.write.reset();
     in_.read.reset();
@@ -326,6 +337,7 @@ class ContainerStart {
   const std::string id_;
   const ContainerRuntimePaths paths_;
   std::shared_ptr<ResourceDriver> resource_;
+  RootfsPlan rootfs_;
   bool group_created_ = false;
   bool joined_network_ = false;
   // The undo steps, placed so that on the way out the network is left first, then the init is

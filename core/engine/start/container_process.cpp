@@ -132,6 +132,11 @@ bool ContainerProcess::release() {
   throw Error::from_errno("release the container init");
 }
 
+bool ContainerProcess::send_mount(int mount_fd) {
+  const char mount = 'm';
+  return send_message(sync_.get(), &mount, 1, mount_fd);
+}
+
 std::optional<InitFailure> ContainerProcess::wait_for_exec(bool released) {
   InitMessage message{};
   if (!receive(sync_.get(), message, nullptr)) {

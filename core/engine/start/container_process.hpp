@@ -48,6 +48,10 @@ class ContainerProcess {
   // returns its report.
   bool release();
 
+  // Sends the init a detached mount it attaches (in a user namespace of its own: its root, then its
+  // bind mounts' sources). Returns false when the init is gone (its report waits in the socket).
+  bool send_mount(int mount_fd);
+
   // For a child that forks the process meant to run the command and exits (`mcore exec`): the forked
   // process, which is mcore's child too (CLONE_PARENT) and takes over the sync socket; nullopt with
   // `failure` set when the child reported a failure instead, or died without a report.

@@ -116,4 +116,16 @@ std::string to_string(const IdMapEntry& entry) {
          std::to_string(entry.size);
 }
 
+IdMap parse_id_map_lines(const std::vector<std::string>& lines, std::string_view flag) {
+  IdMap map;
+  for (const auto& line : lines) map.push_back(parse_id_map_entry(line, flag));
+  return map;
+}
+
+std::vector<std::string> id_map_lines(const IdMap& map) {
+  std::vector<std::string> lines;
+  for (const auto& entry : map) lines.push_back(to_string(entry));
+  return lines;
+}
+
 }  // namespace mcore::engine

@@ -38,6 +38,9 @@ std::optional<std::uint32_t> parse_id_number(std::string_view field);
 // when a field is missing, not a number, SIZE is 0 or a range runs past 4294967294.
 IdMapEntry parse_id_map_entry(std::string_view text, std::string_view flag);
 
+// Every line of `lines` parsed as above; the map is not checked as a whole.
+IdMap parse_id_map_lines(const std::vector<std::string>& lines, std::string_view flag);
+
 // Checks a whole map as the kernel would: 1 to kMaxIdMapEntries lines, no two lines overlapping inside
 // or outside. Throws an Error naming `flag` and the two lines that overlap.
 void check_id_map(const IdMap& map, std::string_view flag);
@@ -54,5 +57,8 @@ bool host_ids_within(const IdMap& map, const std::vector<IdRange>& allowed);
 
 // "CONTAINER:HOST:SIZE", as the flag takes it.
 std::string to_string(const IdMapEntry& entry);
+
+// Each line of `map` as above (how records and `inspect` show a map).
+std::vector<std::string> id_map_lines(const IdMap& map);
 
 }  // namespace mcore::engine

@@ -1,0 +1,139 @@
+// mcore run --uidmap: a container whose root is not the host's root. Inside, id says root and the
+// image's files belong to root; outside, what it writes belongs to the mapped ids; a root-owned host
+// file bound in stays read-only to it, device nodes cannot be made, and mcore exec joins the same
+// user namespace. All through the mcore binary against the real kernel (docs/user-namespaces.md).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace mcore::test {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr uid_t kContainerRoot = 100000;  // what the container's 0 is on the host
+
+class UserNamespaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    sandbox_ = std::make_unique<McoreSandbox>();
+  }
+
+  CommandResult run(const std::vector<std::string>& flags, const std::string& script) {
+    std::vector<std::string> args{"run", "--network", "none", "--rootfs", shared_busybox_rootfs().string()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"sh", "-c", script});
+    return sandbox_->mcore(args);
+  }
+
+  std::unique_ptr<McoreSandbox> sandbox_;
+};
+
+TEST_F(UserNamespaceTest, RootInsideIsAMappedIdOutside) {
+  TempDir shared("mcore-userns");
+  ::chmod(shared.path().c_str(), 0777);
+  auto result =
+      run({"--rm", "--uidmap", "0:100000:65536", "-v", shared.path().string() + ":/shared"},
+          "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u:%g' /bin/busybox /; "
+          "touch /shared/made && echo wrote");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(result.out.starts_with("0\n0\n")) << result.out;
+  EXPECT_NE(result.out.find("0     100000      65536"), std::string::npos)
+      << "the map as the kernel shows it: " << result.out;
+  EXPECT_NE(result.out.find("0:0\n0:0\n"), std::string::npos)
+      << "the image's files and / belong to its root: " << result.out;
+  ASSERT_NE(result.out.find("wrote"), std::string::npos) << result.out << result.err;
+  struct stat made {};
+  ASSERT_EQ(::stat((shared.path() / "made").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, kContainerRoot)
+      << "a file the container's root creates is the mapped id on the host";
+  EXPECT_EQ(made.st_gid, kContainerRoot);
+}
+
+TEST_F(UserNamespaceTest, TheHostsRootFilesAndDevicesStayOutOfReach) {
+  TempDir dir("mcore-userns");
+  const fs::path secret = dir.path() / "secret";
+  std::ofstream(secret) << "host\n";
+  ::chmod(secret.c_str(), 0644);
+  auto result = run({"--rm", "--uidmap", "0:100000:65536", "-v", secret.string() + ":/secret"},
+                    "echo changed >> /secret 2>&1 || echo write-refused; "
+                    "mknod /tmp/disk b 8 0 2>&1 || echo mknod-refused; "
+                    "head -c 1 /dev/zero | wc -c");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("write-refused"), std::string::npos) << result.out;
+  EXPECT_EQ(read_text(secret), "host\n") << "root in the container is not root over the host's files";
+  EXPECT_NE(result.out.find("mknod-refused"), std::string::npos)
+      << "CAP_MKNOD counts only in its namespace: " << result.out;
+  EXPECT_TRUE(result.out.ends_with("1\n")) << "/dev/zero is the host's node, bound in: " << result.out;
+
+  // Without a user namespace the same root writes the file: the refusal above is the namespace's.
+  auto shared = run({"--rm", "-v", secret.string() + ":/secret"}, "echo changed >> /secret && echo wrote");
+  EXPECT_NE(shared.out.find("wrote"), std::string::npos) << shared.out << shared.err;
+}
+
+// From an image in the store: its layers are the ones mounted idmapped.
+TEST_F(UserNamespaceTest, ExecJoinsTheUserNamespaceAndInspectShowsTheMaps) {
+  TempDir dir("mcore-userns");
+  const std::string archive = (dir.path() / "rootfs.tar").string();
+  ASSERT_EQ(run_command({"/bin/tar", "-C", shared_busybox_rootfs().string(), "-cf", archive, "."}).exit_code,
+            0);
+  auto imported = sandbox_->mcore({"import", archive, "userns-base"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  auto started = sandbox_->mcore({"run", "-d", "--network", "none", "--name", "mapped", "--uidmap",
+                                  "0:100000:65536", "--gidmap", "0:200000:65536", "userns-base", "sh", "-c",
+                                  "touch /made-by-init; exec sleep 1000"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  auto inside =
+      sandbox_->mcore({"exec", "mapped", "sh", "-c",
+                       "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /made-by-init"});
+  ASSERT_EQ(inside.exit_code, 0) << inside.err;
+  EXPECT_NE(inside.out.find("100000"), std::string::npos) << inside.out;
+  EXPECT_NE(inside.out.find("200000"), std::string::npos) << inside.out;
+  EXPECT_TRUE(inside.out.ends_with("0\n0\n")) << inside.out;
+
+  auto inspect = sandbox_->mcore({"inspect", "mapped"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  const auto host_config = nlohmann::json::parse(inspect.out)[0]["HostConfig"];
+  EXPECT_EQ(host_config["UsernsMode"], "private");
+  EXPECT_EQ(host_config["IDMappings"]["UidMap"], nlohmann::json::array({"0:100000:65536"}));
+  EXPECT_EQ(host_config["IDMappings"]["GidMap"], nlohmann::json::array({"0:200000:65536"}));
+
+  auto commit = sandbox_->mcore({"commit", "mapped", "mapped-image"});
+  EXPECT_NE(commit.exit_code, 0);
+  EXPECT_NE(commit.err.find("user namespace of its own"), std::string::npos) << commit.err;
+  EXPECT_EQ(sandbox_->mcore({"rm", "-f", "mapped"}).exit_code, 0);
+}
+
+// The network namespace belongs to the user namespace; host root still wires it to the bridge.
+TEST_F(UserNamespaceTest, TheBridgeNetworkReachesAMappedContainer) {
+  auto result = sandbox_->mcore({"run", "--rm", "--network", "bridge", "--uidmap", "0:100000:65536",
+                                 "--rootfs", shared_busybox_rootfs().string(), "sh", "-c",
+                                 "ip -o -4 addr show eth0; cat /etc/hosts"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("inet "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("localhost"), std::string::npos) << "/etc/hosts is bound in: " << result.out;
+}
+
+TEST_F(UserNamespaceTest, BadMapsFailBeforeAnythingExists) {
+  auto unmapped_root = run({"--rm", "--uidmap", "1:100000:65536"}, "true");
+  EXPECT_EQ(unmapped_root.exit_code, 125);
+  EXPECT_NE(unmapped_root.err.find("--uidmap does not map the container's root (id 0)"), std::string::npos)
+      << unmapped_root.err;
+  auto overlapping = run({"--rm", "--uidmap", "0:100000:65536", "--uidmap", "10:300000:5"}, "true");
+  EXPECT_EQ(overlapping.exit_code, 125);
+  EXPECT_NE(overlapping.err.find("--uidmap"), std::string::npos) << overlapping.err;
+  auto privileged = run({"--rm", "--privileged", "--uidmap", "0:100000:65536"}, "true");
+  EXPECT_EQ(privileged.exit_code, 125);
+  auto listed = sandbox_->mcore({"ps", "-a", "-q"});
+  EXPECT_EQ(listed.out, "") << "no record of a refused container";
+}
+
+}  // namespace
+}  // namespace mcore::test
