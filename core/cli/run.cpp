@@ -56,7 +56,7 @@ po::options_description run_options() {
     ("cap-drop", po::value<std::vector<std::string>>()->composing(), "drop a Linux capability")
     ("privileged", po::bool_switch(), "give the container every capability, no seccomp, no masked paths")
     ("security-opt", po::value<std::vector<std::string>>()->composing(), "no-new-privileges, seccomp=unconfined|FILE")
-    ("userns", po::value<std::string>(), "user namespace: host (default); --uidmap gives one of its own")
+    ("userns", po::value<std::string>(), "user namespace: host, or auto (65536 ids of its own from /etc/subuid); default: the config's userns")
     ("uidmap", po::value<std::vector<std::string>>()->composing(), "map container uids to host uids in a user namespace of its own: CTR:HOST:N")
     ("gidmap", po::value<std::vector<std::string>>()->composing(), "map container gids to host gids: CTR:HOST:N (default: as --uidmap)")
     ("memory,m", po::value<std::string>(), "memory limit (e.g. 512m)")

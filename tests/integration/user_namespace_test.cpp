@@ -121,6 +121,62 @@ TEST_F(UserNamespaceTest, TheBridgeNetworkReachesAMappedContainer) {
   EXPECT_NE(result.out.find("localhost"), std::string::npos) << "/etc/hosts is bound in: " << result.out;
 }
 
+// A range of subordinate ids in /etc/subuid and /etc/subgid for a user name of the test's own (mcore
+// needs no such account: the lines are what it reads); both files are put back as they were.
+class SubordinateIds {
+ public:
+  explicit SubordinateIds(const std::string& line)
+      : uid_text_(read_text("/etc/subuid")), gid_text_(read_text("/etc/subgid")) {
+    std::ofstream("/etc/subuid", std::ios::app) << line << "\n";
+    std::ofstream("/etc/subgid", std::ios::app) << line << "\n";
+  }
+  ~SubordinateIds() {
+    std::ofstream("/etc/subuid", std::ios::trunc) << uid_text_;
+    std::ofstream("/etc/subgid", std::ios::trunc) << gid_text_;
+  }
+
+ private:
+  std::string uid_text_;
+  std::string gid_text_;
+};
+
+std::string uid_map_of(const McoreSandbox& sandbox, const std::string& name) {
+  auto inspect = sandbox.mcore({"inspect", name});
+  if (inspect.exit_code != 0) return "inspect failed: " + inspect.err;
+  return nlohmann::json::parse(inspect.out)[0]["HostConfig"]["IDMappings"]["UidMap"].dump();
+}
+
+// --userns=auto: each container its own 65536 ids out of the config user's range, never two alike,
+// freed by rm; an exhausted range is refused and leaves nothing.
+TEST_F(UserNamespaceTest, AutoGivesEachContainerItsOwnRangeUntilRm) {
+  const std::string user = "mcore-test-" + std::to_string(::getpid());
+  SubordinateIds ids(user + ":1500000000:131072");
+  sandbox_->write_config({{"userns_user", user}});
+  auto start = [&](const std::string& name) {
+    return sandbox_->mcore({"run", "-d", "--network", "none", "--userns=auto", "--name", name, "--rootfs",
+                            shared_busybox_rootfs().string(), "sleep", "1000"});
+  };
+  ASSERT_EQ(start("first").exit_code, 0);
+  ASSERT_EQ(start("second").exit_code, 0);
+  EXPECT_EQ(uid_map_of(*sandbox_, "first"), R"(["0:1500000000:65536"])");
+  EXPECT_EQ(uid_map_of(*sandbox_, "second"), R"(["0:1500065536:65536"])");
+  auto inside = sandbox_->mcore(
+      {"exec", "second", "sh", "-c", "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox"});
+  EXPECT_EQ(inside.exit_code, 0) << inside.err;
+  EXPECT_NE(inside.out.find("1500065536"), std::string::npos) << inside.out;
+  EXPECT_TRUE(inside.out.starts_with("0\n") && inside.out.ends_with("\n0\n")) << inside.out;
+
+  auto third = start("third");
+  EXPECT_EQ(third.exit_code, 125);
+  EXPECT_NE(third.err.find("is taken by a container"), std::string::npos) << third.err;
+  EXPECT_EQ(sandbox_->mcore({"inspect", "third"}).exit_code, 1) << "an exhausted range leaves no record";
+
+  ASSERT_EQ(sandbox_->mcore({"rm", "-f", "first"}).exit_code, 0);
+  ASSERT_EQ(start("third").exit_code, 0);
+  EXPECT_EQ(uid_map_of(*sandbox_, "third"), R"(["0:1500000000:65536"])") << "rm freed the first range";
+  EXPECT_EQ(sandbox_->mcore({"rm", "-f", "second", "third"}).exit_code, 0);
+}
+
 TEST_F(UserNamespaceTest, BadMapsFailBeforeAnythingExists) {
   auto unmapped_root = run({"--rm", "--uidmap", "1:100000:65536"}, "true");
   EXPECT_EQ(unmapped_root.exit_code, 125);

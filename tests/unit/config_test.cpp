@@ -128,6 +128,18 @@ TEST(Config, ConcurrentDownloadsMustBeInRange) {
   EXPECT_EQ(parse_config({{"max_concurrent_downloads", 64}}, "cfg.json").max_concurrent_downloads, 64u);
 }
 
+TEST(Config, UsernsIsHostOrAutoWithAUserForTheRanges) {
+  const Config defaults = parse_config(json::object(), "cfg.json");
+  EXPECT_EQ(defaults.userns, "host") << "a container shares the host's user namespace unless asked";
+  EXPECT_EQ(defaults.userns_user, "mcore");
+  const Config automatic = parse_config({{"userns", "auto"}, {"userns_user", "remap"}}, "cfg.json");
+  EXPECT_EQ(automatic.userns, "auto");
+  EXPECT_EQ(automatic.userns_user, "remap");
+  EXPECT_PRED_FORMAT2(IsSubstring, "cfg.json: userns: \"private\" is not host or auto",
+                      parse_error({{"userns", "private"}}));
+  EXPECT_PRED_FORMAT2(IsSubstring, "userns_user: empty", parse_error({{"userns_user", ""}}));
+}
+
 TEST(Config, PathsMustBeAbsolute) {
   EXPECT_PRED_FORMAT2(IsSubstring, "plugin_paths.resource: \"plugins/x.so\" is not an absolute path",
                       parse_error({{"plugin_paths", {{"resource", "plugins/x.so"}}}}));

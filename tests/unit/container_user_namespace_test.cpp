@@ -7,13 +7,15 @@
 #include <gtest/gtest.h>
 
 #include "mcore/error.hpp"
+#include "test_support.hpp"
 
 namespace mcore::engine {
 namespace {
 
-std::string refusal(const ContainerRequest& request, ContainerSpec spec = {}) {
+std::string refusal(const ContainerRequest& request, ContainerSpec spec = {},
+                    std::string_view default_mode = "host") {
   try {
-    resolve_user_namespace(request, spec);
+    resolve_user_namespace(request, default_mode, spec);
   } catch (const Error& error) {
     return std::string(error.what()) + " | " + error.hint();
   }
@@ -22,11 +24,11 @@ std::string refusal(const ContainerRequest& request, ContainerSpec spec = {}) {
 
 TEST(ContainerUserNamespace, NoFlagsShareTheHostsNamespace) {
   ContainerSpec spec;
-  resolve_user_namespace({}, spec);
+  EXPECT_FALSE(resolve_user_namespace({}, "host", spec));
   EXPECT_FALSE(has_own_user_namespace(spec));
   ContainerRequest host;
   host.userns = "host";
-  resolve_user_namespace(host, spec);
+  EXPECT_FALSE(resolve_user_namespace(host, "auto", spec)) << "--userns=host wins over the config's auto";
   EXPECT_FALSE(has_own_user_namespace(spec));
 }
 
@@ -34,13 +36,13 @@ TEST(ContainerUserNamespace, AUidMapAloneServesForTheGidsToo) {
   ContainerRequest request;
   request.uid_maps = {"0:100000:65536"};
   ContainerSpec spec;
-  resolve_user_namespace(request, spec);
+  EXPECT_FALSE(resolve_user_namespace(request, "auto", spec)) << "maps given win over the config's auto";
   ASSERT_TRUE(has_own_user_namespace(spec));
   EXPECT_EQ(id_map_lines(spec.uid_map), std::vector<std::string>{"0:100000:65536"});
   EXPECT_EQ(id_map_lines(spec.gid_map), std::vector<std::string>{"0:100000:65536"});
 
   request.gid_maps = {"0:200000:10", "10:300000:5"};
-  resolve_user_namespace(request, spec);
+  resolve_user_namespace(request, "host", spec);
   EXPECT_EQ(id_map_lines(spec.gid_map), (std::vector<std::string>{"0:200000:10", "10:300000:5"}));
 }
 
@@ -66,7 +68,10 @@ TEST(ContainerUserNamespace, ConflictsAndWhatIsNotBuiltYetAreRefused) {
   request.userns = "host";
   EXPECT_NE(refusal(request).find("conflicting options: --userns=host and --uidmap"), std::string::npos);
   request.userns = "auto";
-  EXPECT_NE(refusal(request).find("--userns=auto is not supported yet"), std::string::npos)
+  EXPECT_NE(refusal(request).find("conflicting options: --userns=auto and --uidmap"), std::string::npos)
+      << refusal(request);
+  request.userns = "private";
+  EXPECT_NE(refusal(request).find("--userns=private is not supported yet"), std::string::npos)
       << refusal(request);
   request.userns = "bogus";
   EXPECT_NE(refusal(request).find("invalid --userns \"bogus\""), std::string::npos) << refusal(request);
@@ -79,6 +84,71 @@ TEST(ContainerUserNamespace, ConflictsAndWhatIsNotBuiltYetAreRefused) {
   host_network.network = NetworkMode::host;
   EXPECT_NE(refusal(request, host_network).find("--network host cannot be combined with --uidmap"),
             std::string::npos);
+  EXPECT_NE(refusal({}, privileged, "auto").find("--privileged cannot be combined with --userns=auto"),
+            std::string::npos)
+      << "the config's default is checked as the flag is";
+}
+
+TEST(ContainerUserNamespace, AutoIsChosenByTheFlagOrTheConfig) {
+  ContainerSpec spec;
+  ContainerRequest flag;
+  flag.userns = "auto";
+  EXPECT_TRUE(resolve_user_namespace(flag, "host", spec));
+  EXPECT_TRUE(resolve_user_namespace({}, "auto", spec));
+  EXPECT_FALSE(has_own_user_namespace(spec)) << "the range is allocate_auto_id_maps' to choose";
+}
+
+std::string allocation_error(const ContainerStore& store, const std::string& user, const std::string& subuid,
+                             const std::string& subgid) {
+  ContainerSpec spec;
+  try {
+    allocate_auto_id_maps(store, user, subuid, subgid, spec);
+  } catch (const Error& error) {
+    return std::string(error.what()) + " | " + error.hint();
+  }
+  return "no error";
+}
+
+// The records are the ledger: each new container gets the first range no record holds.
+TEST(ContainerUserNamespace, AutoRangesAreDisjointAndComeBackWhenARecordGoes) {
+  test::TempDir root;
+  ContainerStore store(root.path());
+  const std::string subuid = "other:100000:65536\nmcore:200000:131072\n";
+  const std::string subgid = "mcore:300000:65536\nmcore:500000:65536\n";
+  ContainerRecord first;
+  first.id = new_container_id();
+  first.name = "first";
+  allocate_auto_id_maps(store, "mcore", subuid, subgid, first.spec);
+  EXPECT_EQ(id_map_lines(first.spec.uid_map), std::vector<std::string>{"0:200000:65536"});
+  EXPECT_EQ(id_map_lines(first.spec.gid_map), std::vector<std::string>{"0:300000:65536"});
+  store.create(first);
+
+  ContainerRecord second;
+  second.id = new_container_id();
+  second.name = "second";
+  allocate_auto_id_maps(store, "mcore", subuid, subgid, second.spec);
+  EXPECT_EQ(id_map_lines(second.spec.uid_map), std::vector<std::string>{"0:265536:65536"});
+  EXPECT_EQ(id_map_lines(second.spec.gid_map), std::vector<std::string>{"0:500000:65536"});
+  store.create(second);
+
+  const std::string exhausted = allocation_error(store, "mcore", subuid, subgid);
+  EXPECT_NE(exhausted.find("every range of 65536 ids in /etc/subuid for user mcore is taken"),
+            std::string::npos)
+      << exhausted;
+
+  store.remove(first.id);
+  ContainerSpec third;
+  allocate_auto_id_maps(store, "mcore", subuid, subgid, third);
+  EXPECT_EQ(id_map_lines(third.uid_map), std::vector<std::string>{"0:200000:65536"}) << "rm freed the range";
+}
+
+TEST(ContainerUserNamespace, AutoWithoutSubordinateIdsSaysHowToGrantThem) {
+  test::TempDir root;
+  ContainerStore store(root.path());
+  const std::string missing = allocation_error(store, "nobody-here", "mcore:200000:65536\n", "");
+  EXPECT_NE(missing.find("user nobody-here has no subordinate ids in /etc/subuid"), std::string::npos)
+      << missing;
+  EXPECT_NE(missing.find("usermod --add-subuids"), std::string::npos) << missing;
 }
 
 }  // namespace

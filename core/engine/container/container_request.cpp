@@ -16,6 +16,7 @@
 #include "engine/volume/volume_control.hpp"
 #include "engine/volume/volume_store.hpp"
 #include "mcore/error.hpp"
+#include "mcore/fd_io.hpp"
 
 namespace mcore::engine {
 
@@ -203,7 +204,6 @@ ContainerSpec resolve(Engine& engine, const ContainerRequest& request, PullSink*
   spec.no_new_privileges = request.security.no_new_privileges;
   spec.seccomp = request.security.seccomp;
   spec.seccomp_file = request.security.seccomp_file;
-  resolve_user_namespace(request, spec);
   return spec;
 }
 
@@ -236,6 +236,15 @@ nlohmann::json optional_json(const std::optional<T>& value) {
 ContainerSpec create_container(Engine& engine, const ContainerRequest& request, PullSink* sink) {
   std::optional<FileLock> image_hold;
   ContainerSpec spec = resolve(engine, request, sink, image_hold);
+  // --userns=auto: the record is the ledger of ranges, so the range is chosen and the record written
+  // under one lock, and `rm` frees it.
+  std::optional<FileLock> id_ranges;
+  if (resolve_user_namespace(request, engine.config().userns, spec)) {
+    const ContainerStore store(engine.config().data_root);
+    id_ranges.emplace(store.lock_id_ranges());
+    allocate_auto_id_maps(store, engine.config().userns_user, read_file_if_exists("/etc/subuid").value_or(""),
+                          read_file_if_exists("/etc/subgid").value_or(""), spec);
+  }
   // Held until the record names the volumes: `volume rm` and prune cannot take them meanwhile.
   std::optional<FileLock> volume_hold;
   if (!spec.volumes.empty()) volume_hold.emplace(VolumeStore(engine.config().data_root).lock(FileLock::Mode::shared));

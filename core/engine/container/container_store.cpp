@@ -143,6 +143,7 @@ namespace {
 constexpr const char* kStagingPrefix = ".new-";
 // Held shared by every creation, exclusively by remove_abandoned(): what that sees staged was abandoned.
 constexpr const char* kCreationLock = ".creating";
+constexpr const char* kIdRangeLock = ".id-ranges";
 
 }  // namespace
 
@@ -250,6 +251,13 @@ FileLock ContainerStore::block_creations() const {
   fs::create_directories(root_, error);
   if (error) throw Error("create " + root_.string(), error.value());
   return FileLock(root_ / kCreationLock);
+}
+
+FileLock ContainerStore::lock_id_ranges() const {
+  std::error_code error;
+  fs::create_directories(root_, error);
+  if (error) throw Error("create " + root_.string(), error.value());
+  return FileLock(root_ / kIdRangeLock);
 }
 
 std::vector<std::string> ContainerStore::remove_abandoned() {

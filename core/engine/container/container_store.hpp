@@ -116,6 +116,9 @@ class ContainerStore {
   void save(const ContainerRecord& record);
   // Held, no container can be created: the ids listed meanwhile are every container there is.
   FileLock block_creations() const;
+  // Held while a --userns=auto container's id range is chosen and its record written: the records
+  // are the ledger of ranges in use.
+  FileLock lock_id_ranges() const;
   // Removes what crashed creations left (staging directories, names without a record) and says what.
   std::vector<std::string> remove_abandoned();
   // The record; nullopt when there is none. Throws UnreadableRecordError when it cannot be read.

@@ -1,5 +1,9 @@
 #include "engine/container/container_user_namespace.hpp"
 
+#include <pwd.h>
+
+#include "engine/userns/id_range_allocation.hpp"
+#include "engine/userns/subordinate_ids.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -16,40 +20,98 @@ IdMap parse_map(const std::vector<std::string>& lines, std::string_view flag) {
   return map;
 }
 
+// What a user namespace's root may not do: create device nodes (every host device for --privileged)
+// or mount a sysfs for a network namespace it does not own. Docker refuses both with userns-remap.
+void check_compatible(const ContainerSpec& spec, std::string_view what) {
+  if (spec.privileged) {
+    throw Error("--privileged cannot be combined with " + std::string(what) + " yet", 0,
+                "drop --privileged, or run the container with --userns=host");
+  }
+  if (spec.network == NetworkMode::host) {
+    throw Error("--network host cannot be combined with " + std::string(what) + " yet", 0,
+                "use --network none or a bridge network, or run the container with --userns=host");
+  }
+}
+
+// The host ranges of one kind of id that containers' records hold.
+std::vector<IdRange> ranges_in_use(const ContainerListing& listing, IdMap ContainerSpec::*map) {
+  std::vector<IdRange> in_use;
+  for (const auto& record : listing.records) {
+    for (const auto& entry : record.spec.*map) in_use.push_back(entry.host_range());
+  }
+  return in_use;
+}
+
+IdMap pick_range(const std::vector<IdRange>& available, const std::vector<IdRange>& in_use,
+                 const std::string& user, const char* file, const char* flag) {
+  if (available.empty()) {
+    throw Error("--userns=auto: user " + user + " has no subordinate ids in " + file, 0,
+                "grant a range, e.g. useradd --system " + user +
+                    " && usermod --add-subuids 1000000-1999999 "
+                    "--add-subgids 1000000-1999999 " +
+                    user + ", or name another user in the config's userns_user");
+  }
+  const auto range = first_free_range(available, in_use, kAutoIdRangeSize);
+  if (!range) {
+    throw Error(std::string("--userns=auto: every range of ") + std::to_string(kAutoIdRangeSize) +
+                    " ids in " + file + " for user " + user + " is taken by a container",
+                0, std::string("remove containers, or grant ") + user + " more ids (usermod " + flag + ")");
+  }
+  return {{0, range->start, kAutoIdRangeSize}};
+}
+
 }  // namespace
 
-void resolve_user_namespace(const ContainerRequest& request, ContainerSpec& spec) {
-  const std::string mode = request.userns.value_or("host");
+bool resolve_user_namespace(const ContainerRequest& request, std::string_view default_mode,
+                            ContainerSpec& spec) {
   const bool maps_given = !request.uid_maps.empty() || !request.gid_maps.empty();
-  if (mode == "auto" || mode == "private") {
-    throw Error(
-        "--userns=" + mode + " is not supported yet", 0,
-        "give the container's ids with --uidmap CTR:HOST:N (and --gidmap), e.g. --uidmap 0:100000:65536");
+  const std::string mode(request.userns ? std::string_view(*request.userns) : maps_given ? "" : default_mode);
+  if (mode == "private") {
+    throw Error("--userns=private is not supported yet", 0,
+                "use --userns=auto, or give the container's ids with --uidmap CTR:HOST:N (and --gidmap)");
   }
-  if (mode != "host" && !mode.empty()) {
-    throw Error("invalid --userns \"" + mode + "\"", 0, "use --userns=host, or give --uidmap and --gidmap");
+  if (mode != "host" && mode != "auto" && !mode.empty()) {
+    throw Error("invalid --userns \"" + mode + "\"", 0,
+                "use --userns=host or --userns=auto, or give --uidmap");
   }
-  if (!maps_given) return;
-  if (request.userns && mode == "host") {
-    throw Error("conflicting options: --userns=host and --uidmap/--gidmap", 0,
-                "drop --userns=host to give the container a user namespace of its own");
+  if (maps_given && !mode.empty()) {
+    throw Error("conflicting options: --userns=" + mode + " and --uidmap/--gidmap", 0,
+                "give either --userns or the maps");
   }
+  if (mode == "auto") {
+    check_compatible(spec, "--userns=auto");
+    return true;
+  }
+  if (!maps_given) return false;
   if (request.uid_maps.empty()) {
     throw Error("--gidmap needs a --uidmap", 0,
                 "give the container's user ids too, e.g. --uidmap 0:100000:65536");
   }
-  // What a user namespace's root may not do: create device nodes (every host device for --privileged)
-  // or mount a sysfs for a network namespace it does not own.
-  if (spec.privileged) {
-    throw Error("--privileged cannot be combined with --uidmap yet", 0,
-                "drop --privileged, or run the container in the host's user namespace");
-  }
-  if (spec.network == NetworkMode::host) {
-    throw Error("--network host cannot be combined with --uidmap yet", 0,
-                "use --network none or a bridge network, or drop --uidmap");
-  }
+  check_compatible(spec, "--uidmap");
   spec.uid_map = parse_map(request.uid_maps, "--uidmap");
   spec.gid_map = request.gid_maps.empty() ? spec.uid_map : parse_map(request.gid_maps, "--gidmap");
+  return false;
+}
+
+void allocate_auto_id_maps(const ContainerStore& store, const std::string& user, std::string_view subuid_text,
+                           std::string_view subgid_text, ContainerSpec& spec) {
+  // A numeric line names the user by uid; a user that does not exist can still have named lines.
+  std::uint32_t uid = 4294967295U;
+  if (const passwd* entry = ::getpwnam(user.c_str())) uid = entry->pw_uid;
+  // Every record counts, a stopped container's too: its range is its own until `rm`. One that cannot
+  // be read may hold any range: sharing it would let two containers at each other's files.
+  const ContainerListing listing = store.list();
+  if (!listing.unreadable.empty()) {
+    throw Error("--userns=auto: the record of container " + listing.unreadable.front().id.substr(0, 12) +
+                    " cannot be read, so the ids it holds are unknown",
+                0, "remove that container (mcore rm -f " + listing.unreadable.front().id.substr(0, 12) + ")");
+  }
+  spec.uid_map =
+      pick_range(subordinate_ranges(subuid_text, user, uid), ranges_in_use(listing, &ContainerSpec::uid_map),
+                 user, "/etc/subuid", "--add-subuids");
+  spec.gid_map =
+      pick_range(subordinate_ranges(subgid_text, user, uid), ranges_in_use(listing, &ContainerSpec::gid_map),
+                 user, "/etc/subgid", "--add-subgids");
 }
 
 }  // namespace mcore::engine

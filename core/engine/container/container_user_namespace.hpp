@@ -1,16 +1,33 @@
 #pragma once
 // --userns, --uidmap and --gidmap resolved into a spec's id maps: which containers get a user namespace
-// of their own, and the checks that must pass before anything of the container exists.
+// of their own, the checks that must pass before anything of the container exists, and the range a
+// --userns=auto container gets.
+#include <string_view>
+
 #include "engine/container/container_request.hpp"
 #include "engine/container/container_spec.hpp"
+#include "engine/container/container_store.hpp"
 
 namespace mcore::engine {
 
+// The ids one --userns=auto container gets, as Podman's default size.
+inline constexpr std::uint32_t kAutoIdRangeSize = 65536;
+
 // Sets spec.uid_map and spec.gid_map from `request` (a --gidmap defaults to the --uidmap, as in
-// Podman). Runs after the network and privileges are resolved. Throws Error naming the flag when a
-// line is malformed or overlaps another, when the map leaves the container's root unmapped, or when
-// the request asks for what a user namespace cannot give yet (--userns=auto|private, --privileged,
+// Podman); without --userns or maps, `default_mode` (the config's "userns") applies. Runs after the
+// network and privileges are resolved. Returns true when the ids are to be chosen with
+// allocate_auto_id_maps (--userns=auto). Throws Error naming the flag when a line is malformed or
+// overlaps another, when the map leaves the container's root unmapped, when flags conflict, or when
+// the request asks for what a user namespace cannot give yet (--userns=private, --privileged,
 // --network host).
-void resolve_user_namespace(const ContainerRequest& request, ContainerSpec& spec);
+bool resolve_user_namespace(const ContainerRequest& request, std::string_view default_mode,
+                            ContainerSpec& spec);
+
+// --userns=auto: the first kAutoIdRangeSize uids and gids out of `user`'s ranges in `subuid_text` and
+// `subgid_text` (/etc/subuid, /etc/subgid) that no container in `store` holds, as the maps 0:START:N.
+// Call with store.lock_id_ranges() held until the record is written. Throws Error naming the file and
+// the fix when the user has no range or every range is taken.
+void allocate_auto_id_maps(const ContainerStore& store, const std::string& user, std::string_view subuid_text,
+                           std::string_view subgid_text, ContainerSpec& spec);
 
 }  // namespace mcore::engine

@@ -24,7 +24,9 @@ constexpr Role kRoles[] = {{DriverKind::storage, "overlay"},
                            {DriverKind::registry, "docker"}};
 
 constexpr std::string_view kTopLevelKeys =
-    "data_root, state_root, log_level, max_concurrent_downloads, default_network, log_opts, plugin_dirs, drivers, "
+    "data_root, state_root, log_level, max_concurrent_downloads, default_network, userns, userns_user, "
+    "log_opts, "
+    "plugin_dirs, drivers, "
     "plugin_paths, storage, network, resource, registry";
 constexpr std::string_view kRoleKeys = "storage, network, resource, registry";
 
@@ -113,6 +115,17 @@ Config parse_document(const nlohmann::json& document) {
     if (value->empty()) throw Error("default_network: empty", 0, "name a network, or none or host");
     config.default_network = *value;
   }
+  if (auto value = root.get_string("userns")) {
+    if (*value != "host" && *value != "auto")
+      throw Error("userns: \"" + *value + "\" is not host or auto", 0,
+                  "use \"host\" (the default) or \"auto\"");
+    config.userns = *value;
+  }
+  if (auto value = root.get_string("userns_user")) {
+    if (value->empty())
+      throw Error("userns_user: empty", 0, "name the user whose /etc/subuid ranges --userns=auto uses");
+    config.userns_user = *value;
+  }
   if (root.get_section("log_opts")) {  // an object, or an Error naming the key
     std::vector<std::string> opts;
     for (const auto& [key, value] : general["log_opts"].items()) {
@@ -171,6 +184,8 @@ nlohmann::json Config::to_json() const {
   out["log_level"] = log_level;
   out["max_concurrent_downloads"] = max_concurrent_downloads;
   out["default_network"] = default_network;
+  out["userns"] = userns;
+  out["userns_user"] = userns_user;
   out["log_opts"] = nlohmann::json::object();
   for (const auto& opt : log_opts) {
     const auto equals = opt.find('=');

@@ -3,7 +3,7 @@
 //
 //   {
 //     "data_root": "/var/lib/mcore", "state_root": "/run/mcore", "log_level": "warn",
-//     "max_concurrent_downloads": 3, "default_network": "bridge",
+//     "max_concurrent_downloads": 3, "default_network": "bridge", "userns": "host", "userns_user": "mcore",
 //     "log_opts": {"max-size": "20m", "max-file": "5"},
 //     "plugin_dirs": ["/opt/mcore/plugins"],
 //     "drivers": {"storage": "overlay", "resource": "auto", "network": "bridge", "registry": "docker"},
@@ -34,6 +34,10 @@ struct Config {
   unsigned max_concurrent_downloads = 3;
   // What `run` joins without --network: "bridge" (Docker's default), "none", "host" or a user network.
   std::string default_network = "bridge";
+  // What `run` does without --userns or --uidmap: "host" (the host's user namespace) or "auto" (a
+  // namespace of its own with a 65536-id range out of `userns_user`'s /etc/subuid and /etc/subgid).
+  std::string userns = "host";
+  std::string userns_user = "mcore";
   // Every container's --log-opt defaults, as Docker's daemon.json "log-opts" ("max-size=20m"): what a
   // container's own --log-opt does not set. mcore's own default keeps a log to 5 files of 20 MB (as
   // Docker's local driver does), so no log grows without bound; {} in the file means no limit.
