@@ -78,6 +78,35 @@ TEST_F(UserNamespaceTest, TheHostsRootFilesAndDevicesStayOutOfReach) {
   EXPECT_NE(shared.out.find("wrote"), std::string::npos) << shared.out << shared.err;
 }
 
+// -v SRC:DST:idmap shows SRC through the container's maps: host root's files are its root's, and what
+// its root writes there is host root's. Without idmap the same files are nobody's and read-only to it.
+TEST_F(UserNamespaceTest, AnIdmapVolumeSeesHostIdsThroughTheMap) {
+  TempDir dir("mcore-userns");
+  ::chmod(dir.path().c_str(), 0755);
+  std::ofstream(dir.path() / "owned") << "host\n";
+  const std::string source = dir.path().string();
+  auto result =
+      run({"--rm", "--uidmap", "0:100000:65536", "-v", source + ":/plain", "-v", source + ":/mapped:idmap",
+           "-v", source + ":/mapped-ro:ro,idmap"},
+          "stat -c %u /plain/owned /mapped/owned; touch /plain/x 2>/dev/null || echo plain-refused; "
+          "touch /mapped/made && echo mapped-wrote; touch /mapped-ro/y 2>/dev/null || echo ro-refused");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(result.out.starts_with("65534\n0\n"))
+      << "unmapped host root is nobody; idmapped, root: " << result.out;
+  EXPECT_NE(result.out.find("plain-refused"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("mapped-wrote"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("ro-refused"), std::string::npos) << result.out;
+  struct stat made {};
+  ASSERT_EQ(::stat((dir.path() / "made").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, 0U) << "the container's root writes through the idmap as host root";
+  EXPECT_FALSE(fs::exists(dir.path() / "x"));
+  EXPECT_FALSE(fs::exists(dir.path() / "y"));
+
+  auto unmapped = run({"--rm", "-v", source + ":/mapped:idmap"}, "true");
+  EXPECT_EQ(unmapped.exit_code, 125);
+  EXPECT_NE(unmapped.err.find("idmap needs a user namespace"), std::string::npos) << unmapped.err;
+}
+
 // From an image in the store: its layers are the ones mounted idmapped.
 TEST_F(UserNamespaceTest, ExecJoinsTheUserNamespaceAndInspectShowsTheMaps) {
   TempDir dir("mcore-userns");
@@ -175,6 +204,12 @@ TEST_F(UserNamespaceTest, AutoGivesEachContainerItsOwnRangeUntilRm) {
   ASSERT_EQ(start("third").exit_code, 0);
   EXPECT_EQ(uid_map_of(*sandbox_, "third"), R"(["0:1500000000:65536"])") << "rm freed the first range";
   EXPECT_EQ(sandbox_->mcore({"rm", "-f", "second", "third"}).exit_code, 0);
+
+  // --userns=private without maps chooses a range the same way.
+  auto private_run = sandbox_->mcore({"run", "--rm", "--network", "none", "--userns=private", "--rootfs",
+                                      shared_busybox_rootfs().string(), "cat", "/proc/self/uid_map"});
+  EXPECT_EQ(private_run.exit_code, 0) << private_run.err;
+  EXPECT_NE(private_run.out.find("1500000000"), std::string::npos) << private_run.out;
 }
 
 TEST_F(UserNamespaceTest, BadMapsFailBeforeAnythingExists) {

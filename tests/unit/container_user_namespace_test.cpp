@@ -70,9 +70,6 @@ TEST(ContainerUserNamespace, ConflictsAndWhatIsNotBuiltYetAreRefused) {
   request.userns = "auto";
   EXPECT_NE(refusal(request).find("conflicting options: --userns=auto and --uidmap"), std::string::npos)
       << refusal(request);
-  request.userns = "private";
-  EXPECT_NE(refusal(request).find("--userns=private is not supported yet"), std::string::npos)
-      << refusal(request);
   request.userns = "bogus";
   EXPECT_NE(refusal(request).find("invalid --userns \"bogus\""), std::string::npos) << refusal(request);
   request.userns.reset();
@@ -87,6 +84,41 @@ TEST(ContainerUserNamespace, ConflictsAndWhatIsNotBuiltYetAreRefused) {
   EXPECT_NE(refusal({}, privileged, "auto").find("--privileged cannot be combined with --userns=auto"),
             std::string::npos)
       << "the config's default is checked as the flag is";
+}
+
+TEST(ContainerUserNamespace, PrivateTakesTheGivenMapsOrChoosesARange) {
+  ContainerRequest with_maps;
+  with_maps.userns = "private";
+  with_maps.uid_maps = {"0:200000:1000"};
+  ContainerSpec spec;
+  EXPECT_FALSE(resolve_user_namespace(with_maps, "host", spec));
+  ASSERT_EQ(spec.uid_map.size(), 1U);
+  EXPECT_EQ(spec.uid_map[0].host_id, 200000U);
+  EXPECT_EQ(spec.gid_map.size(), 1U);
+
+  ContainerRequest without_maps;
+  without_maps.userns = "private";
+  ContainerSpec chosen;
+  EXPECT_TRUE(resolve_user_namespace(without_maps, "host", chosen));
+  ContainerSpec privileged;
+  privileged.privileged = true;
+  EXPECT_NE(refusal(without_maps, privileged).find("--privileged cannot be combined with --userns=private"),
+            std::string::npos)
+      << refusal(without_maps, privileged);
+}
+
+TEST(ContainerUserNamespace, IdmapVolumesNeedAUserNamespace) {
+  ContainerRequest request;
+  request.volumes.push_back({"/srv/data", "/data", false, "", true});
+  EXPECT_NE(refusal(request).find("volume /data: idmap needs a user namespace"), std::string::npos)
+      << refusal(request);
+  request.userns = "auto";
+  ContainerSpec spec;
+  EXPECT_TRUE(resolve_user_namespace(request, "host", spec));
+  request.userns.reset();
+  request.uid_maps = {"0:100000:65536"};
+  EXPECT_FALSE(resolve_user_namespace(request, "host", spec));
+  EXPECT_TRUE(has_own_user_namespace(spec));
 }
 
 TEST(ContainerUserNamespace, AutoIsChosenByTheFlagOrTheConfig) {

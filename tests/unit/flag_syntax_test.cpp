@@ -60,6 +60,18 @@ TEST(ParseVolume, BindsWithModes) {
   EXPECT_EQ(rw.volume, "") << "a host path is a bind mount";
 }
 
+TEST(ParseVolume, IdmapOptionAloneOrWithRo) {
+  EXPECT_FALSE(parse_volume("/tmp:/data").idmap);
+  auto mapped = parse_volume("/tmp:/data:idmap");
+  EXPECT_TRUE(mapped.idmap);
+  EXPECT_FALSE(mapped.read_only);
+  auto both = parse_volume("/tmp:/data:ro,idmap");
+  EXPECT_TRUE(both.idmap);
+  EXPECT_TRUE(both.read_only);
+  EXPECT_NE(error_of([] { parse_volume("/tmp:/data:ro,idmapx"); }).find("invalid volume option \"idmapx\""),
+            std::string::npos);
+}
+
 TEST(ParseVolume, NamedAndAnonymousVolumes) {
   auto named = parse_volume("cache:/var/cache:ro");
   EXPECT_EQ(named.volume, "cache");

@@ -116,12 +116,20 @@ Json network_settings_of(const ContainerRecord& record) {
           {"Networks", networks}};
 }
 
+// The options -v took: "ro", "idmap", "ro,idmap" or "".
+std::string volume_options(const VolumeSpec& volume) {
+  std::string options = volume.read_only ? "ro" : "";
+  if (volume.idmap) options += options.empty() ? "idmap" : ",idmap";
+  return options;
+}
+
 Json host_config_of(const ContainerSpec& spec) {
   std::vector<std::string> binds;
   for (const auto& volume : spec.volumes) {
     // Docker lists a named volume by its name.
+    const std::string options = volume_options(volume);
     binds.push_back((volume.volume.empty() ? volume.host_path.string() : volume.volume) + ":" +
-                    volume.container_path + (volume.read_only ? ":ro" : ""));
+                    volume.container_path + (options.empty() ? "" : ":" + options));
   }
   Json tmpfs = Json::object();
   for (const auto& mount : spec.tmpfs) tmpfs[mount.container_path] = tmpfs_options(mount);
@@ -177,7 +185,7 @@ Json mounts_of(const ContainerSpec& spec) {
                         {"Source", volume.host_path.string()},
                         {"Destination", volume.container_path},
                         {"Driver", "local"},
-                        {"Mode", volume.read_only ? "ro" : "z"},
+                        {"Mode", volume_options(volume).empty() ? "z" : volume_options(volume)},
                         {"RW", !volume.read_only},
                         {"Propagation", ""}});
       continue;
@@ -185,7 +193,7 @@ Json mounts_of(const ContainerSpec& spec) {
     mounts.push_back({{"Type", "bind"},
                       {"Source", volume.host_path.string()},
                       {"Destination", volume.container_path},
-                      {"Mode", volume.read_only ? "ro" : ""},
+                      {"Mode", volume_options(volume)},
                       {"RW", !volume.read_only},
                       {"Propagation", "rprivate"}});
   }

@@ -207,17 +207,6 @@ ContainerSpec resolve(Engine& engine, const ContainerRequest& request, PullSink*
   return spec;
 }
 
-nlohmann::json volumes_to_json(const std::vector<VolumeSpec>& volumes) {
-  auto json = nlohmann::json::array();
-  for (const auto& volume : volumes) {
-    json.push_back({{"host_path", volume.host_path.string()},
-                    {"container_path", volume.container_path},
-                    {"read_only", volume.read_only},
-                    {"volume", volume.volume}});
-  }
-  return json;
-}
-
 nlohmann::json tmpfs_to_json(const std::vector<TmpfsSpec>& mounts) {
   auto json = nlohmann::json::array();
   for (const auto& tmpfs : mounts) {

@@ -24,6 +24,9 @@ struct VolumeSpec {
   std::string container_path;            // absolute inside the container
   bool read_only = false;
   std::string volume;                    // the named volume mounted, "" for a bind mount of a host path
+  // :idmap (Podman's): in a user namespace of the container's own, the source is seen through the
+  // container's id maps (host 0 is its root) rather than with its host ids (nobody where unmapped).
+  bool idmap = false;
 };
 
 struct TmpfsSpec {

@@ -143,14 +143,30 @@ std::vector<PortMapping> ports_from_json(const nlohmann::json& json) {
   return ports;
 }
 
-nlohmann::json spec_to_json(const ContainerSpec& spec) {
-  nlohmann::json volumes = nlohmann::json::array();
-  for (const auto& volume : spec.volumes) {
-    volumes.push_back({{"host_path", volume.host_path.string()},
-                       {"container_path", volume.container_path},
-                       {"read_only", volume.read_only},
-                       {"volume", volume.volume}});
+nlohmann::json volumes_to_json(const std::vector<VolumeSpec>& volumes) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const auto& volume : volumes) {
+    json.push_back({{"host_path", volume.host_path.string()},
+                    {"container_path", volume.container_path},
+                    {"read_only", volume.read_only},
+                    {"volume", volume.volume}});
+    if (volume.idmap) json.back()["idmap"] = true;
   }
+  return json;
+}
+
+std::vector<VolumeSpec> volumes_from_json(const nlohmann::json& json) {
+  std::vector<VolumeSpec> volumes;
+  for (const auto& volume : json) {
+    volumes.push_back({volume.value("host_path", ""), volume.value("container_path", ""),
+                       volume.value("read_only", false), volume.value("volume", ""),
+                       volume.value("idmap", false)});
+  }
+  return volumes;
+}
+
+nlohmann::json spec_to_json(const ContainerSpec& spec) {
+  const nlohmann::json volumes = volumes_to_json(spec.volumes);
   nlohmann::json tmpfs = nlohmann::json::array();
   for (const auto& mount : spec.tmpfs) {
     tmpfs.push_back({{"container_path", mount.container_path}, {"flags", mount.flags}, {"data", mount.data}});
@@ -212,10 +228,7 @@ ContainerSpec spec_from_json(const nlohmann::json& json) {
   spec.image_id = json.value("image_id", "");
   spec.image_layers = json.value("image_layers", std::vector<std::string>{});
   spec.rootfs = json.value("rootfs", "");
-  for (const auto& volume : json.value("volumes", nlohmann::json::array())) {
-    spec.volumes.push_back({volume.value("host_path", ""), volume.value("container_path", ""),
-                            volume.value("read_only", false), volume.value("volume", "")});
-  }
+  spec.volumes = volumes_from_json(json.value("volumes", nlohmann::json::array()));
   for (const auto& mount : json.value("tmpfs", nlohmann::json::array())) {
     spec.tmpfs.push_back({mount.value("container_path", ""), mount.value("flags", 0UL), mount.value("data", "")});
   }

@@ -10,6 +10,10 @@ namespace mcore::engine {
 nlohmann::json spec_to_json(const ContainerSpec& spec);
 ContainerSpec spec_from_json(const nlohmann::json& json);
 
+// Volumes both ways, also for the request a deployment compares.
+nlohmann::json volumes_to_json(const std::vector<VolumeSpec>& volumes);
+std::vector<VolumeSpec> volumes_from_json(const nlohmann::json& json);
+
 // Resource limits both ways; an unset limit is left out.
 nlohmann::json limits_to_json(const ResourceLimits& limits);
 ResourceLimits limits_from_json(const nlohmann::json& json);

@@ -45,7 +45,7 @@ std::vector<IdRange> ranges_in_use(const ContainerListing& listing, IdMap Contai
 IdMap pick_range(const std::vector<IdRange>& available, const std::vector<IdRange>& in_use,
                  const std::string& user, const char* file, const char* flag) {
   if (available.empty()) {
-    throw Error("--userns=auto: user " + user + " has no subordinate ids in " + file, 0,
+    throw Error("choosing the container's ids: user " + user + " has no subordinate ids in " + file, 0,
                 "grant a range, e.g. useradd --system " + user +
                     " && usermod --add-subuids 1000000-1999999 "
                     "--add-subgids 1000000-1999999 " +
@@ -53,8 +53,9 @@ IdMap pick_range(const std::vector<IdRange>& available, const std::vector<IdRang
   }
   const auto range = first_free_range(available, in_use, kAutoIdRangeSize);
   if (!range) {
-    throw Error(std::string("--userns=auto: every range of ") + std::to_string(kAutoIdRangeSize) +
-                    " ids in " + file + " for user " + user + " is taken by a container",
+    throw Error(std::string("choosing the container's ids: every range of ") +
+                    std::to_string(kAutoIdRangeSize) + " ids in " + file + " for user " + user +
+                    " is taken by a container",
                 0, std::string("remove containers, or grant ") + user + " more ids (usermod " + flag + ")");
   }
   return {{0, range->start, kAutoIdRangeSize}};
@@ -62,27 +63,10 @@ IdMap pick_range(const std::vector<IdRange>& available, const std::vector<IdRang
 
 }  // namespace
 
-bool resolve_user_namespace(const ContainerRequest& request, std::string_view default_mode,
-                            ContainerSpec& spec) {
-  const bool maps_given = !request.uid_maps.empty() || !request.gid_maps.empty();
-  const std::string mode(request.userns ? std::string_view(*request.userns) : maps_given ? "" : default_mode);
-  if (mode == "private") {
-    throw Error("--userns=private is not supported yet", 0,
-                "use --userns=auto, or give the container's ids with --uidmap CTR:HOST:N (and --gidmap)");
-  }
-  if (mode != "host" && mode != "auto" && !mode.empty()) {
-    throw Error("invalid --userns \"" + mode + "\"", 0,
-                "use --userns=host or --userns=auto, or give --uidmap");
-  }
-  if (maps_given && !mode.empty()) {
-    throw Error("conflicting options: --userns=" + mode + " and --uidmap/--gidmap", 0,
-                "give either --userns or the maps");
-  }
-  if (mode == "auto") {
-    check_compatible(spec, "--userns=auto");
-    return true;
-  }
-  if (!maps_given) return false;
+namespace {
+
+// The --uidmap/--gidmap lines (checked) into the spec. Returns false: the ids are given.
+bool take_given_maps(const ContainerRequest& request, ContainerSpec& spec) {
   if (request.uid_maps.empty()) {
     throw Error("--gidmap needs a --uidmap", 0,
                 "give the container's user ids too, e.g. --uidmap 0:100000:65536");
@@ -91,6 +75,43 @@ bool resolve_user_namespace(const ContainerRequest& request, std::string_view de
   spec.uid_map = parse_map(request.uid_maps, "--uidmap");
   spec.gid_map = request.gid_maps.empty() ? spec.uid_map : parse_map(request.gid_maps, "--gidmap");
   return false;
+}
+
+bool resolve_mode(const ContainerRequest& request, std::string_view default_mode, ContainerSpec& spec) {
+  const bool maps_given = !request.uid_maps.empty() || !request.gid_maps.empty();
+  const std::string mode(request.userns ? std::string_view(*request.userns) : maps_given ? "" : default_mode);
+  if (mode != "host" && mode != "auto" && mode != "private" && !mode.empty()) {
+    throw Error("invalid --userns \"" + mode + "\"", 0,
+                "use --userns=host, --userns=private or --userns=auto, or give --uidmap");
+  }
+  // private: a namespace of its own, with the given maps or else a range chosen as for auto.
+  if (maps_given && mode != "private" && !mode.empty()) {
+    throw Error("conflicting options: --userns=" + mode + " and --uidmap/--gidmap", 0,
+                "give either --userns=" + mode + " or the maps (--userns=private takes both)");
+  }
+  if (maps_given) return take_given_maps(request, spec);
+  if (mode == "auto" || mode == "private") {
+    check_compatible(spec, "--userns=" + mode);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool resolve_user_namespace(const ContainerRequest& request, std::string_view default_mode,
+                            ContainerSpec& spec) {
+  const bool choose_ids = resolve_mode(request, default_mode, spec);
+  if (!choose_ids && !has_own_user_namespace(spec)) {
+    for (const auto& volume : request.volumes) {
+      if (volume.idmap) {
+        throw Error(
+            "volume " + volume.container_path + ": idmap needs a user namespace of the container's own", 0,
+            "add --userns=auto or --uidmap, or drop idmap from -v");
+      }
+    }
+  }
+  return choose_ids;
 }
 
 void allocate_auto_id_maps(const ContainerStore& store, const std::string& user, std::string_view subuid_text,
@@ -102,7 +123,8 @@ void allocate_auto_id_maps(const ContainerStore& store, const std::string& user,
   // be read may hold any range: sharing it would let two containers at each other's files.
   const ContainerListing listing = store.list();
   if (!listing.unreadable.empty()) {
-    throw Error("--userns=auto: the record of container " + listing.unreadable.front().id.substr(0, 12) +
+    throw Error("choosing the container's ids: the record of container " +
+                    listing.unreadable.front().id.substr(0, 12) +
                     " cannot be read, so the ids it holds are unknown",
                 0, "remove that container (mcore rm -f " + listing.unreadable.front().id.substr(0, 12) + ")");
   }

@@ -130,7 +130,8 @@ PortMapping parse_exposed_port(const std::string& value) {
 VolumeSpec parse_volume(const std::string& value) {
   auto parts = split_flag_value(value, ':');
   if (parts.empty() || parts.size() > 3) {
-    throw Error("invalid volume \"" + value + "\"", 0, "use -v /host/path:/container/path[:ro], -v NAME:/path or -v /path");
+    throw Error("invalid volume \"" + value + "\"", 0,
+                "use -v /host/path:/container/path[:ro][,idmap], -v NAME:/path or -v /path");
   }
   VolumeSpec volume;
   if (parts.size() == 1) {
@@ -148,10 +149,15 @@ VolumeSpec parse_volume(const std::string& value) {
   require_absolute("-v " + value, parts[1]);
   volume.container_path = parts[1];
   if (parts.size() == 3) {
-    if (parts[2] == "ro") {
-      volume.read_only = true;
-    } else if (parts[2] != "rw") {
-      throw Error("invalid volume option \"" + parts[2] + "\" in \"" + value + "\"", 0, "use ro or rw");
+    for (const auto& option : split_flag_value(parts[2], ',')) {
+      if (option == "ro" || option == "rw") {
+        volume.read_only = option == "ro";
+      } else if (option == "idmap") {
+        volume.idmap = true;
+      } else {
+        throw Error("invalid volume option \"" + option + "\" in \"" + value + "\"", 0,
+                    "use ro, rw or idmap, separated by commas");
+      }
     }
   }
   std::error_code error;

@@ -151,7 +151,8 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
     plan.steps.push_back({.kind = InitStepKind::bind_in_root,
                           .source = plan.keep(volume.host_path.string()),
                           .target = plan.keep(relative(volume.container_path)),
-                          .read_only = volume.read_only});
+                          .read_only = volume.read_only,
+                          .idmap = volume.idmap});
   }
   for (const auto& tmpfs : spec.tmpfs) {
     add_mount(plan, "tmpfs", plan.keep(relative(tmpfs.container_path)), "tmpfs", tmpfs.flags,

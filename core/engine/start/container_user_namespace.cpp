@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "engine/start/idmapped_mount.hpp"
 #include "engine/start/idmapped_overlay.hpp"
 #include "mcore/error.hpp"
 
@@ -22,6 +23,14 @@ void write_id_map(pid_t pid, const char* file, const IdMap& map) {
     throw Error::from_errno("write the container's " + std::string(file),
                             "check the --uidmap/--gidmap lines: every host id must exist");
   }
+}
+
+// A detached copy of the mount at `path`, as the host sees it.
+UniqueFd clone_tree(const char* path, bool recursive) {
+  const unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  UniqueFd clone(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path, flags)));
+  if (!clone) throw Error::from_errno(std::string("open ") + path + " to bind it into the container");
+  return clone;
 }
 
 }  // namespace
@@ -51,11 +60,10 @@ bool give_user_namespace(ContainerProcess& init, const ContainerSpec& spec, cons
   if (!init.send_mount(root.get())) return false;
   for (const InitStep& step : plan.steps) {
     if (!step.source_sent) continue;
-    const unsigned flags =
-        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((bind_flags(step) & MS_REC) ? AT_RECURSIVE : 0);
-    UniqueFd source(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, step.source, flags)));
-    if (!source)
-      throw Error::from_errno(std::string("open ") + step.source + " to bind it into the container");
+    const bool recursive = (bind_flags(step) & MS_REC) != 0;
+    const UniqueFd source =
+        step.idmap ? idmapped_tree(step.source, userns.get(), recursive, std::string("volume ") + step.source)
+                   : clone_tree(step.source, recursive);
     if (!init.send_mount(source.get())) return false;
   }
   return true;

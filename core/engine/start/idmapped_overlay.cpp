@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/start/idmapped_mount.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {
@@ -56,27 +57,6 @@ OverlayOptions parse_options(const MountSpec& overlay) {
                 "\"");
   }
   return options;
-}
-
-// A clone of `layer` that shows its files through the user namespace's maps: a file owned by 0 on
-// disk is owned by the namespace's root.
-UniqueFd idmapped_clone(const fs::path& layer, int userns_fd) {
-  UniqueFd clone(static_cast<int>(
-      ::syscall(SYS_open_tree, AT_FDCWD, layer.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
-  if (!clone) throw Error::from_errno("open layer " + layer.string() + " for an idmapped mount (open_tree)");
-  mount_attr attributes{};
-  attributes.attr_set = MOUNT_ATTR_IDMAP;
-  attributes.userns_fd = static_cast<std::uint64_t>(userns_fd);
-  if (::syscall(SYS_mount_setattr, clone.get(), "", AT_EMPTY_PATH, &attributes, sizeof attributes) != 0) {
-    const int error = errno;
-    if (error == EINVAL || error == ENOSYS || error == EPERM) {
-      throw Error(
-          "idmap layer " + layer.string() + ": this kernel or file system does not support idmapped mounts",
-          error, "user namespaces need Linux 5.12 or later and a layer store on ext4, xfs or btrfs");
-    }
-    throw Error("idmap layer " + layer.string() + " (mount_setattr)", error);
-  }
-  return clone;
 }
 
 // What the kernel said about a failed fsconfig, from the file system context's log ("e overlayfs: ...").
@@ -166,7 +146,8 @@ UniqueFd detached_idmapped_overlay(const MountSpec& overlay, int userns_fd) {
   try {
     const OverlayOptions options = parse_options(overlay);
     std::vector<UniqueFd> clones;
-    for (const fs::path& lower : options.lowers) clones.push_back(idmapped_clone(lower, userns_fd));
+    for (const fs::path& lower : options.lowers)
+      clones.push_back(idmapped_tree(lower, userns_fd, false, "layer " + lower.string()));
     const FsContext context;
     set_lowers(context, clones);
     context.set("upperdir", options.upper.string());
