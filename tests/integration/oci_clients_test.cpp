@@ -342,6 +342,27 @@ TEST_F(PodmanClient, MemoryAndPidsLimitsAreEnforced) {
   EXPECT_NE(ran.err.find("can't fork"), std::string::npos) << ran.err;
 }
 
+// --userns=auto: Podman picks a range of the "containers" user's subordinate ids, prepares the image's
+// layer for it and hands mcore-oci a user namespace entry with uidMappings and gidMappings.
+TEST_F(PodmanClient, UsernsAutoRunsTheContainerInAUserNamespace) {
+  SubordinateIds ids("containers:1600000000:200000");
+  const fs::path archive = dir_.path() / "rootfs.tar";
+  ASSERT_EQ(run_command({"/bin/tar", "-C", (dir_.path() / "rootfs").string(), "-cf", archive.string(), "."})
+                .exit_code,
+            0);
+  const auto imported = podman({"import", archive.string(), "localhost/userns-base"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  const auto ran = podman({"run", "--rm", "--network", "none", "--cgroups=no-conmon", "--cgroup-parent",
+                           sandbox_->cgroup_parent(), "--userns=auto", "localhost/userns-base", "sh", "-c",
+                           "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_TRUE(ran.out.starts_with("0\n")) << ran.out;
+  EXPECT_NE(ran.out.find("1600000000"), std::string::npos)
+      << "a map out of the containers range: " << ran.out;
+  EXPECT_TRUE(ran.out.ends_with("\n0\n")) << "the image's files are its root's: " << ran.out;
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "oci")) << "mcore-oci's state was not deleted";
+}
+
 // Podman's default bridge network (CNI): Podman makes the network namespace, wires it up and hands it to
 // mcore-oci by path in config.json. What the CNI bridge leaves on the host (the bridge, iptables
 // chains, /var/lib/cni ...) is removed after by scripts/cni-host-state, which bench/run-latency uses too.

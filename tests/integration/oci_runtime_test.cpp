@@ -125,6 +125,53 @@ TEST_F(OciRuntimeTest, MountsMasksAndAReadOnlyRootApply) {
   EXPECT_FALSE(fs::exists(data / "x"));
 }
 
+// A bundle whose rootfs its caller has given to the mapped ids, as Podman and containerd do for a user
+// namespace. The bundle's directory is 0700: the container's root (uid 100000 on the host) could not
+// walk it, so the root and the bind below must come from mcore-oci.
+TEST_F(OciRuntimeTest, AUserNamespaceMapsTheContainersIds) {
+  const fs::path rootfs = work_.path() / "rootfs";
+  ASSERT_EQ(run_command({"/bin/chown", "-R", "100000:100000", rootfs.string()}).exit_code, 0);
+  fs::permissions(work_.path(), fs::perms::owner_all);
+  const fs::path data = work_.path() / "data";
+  fs::create_directories(data);
+  std::ofstream(data / "file") << "host data\n";
+  config_["root"]["readonly"] = false;
+  config_["linux"]["namespaces"].push_back({{"type", "user"}});
+  config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config_["linux"]["gidMappings"] = config_["linux"]["uidMappings"];
+  config_["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", data.string()}, {"options", {"rbind", "rw"}}});
+  config_["process"]["args"] = {
+      "sh", "-c",
+      "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox /data/file; cat /data/file; "
+      "touch /data/x 2>/dev/null || echo data-refused; head -c 1 /dev/zero | wc -c; touch /made; exec sleep "
+      "30"};
+  write_config();
+  ASSERT_EQ(oci_to_files({"create", "--bundle", bundle_.string(), "c1"}).exit_code, 0)
+      << read_text(work_.path() / "err");
+  ASSERT_EQ(oci({"start", "c1"}).exit_code, 0);
+  std::string out;
+  for (int i = 0; i < 300 && !fs::exists(rootfs / "made"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  out = read_text(work_.path() / "out");
+  EXPECT_TRUE(out.starts_with("0\n")) << out;
+  EXPECT_NE(out.find("100000"), std::string::npos) << "the map as the kernel shows it: " << out;
+  EXPECT_NE(out.find("\n0\n65534\nhost data\n"), std::string::npos)
+      << "the rootfs is the container root's; a host root file is nobody's: " << out;
+  EXPECT_NE(out.find("data-refused\n1\n"), std::string::npos) << out;
+  struct stat made {};
+  ASSERT_EQ(::stat((rootfs / "made").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, 100000u);
+  EXPECT_FALSE(fs::exists(data / "x"));
+
+  const auto exec = oci({"exec", "c1", "sh", "-c", "id -u; cat /proc/self/uid_map"});
+  EXPECT_EQ(exec.exit_code, 0) << exec.err;
+  EXPECT_TRUE(exec.out.starts_with("0\n")) << exec.out;
+  EXPECT_NE(exec.out.find("100000"), std::string::npos) << "exec joins the user namespace: " << exec.out;
+  ASSERT_EQ(oci({"delete", "--force", "c1"}).exit_code, 0);
+  expect_nothing_left("c1");
+}
+
 TEST_F(OciRuntimeTest, ANetworkNamespaceGivenByPathIsJoinedAndOneOfAnotherTypeIsRefused) {
   // A network namespace held by a process of ours, as containerd's CRI holds a pod's.
   const pid_t holder = ::fork();

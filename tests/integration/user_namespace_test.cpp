@@ -150,25 +150,6 @@ TEST_F(UserNamespaceTest, TheBridgeNetworkReachesAMappedContainer) {
   EXPECT_NE(result.out.find("localhost"), std::string::npos) << "/etc/hosts is bound in: " << result.out;
 }
 
-// A range of subordinate ids in /etc/subuid and /etc/subgid for a user name of the test's own (mcore
-// needs no such account: the lines are what it reads); both files are put back as they were.
-class SubordinateIds {
- public:
-  explicit SubordinateIds(const std::string& line)
-      : uid_text_(read_text("/etc/subuid")), gid_text_(read_text("/etc/subgid")) {
-    std::ofstream("/etc/subuid", std::ios::app) << line << "\n";
-    std::ofstream("/etc/subgid", std::ios::app) << line << "\n";
-  }
-  ~SubordinateIds() {
-    std::ofstream("/etc/subuid", std::ios::trunc) << uid_text_;
-    std::ofstream("/etc/subgid", std::ios::trunc) << gid_text_;
-  }
-
- private:
-  std::string uid_text_;
-  std::string gid_text_;
-};
-
 std::string uid_map_of(const McoreSandbox& sandbox, const std::string& name) {
   auto inspect = sandbox.mcore({"inspect", name});
   if (inspect.exit_code != 0) return "inspect failed: " + inspect.err;
@@ -178,6 +159,7 @@ std::string uid_map_of(const McoreSandbox& sandbox, const std::string& name) {
 // --userns=auto: each container its own 65536 ids out of the config user's range, never two alike,
 // freed by rm; an exhausted range is refused and leaves nothing.
 TEST_F(UserNamespaceTest, AutoGivesEachContainerItsOwnRangeUntilRm) {
+  // The config's userns_user is a name of the test's own: mcore needs no such account, only the lines.
   const std::string user = "mcore-test-" + std::to_string(::getpid());
   SubordinateIds ids(user + ":1500000000:131072");
   sandbox_->write_config({{"userns_user", user}});

@@ -200,6 +200,17 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   return result;
 }
 
+SubordinateIds::SubordinateIds(const std::string& line)
+    : uid_text_(read_text("/etc/subuid")), gid_text_(read_text("/etc/subgid")) {
+  std::ofstream("/etc/subuid", std::ios::app) << line << "\n";
+  std::ofstream("/etc/subgid", std::ios::app) << line << "\n";
+}
+
+SubordinateIds::~SubordinateIds() {
+  std::ofstream("/etc/subuid", std::ios::trunc) << uid_text_;
+  std::ofstream("/etc/subgid", std::ios::trunc) << gid_text_;
+}
+
 void make_busybox_rootfs(const fs::path& dir) {
   const fs::path busybox = "/bin/busybox";
   if (!fs::exists(busybox)) throw std::runtime_error("/bin/busybox missing: apt-get install busybox-static");

@@ -63,6 +63,20 @@ std::string incompressible_bytes(std::size_t size);
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = "",
                           const std::map<std::string, std::string>& extra_env = {});
 
+// A range of subordinate ids appended to /etc/subuid and /etc/subgid (`line`, "NAME:START:COUNT") for
+// as long as it lives; both files are put back as they were.
+class SubordinateIds {
+ public:
+  explicit SubordinateIds(const std::string& line);
+  ~SubordinateIds();
+  SubordinateIds(const SubordinateIds&) = delete;
+  SubordinateIds& operator=(const SubordinateIds&) = delete;
+
+ private:
+  std::string uid_text_;
+  std::string gid_text_;
+};
+
 // Creates a minimal root filesystem at `dir`: /bin/busybox from busybox-static and a symlink per applet,
 // /etc/passwd and /etc/group with root and nobody, empty /proc /sys /dev /tmp.
 void make_busybox_rootfs(const std::filesystem::path& dir);

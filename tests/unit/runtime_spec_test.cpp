@@ -63,6 +63,50 @@ TEST(RuntimeSpec, MountOptionsBecomeFlagsPropagationAndData) {
   EXPECT_EQ(spec.mounts[2].flags, static_cast<unsigned long>(MS_BIND));
 }
 
+json with_user_namespace() {
+  json document = minimal();
+  document["linux"]["namespaces"].push_back({{"type", "user"}});
+  document["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  document["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 1000}},
+                                      {{"containerID", 1000}, {"hostID", 300000}, {"size", 1}}};
+  return document;
+}
+
+TEST(RuntimeSpec, AUserNamespaceTakesItsMappings) {
+  const RuntimeSpec spec = parse(with_user_namespace());
+  EXPECT_TRUE(spec.has_namespace(OciNamespace::user));
+  ASSERT_EQ(spec.uid_map.size(), 1u);
+  EXPECT_EQ(spec.uid_map[0].host_id, 100000u);
+  EXPECT_EQ(spec.uid_map[0].size, 65536u);
+  ASSERT_EQ(spec.gid_map.size(), 2u);
+  EXPECT_EQ(spec.gid_map[1].container_id, 1000u);
+  EXPECT_EQ(spec.gid_map[1].host_id, 300000u);
+}
+
+TEST(RuntimeSpec, BadUserNamespacesAreRefusedByPath) {
+  json document = with_user_namespace();
+  document["linux"].erase("gidMappings");
+  EXPECT_NE(parse_error(document).find("linux.gidMappings: a new user namespace needs its id mappings"),
+            std::string::npos)
+      << parse_error(document);
+  document = with_user_namespace();
+  document["linux"]["uidMappings"].push_back({{"containerID", 10}, {"hostID", 500000}, {"size", 5}});
+  EXPECT_NE(parse_error(document).find("overlap on the container side"), std::string::npos)
+      << parse_error(document);
+  document = with_user_namespace();
+  document["linux"]["uidMappings"][0]["size"] = 0;
+  EXPECT_NE(parse_error(document).find("linux.uidMappings[0]: size must be at least 1"), std::string::npos)
+      << parse_error(document);
+  document = with_user_namespace();
+  document["linux"]["uidMappings"][0].erase("hostID");
+  EXPECT_NE(parse_error(document).find("linux.uidMappings[0]: needs \"hostID\""), std::string::npos);
+  document = with_user_namespace();
+  document["linux"]["namespaces"].back()["path"] = "/proc/1/ns/user";
+  EXPECT_NE(parse_error(document).find("joining an existing user namespace is not supported"),
+            std::string::npos)
+      << parse_error(document);
+}
+
 TEST(RuntimeSpec, ProcessUserCapabilitiesAndResourcesAreRead) {
   json document = minimal();
   document["process"]["user"] = {{"uid", 1000}, {"gid", 100}, {"additionalGids", {5, 6}}, {"umask", 18}};
@@ -221,7 +265,7 @@ TEST(RuntimeSpec, WhatIsNotHonouredIsRefusedNotDropped) {
 
   document = minimal();
   document["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
-  refused(document, "linux.uidMappings: user namespaces are not supported");
+  refused(document, "linux.uidMappings: needs a new \"user\" namespace");
 
   document = minimal();
   document["process"]["capabilities"]["effective"] = json::array();

@@ -170,22 +170,26 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
   plan.hostname = plan.keep(spec.hostname);
   build_process_plan(spec, plan);
   plan.new_cgroup_namespace = cgroups.own_namespace;
-  // Only inside a namespace of its own: mounted without one, a hierarchy would show the host's tree.
-  // A user namespace may mount cgroup2 but not a v1 hierarchy (not FS_USERNS_MOUNT): on a v1 or
-  // hybrid host such a container's /sys/fs/cgroup stays empty.
-  const bool all_v2 =
-      std::all_of(cgroups.hierarchies.begin(), cgroups.hierarchies.end(),
-                  [](const CgroupHierarchy& hierarchy) { return hierarchy.fstype == "cgroup2"; });
-  if (cgroups.own_namespace && (!own_user_namespace || all_v2)) {
-    for (const auto& hierarchy : cgroups.hierarchies) {
-      plan.cgroup_mounts.push_back({plan.keep(hierarchy.name), plan.keep(hierarchy.fstype), plan.keep(hierarchy.options)});
-    }
-  }
+  if (cgroups.own_namespace) add_cgroup_mounts(plan, cgroups.hierarchies, own_user_namespace);
   plan.cgroup_mounts_writable = spec.privileged;
   plan.loopback_up = spec.network == NetworkMode::none;
-  if (own_user_namespace) {
-    for (auto& step : plan.steps) step.source_sent = step.kind == InitStepKind::bind_in_root;
+  if (own_user_namespace) send_bind_sources(plan);
+}
+
+void add_cgroup_mounts(InitPlan& plan, const std::vector<CgroupHierarchy>& hierarchies,
+                       bool own_user_namespace) {
+  const bool all_v2 =
+      std::all_of(hierarchies.begin(), hierarchies.end(),
+                  [](const CgroupHierarchy& hierarchy) { return hierarchy.fstype == "cgroup2"; });
+  if (own_user_namespace && !all_v2) return;
+  for (const auto& hierarchy : hierarchies) {
+    plan.cgroup_mounts.push_back(
+        {plan.keep(hierarchy.name), plan.keep(hierarchy.fstype), plan.keep(hierarchy.options)});
   }
+}
+
+void send_bind_sources(InitPlan& plan) {
+  for (auto& step : plan.steps) step.source_sent = step.kind == InitStepKind::bind_in_root;
 }
 
 void build_process_plan(const ContainerSpec& spec, InitPlan& plan) {

@@ -157,6 +157,16 @@ struct CgroupView {
 enum class DeviceNodes { create, bind_host };
 void add_default_devices(InitPlan& plan, DeviceNodes nodes = DeviceNodes::create);
 
+// The hierarchies the init mounts at /sys/fs/cgroup in its own cgroup namespace (without one, a
+// hierarchy would show the host's tree). A user namespace may mount cgroup2 but not a v1 hierarchy (not
+// FS_USERNS_MOUNT): in one, on a v1 or hybrid host, the container's /sys/fs/cgroup stays empty.
+void add_cgroup_mounts(InitPlan& plan, const std::vector<CgroupHierarchy>& hierarchies,
+                       bool own_user_namespace);
+
+// In a user namespace of the container's own, every bind's source comes from the parent (its root
+// reaches host paths the container's root may not): marks them source_sent.
+void send_bind_sources(InitPlan& plan);
+
 // Builds the init script for `spec` on top of the mounts the storage driver described (in a user
 // namespace of its own, the last, the root, comes from the parent as a detached mount): Docker's /proc,
 // /sys (with the container's own cgroups), /dev (every host device for a privileged container), masked

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -72,6 +73,7 @@ const char* in_root(InitPlan& plan, const std::string& path) {
 
 void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hierarchies, InitPlan& plan) {
   constexpr unsigned long kBindOnly = MS_BIND | MS_REC;
+  const bool own_user_namespace = !spec.uid_map.empty();
   for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
     const OciMount& mount = spec.mounts[i];
     const char* target = in_root(plan, mount.destination);
@@ -90,9 +92,7 @@ void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hie
       }
       plan.new_cgroup_namespace = true;
       plan.cgroup_mounts_writable = (mount.flags & MS_RDONLY) == 0;
-      for (const auto& hierarchy : hierarchies) {
-        plan.cgroup_mounts.push_back({plan.keep(hierarchy.name), plan.keep(hierarchy.fstype), plan.keep(hierarchy.options)});
-      }
+      add_cgroup_mounts(plan, hierarchies, own_user_namespace);
     } else {
       plan.steps.push_back({.kind = InitStepKind::mount_in_root,
                             .source = plan.keep(mount.source.empty() ? mount.type : mount.source),
@@ -103,7 +103,56 @@ void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hie
                             .propagation = mount.propagation,
                             .copy_up = mount.copy_up});
     }
-    if (mount.destination == "/dev") add_default_devices(plan);
+    if (mount.destination == "/dev") {
+      add_default_devices(plan, own_user_namespace ? DeviceNodes::bind_host : DeviceNodes::create);
+    }
+  }
+}
+
+// linux.devices: made with mknod, or in a user namespace (where mknod is not allowed) bound from the
+// host's node at the same path, as runc does; that node must be the device asked for.
+void add_devices(const RuntimeSpec& spec, InitPlan& plan) {
+  const bool own_user_namespace = !spec.uid_map.empty();
+  for (std::size_t i = 0; i < spec.devices.size(); ++i) {
+    const OciDevice& device = spec.devices[i];
+    const std::string parent = fs::path(device.path).parent_path().string();
+    if (parent != "/")
+      plan.steps.push_back({.kind = InitStepKind::mkdir_in_root, .target = in_root(plan, parent)});
+    if (!own_user_namespace) {
+      plan.steps.push_back({.kind = InitStepKind::mknod_in_root,
+                            .target = in_root(plan, device.path),
+                            .mode = device.type | device.mode,
+                            .device = device.device,
+                            .owner_uid = device.uid,
+                            .owner_gid = device.gid});
+      continue;
+    }
+    struct stat host {};
+    if (::stat(device.path.c_str(), &host) != 0 || (host.st_mode & S_IFMT) != device.type ||
+        host.st_rdev != device.device) {
+      throw Error("config.json: linux.devices[" + std::to_string(i) +
+                      "]: in a user namespace the device is bound "
+                      "from the host's " +
+                      device.path + ", which is not that device",
+                  0, "give the host's path of the device, or run without a user namespace");
+    }
+    plan.steps.push_back({.kind = InitStepKind::bind_in_root,
+                          .source = plan.keep(device.path),
+                          .target = in_root(plan, device.path),
+                          .flags = MS_BIND});
+  }
+}
+
+// A new user namespace's root cannot reach into namespaces the host's user namespace owns.
+void check_user_namespace(const RuntimeSpec& spec) {
+  if (spec.uid_map.empty()) return;
+  for (std::size_t i = 0; i < spec.namespaces.size(); ++i) {
+    if (!spec.namespaces[i].path.empty()) {
+      throw Error("config.json: linux.namespaces[" + std::to_string(i) +
+                      "].path: joining a namespace by path "
+                      "together with a new user namespace is not supported yet",
+                  0, "let the container have that namespace of its own, or drop the user namespace");
+    }
   }
 }
 
@@ -161,19 +210,21 @@ void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>&
     plan.joined.push_back(std::move(fd));
   }
 
-  // pivot_root needs the root to be a mount point: bind it onto itself, as runc does.
+  check_user_namespace(spec);
+  // pivot_root needs the root to be a mount point: bind it onto itself, as runc does. In a user
+  // namespace of its own the parent sends that bind (give_oci_user_namespace) and the init attaches it.
   const std::string root = spec.root.string();
-  init.steps.push_back({.kind = InitStepKind::mount_host, .source = init.keep(root), .target = init.keep(root),
-                        .flags = MS_BIND | MS_REC});
+  if (spec.uid_map.empty()) {
+    init.steps.push_back({.kind = InitStepKind::mount_host,
+                          .source = init.keep(root),
+                          .target = init.keep(root),
+                          .flags = MS_BIND | MS_REC});
+  } else {
+    init.steps.push_back({.kind = InitStepKind::attach_root, .target = init.keep(root)});
+  }
   init.rootfs = init.keep(root);
   add_mounts(spec, hierarchies, init);
-  for (const auto& device : spec.devices) {
-    const std::string parent = fs::path(device.path).parent_path().string();
-    if (parent != "/") init.steps.push_back({.kind = InitStepKind::mkdir_in_root, .target = in_root(init, parent)});
-    init.steps.push_back({.kind = InitStepKind::mknod_in_root, .target = in_root(init, device.path),
-                          .mode = device.type | device.mode, .device = device.device,
-                          .owner_uid = device.uid, .owner_gid = device.gid});
-  }
+  add_devices(spec, init);
   // Through the container's own /proc, before its /proc/sys is made read-only.
   for (const auto& [key, value] : spec.sysctl) {
     std::string file = "proc/sys/" + key;
@@ -193,6 +244,7 @@ void build_oci_plan(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>&
   // A network namespace of its own has its loopback up, as runc does.
   init.loopback_up = (plan.clone_flags & CLONE_NEWNET) != 0;
   init.die_with_parent = false;
+  if (!spec.uid_map.empty()) send_bind_sources(init);
 }
 
 }  // namespace mcore::engine

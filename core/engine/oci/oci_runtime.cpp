@@ -7,10 +7,10 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +30,7 @@
 #include "engine/oci/oci_state.hpp"
 #include "engine/oci/runtime_spec.hpp"
 #include "engine/start/container_process.hpp"
+#include "engine/start/container_user_namespace.hpp"
 #include "engine/util/rfc3339.hpp"
 #include "engine/util/scope_exit.hpp"
 #include "mcore/atomic_file.hpp"
@@ -257,6 +258,12 @@ class Creation {
     }
     process_.emplace(ContainerProcess::start(plan.init, plan.clone_flags));
     fifo.reset();  // the init holds the only read end now
+    if (!spec.uid_map.empty() &&
+        !give_user_namespace(*process_, spec.uid_map, spec.gid_map, spec.root, plan.init)) {
+      auto failure = process_->wait_for_exec(false);
+      throw failure ? init_error(*failure, spec.process.args.front())
+                    : Error("the container init exited early");
+    }
     plan.joined.clear();
     resource_->add_process(group_, process_->pid());
     if (spec.process.oom_score_adj) {
@@ -390,9 +397,9 @@ int wait_forwarding(ContainerProcess& process, int signals) {
 
 // The namespaces of `pid` that are not this process's own: the ones an exec'd process must join.
 int namespaces_apart(pid_t pid) {
-  static constexpr std::pair<const char*, int> kTypes[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS},
-                                                           {"ipc", CLONE_NEWIPC},  {"net", CLONE_NEWNET},
-                                                           {"pid", CLONE_NEWPID},  {"cgroup", CLONE_NEWCGROUP}};
+  static constexpr std::pair<const char*, int> kTypes[] = {
+      {"mnt", CLONE_NEWNS},  {"uts", CLONE_NEWUTS},       {"ipc", CLONE_NEWIPC},  {"net", CLONE_NEWNET},
+      {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}, {"user", CLONE_NEWUSER}};
   int flags = 0;
   const fs::path theirs = "/proc/" + std::to_string(pid) + "/ns";
   for (const auto& [name, flag] : kTypes) {
@@ -716,34 +723,36 @@ void OciRuntime::resume(const std::string& id) {
 }
 
 json oci_features() {
-  return {{"ociVersionMin", "1.0.0"},
-          {"ociVersionMax", "1.1.0"},
-          {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
-          {"mountOptions",
-           {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand", "noatime",
-            "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private",
-            "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-            "shared", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"}},
-          {"linux",
-           {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "uts"}},
-            {"capabilities", capability_names(all_capabilities())},
-            {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
-            {"seccomp",
-             {{"enabled", true},
-              {"actions",
-               {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
-              {"operators",
-               {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
-                "SCMP_CMP_NE"}},
-              {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}},
-              {"knownFlags",
-               {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
-              {"supportedFlags",
-               {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}}}},
-            {"apparmor", {{"enabled", false}}},
-            {"selinux", {{"enabled", false}}}}}};
+  return {
+      {"ociVersionMin", "1.0.0"},
+      {"ociVersionMax", "1.1.0"},
+      {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+      {"mountOptions",
+       {"async",      "atime",         "bind",    "defaults", "dev",         "diratime",  "dirsync",
+        "exec",       "mand",          "noatime", "nodev",    "nodiratime",  "noexec",    "nomand",
+        "norelatime", "nostrictatime", "nosuid",  "private",  "rbind",       "relatime",  "remount",
+        "ro",         "rprivate",      "rshared", "rslave",   "runbindable", "rw",        "shared",
+        "slave",      "strictatime",   "suid",    "sync",     "tmpcopyup",   "unbindable"}},
+      {"linux",
+       {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
+        {"capabilities", capability_names(all_capabilities())},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"seccomp",
+         {{"enabled", true},
+          {"actions",
+           {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+          {"operators",
+           {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+            "SCMP_CMP_NE"}},
+          {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}},
+          {"knownFlags",
+           {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
+          {"supportedFlags",
+           {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}}}},
+        {"apparmor", {{"enabled", false}}},
+        {"selinux", {{"enabled", false}}}}}};
 }
 
 }  // namespace mcore::engine

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <utility>
@@ -99,8 +100,9 @@ void check_members(const json& object, const std::string& path, std::initializer
 
 OciMount parse_mount(const json& value, const std::string& path, const fs::path& bundle) {
   kFields.object(value, path);
-  check_members(value, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
-                "idmapped mounts need user namespaces, which mcore-oci does not support yet");
+  check_members(
+      value, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
+      "idmapped mounts are not supported by mcore-oci yet; give the container a user namespace instead");
   OciMount mount;
   const json* destination = json_member(value, "destination");
   if (!destination) kFields.fail(path, "needs \"destination\"");
@@ -458,6 +460,62 @@ void parse_resources(const json& value, const std::string& path, RuntimeSpec& sp
   }
 }
 
+IdMap parse_id_mappings(const json& value, const std::string& path) {
+  IdMap map;
+  for (std::size_t i = 0; i < kFields.array(value, path).size(); ++i) {
+    const std::string entry_path = json_index_path(path, i);
+    const json& entry = kFields.object(value[i], entry_path);
+    check_members(entry, entry_path, {"containerID", "hostID", "size"});
+    std::uint64_t numbers[3] = {};
+    const char* names[3] = {"containerID", "hostID", "size"};
+    for (int k = 0; k < 3; ++k) {
+      const json* member = json_member(entry, names[k]);
+      if (!member) kFields.fail(entry_path, std::string("needs \"") + names[k] + "\"");
+      numbers[k] = kFields.unsigned_integer(*member, json_key_path(entry_path, names[k]));
+    }
+    constexpr std::uint64_t kIds = std::uint64_t{1} << 32;
+    if (numbers[2] == 0 || numbers[0] + numbers[2] > kIds || numbers[1] + numbers[2] > kIds) {
+      kFields.fail(entry_path, "size must be at least 1 and the range must stay below 2^32");
+    }
+    map.push_back({static_cast<std::uint32_t>(numbers[0]), static_cast<std::uint32_t>(numbers[1]),
+                   static_cast<std::uint32_t>(numbers[2])});
+  }
+  try {
+    check_id_map(map, "config.json: " + path);
+  } catch (const Error& error) {
+    kFields.fail(path, error.what() + std::string(" (") + error.hint() + ")");
+  }
+  return map;
+}
+
+// A new user namespace takes both maps (the kernel needs them before the container can do anything);
+// maps without one would be silently ignored, so both are refused.
+void parse_user_namespace(const json& value, const std::string& path, RuntimeSpec& spec) {
+  const json* uid_mappings = json_member(value, "uidMappings");
+  const json* gid_mappings = json_member(value, "gidMappings");
+  const bool new_namespace =
+      std::any_of(spec.namespaces.begin(), spec.namespaces.end(),
+                  [](const auto& entry) { return entry.type == OciNamespace::user && entry.path.empty(); });
+  if (!new_namespace) {
+    for (const auto& [name, member] :
+         {std::pair{"uidMappings", uid_mappings}, std::pair{"gidMappings", gid_mappings}}) {
+      if (member && !kFields.array(*member, json_key_path(path, name)).empty()) {
+        kFields.fail(json_key_path(path, name), "needs a new \"user\" namespace in linux.namespaces");
+      }
+    }
+    return;
+  }
+  for (const auto& [name, member] :
+       {std::pair{"uidMappings", uid_mappings}, std::pair{"gidMappings", gid_mappings}}) {
+    if (!member || member->empty()) {
+      kFields.fail(json_key_path(path, name),
+                   "a new user namespace needs its id mappings; give at least one entry");
+    }
+  }
+  spec.uid_map = parse_id_mappings(*uid_mappings, json_key_path(path, "uidMappings"));
+  spec.gid_map = parse_id_mappings(*gid_mappings, json_key_path(path, "gidMappings"));
+}
+
 void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) {
   kFields.object(value, path);
   check_members(value, path,
@@ -484,8 +542,10 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
       if (spec.has_namespace(*kind)) kFields.fail(entry_path, "the namespace \"" + name + "\" is listed twice");
       OciNamespaceEntry parsed{*kind, {}};
       if (const json* ns_path = json_member(entry, "path")) parsed.path = kFields.string(*ns_path, json_key_path(entry_path, "path"));
-      if (*kind == OciNamespace::user) {
-        kFields.fail(entry_path, "user namespaces are not supported by mcore-oci yet; remove the entry");
+      if (*kind == OciNamespace::user && !parsed.path.empty()) {
+        kFields.fail(json_key_path(entry_path, "path"),
+                     "joining an existing user namespace is not supported yet; give a new one with "
+                     "linux.uidMappings and gidMappings");
       }
       if (*kind == OciNamespace::mount && !parsed.path.empty()) {
         kFields.fail(json_key_path(entry_path, "path"), "joining an existing mount namespace is not supported");
@@ -496,11 +556,7 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
   if (!spec.has_namespace(OciNamespace::mount)) {
     kFields.fail(json_key_path(path, "namespaces"), "needs a \"mount\" namespace: mcore-oci never mounts in the host's");
   }
-  for (std::string_view mappings : {"uidMappings", "gidMappings"}) {
-    if (const json* member = json_member(value, mappings); member && !kFields.array(*member, json_key_path(path, mappings)).empty()) {
-      kFields.fail(json_key_path(path, mappings), "user namespaces are not supported by mcore-oci yet");
-    }
-  }
+  parse_user_namespace(value, path, spec);
   if (const json* resources = json_member(value, "resources")) parse_resources(*resources, json_key_path(path, "resources"), spec);
   if (const json* cgroups_path = json_member(value, "cgroupsPath")) {
     spec.cgroups_path = kFields.string(*cgroups_path, json_key_path(path, "cgroupsPath"));

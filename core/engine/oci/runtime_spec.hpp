@@ -15,6 +15,7 @@
 
 #include "engine/oci/oci_hooks.hpp"
 #include "engine/security/capabilities.hpp"
+#include "engine/userns/id_map.hpp"
 #include "mcore/resource_driver.hpp"
 
 namespace mcore::engine {
@@ -91,6 +92,9 @@ struct RuntimeSpec {
   std::optional<nlohmann::json> seccomp;  // linux.seccomp as given: compiled at create
   unsigned long rootfs_propagation = 0;   // linux.rootfsPropagation as MS_* flags; 0 when absent
   std::map<std::string, std::string> annotations;
+  // linux.uidMappings / gidMappings: set exactly when the spec asks for a new user namespace.
+  IdMap uid_map;
+  IdMap gid_map;
 
   bool has_namespace(OciNamespace type) const;
 };

@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string>
 
-#include "engine/start/idmapped_mount.hpp"
+#include "engine/start/detached_tree.hpp"
 #include "engine/start/idmapped_overlay.hpp"
 #include "mcore/error.hpp"
 
@@ -21,16 +21,29 @@ void write_id_map(pid_t pid, const char* file, const IdMap& map) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     throw Error::from_errno("write the container's " + std::string(file),
-                            "check the --uidmap/--gidmap lines: every host id must exist");
+                            "check the uid and gid maps: every host id must exist");
   }
 }
 
-// A detached copy of the mount at `path`, as the host sees it.
-UniqueFd clone_tree(const char* path, bool recursive) {
-  const unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
-  UniqueFd clone(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path, flags)));
-  if (!clone) throw Error::from_errno(std::string("open ") + path + " to bind it into the container");
-  return clone;
+// Writes the maps, then sends make_root(the namespace) and the plan's bind sources.
+bool give(ContainerProcess& init, const IdMap& uid_map, const IdMap& gid_map,
+          const std::function<UniqueFd(int userns_fd)>& make_root, const InitPlan& plan) {
+  // The child is ours and not reaped: its PID cannot name another process.
+  write_id_map(init.pid(), "uid_map", uid_map);
+  write_id_map(init.pid(), "gid_map", gid_map);
+  const std::string userns_path = "/proc/" + std::to_string(init.pid()) + "/ns/user";
+  UniqueFd userns(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!userns) throw Error::from_errno("open the container's user namespace");
+  if (!init.send_mount(make_root(userns.get()).get())) return false;
+  for (const InitStep& step : plan.steps) {
+    if (!step.source_sent) continue;
+    const bool recursive = (bind_flags(step) & MS_REC) != 0;
+    const UniqueFd source =
+        step.idmap ? idmapped_tree(step.source, userns.get(), recursive, std::string("volume ") + step.source)
+                   : clone_tree(step.source, recursive);
+    if (!init.send_mount(source.get())) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -50,23 +63,15 @@ void give_upper_to_container_root(const RootfsPlan& rootfs, const ContainerSpec&
 
 bool give_user_namespace(ContainerProcess& init, const ContainerSpec& spec, const MountSpec& root_mount,
                          const InitPlan& plan) {
-  // The child is ours and not reaped: its PID cannot name another process.
-  write_id_map(init.pid(), "uid_map", spec.uid_map);
-  write_id_map(init.pid(), "gid_map", spec.gid_map);
-  const std::string userns_path = "/proc/" + std::to_string(init.pid()) + "/ns/user";
-  UniqueFd userns(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!userns) throw Error::from_errno("open the container's user namespace");
-  UniqueFd root = detached_idmapped_overlay(root_mount, userns.get());
-  if (!init.send_mount(root.get())) return false;
-  for (const InitStep& step : plan.steps) {
-    if (!step.source_sent) continue;
-    const bool recursive = (bind_flags(step) & MS_REC) != 0;
-    const UniqueFd source =
-        step.idmap ? idmapped_tree(step.source, userns.get(), recursive, std::string("volume ") + step.source)
-                   : clone_tree(step.source, recursive);
-    if (!init.send_mount(source.get())) return false;
-  }
-  return true;
+  return give(
+      init, spec.uid_map, spec.gid_map,
+      [&](int userns_fd) { return detached_idmapped_overlay(root_mount, userns_fd); }, plan);
+}
+
+bool give_user_namespace(ContainerProcess& init, const IdMap& uid_map, const IdMap& gid_map,
+                         const std::filesystem::path& root, const InitPlan& plan) {
+  return give(
+      init, uid_map, gid_map, [&](int) { return clone_tree(root.string(), true); }, plan);
 }
 
 }  // namespace mcore::engine

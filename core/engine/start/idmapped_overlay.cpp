@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/start/idmapped_mount.hpp"
+#include "engine/start/detached_tree.hpp"
 #include "mcore/error.hpp"
 
 namespace mcore::engine {

@@ -1,4 +1,4 @@
-#include "engine/start/idmapped_mount.hpp"
+#include "engine/start/detached_tree.hpp"
 
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -12,11 +12,16 @@
 
 namespace mcore::engine {
 
+UniqueFd clone_tree(const std::string& path, bool recursive) {
+  const unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  UniqueFd clone(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path.c_str(), flags)));
+  if (!clone) throw Error::from_errno("open " + path + " to bind it into the container (open_tree)");
+  return clone;
+}
+
 UniqueFd idmapped_tree(const std::string& path, int userns_fd, bool recursive, const std::string& what) {
   const unsigned recursion = recursive ? AT_RECURSIVE : 0;
-  UniqueFd clone(static_cast<int>(
-      ::syscall(SYS_open_tree, AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursion)));
-  if (!clone) throw Error::from_errno("open " + what + " for an idmapped mount (open_tree)");
+  UniqueFd clone = clone_tree(path, recursive);
   mount_attr attributes{};
   attributes.attr_set = MOUNT_ATTR_IDMAP;
   attributes.userns_fd = static_cast<std::uint64_t>(userns_fd);
