@@ -134,9 +134,36 @@ TEST_F(UserNamespaceTest, ExecJoinsTheUserNamespaceAndInspectShowsTheMaps) {
   EXPECT_EQ(host_config["IDMappings"]["UidMap"], nlohmann::json::array({"0:100000:65536"}));
   EXPECT_EQ(host_config["IDMappings"]["GidMap"], nlohmann::json::array({"0:200000:65536"}));
 
+  EXPECT_EQ(sandbox_->mcore({"rm", "-f", "mapped"}).exit_code, 0);
+}
+
+// commit maps the writable layer's host ids back through the container's maps: the image holds the
+// ids the container saw, whoever runs it next.
+TEST_F(UserNamespaceTest, CommitKeepsTheIdsTheContainerSaw) {
+  TempDir dir("mcore-userns");
+  const std::string archive = (dir.path() / "rootfs.tar").string();
+  ASSERT_EQ(run_command({"/bin/tar", "-C", shared_busybox_rootfs().string(), "-cf", archive, "."}).exit_code,
+            0);
+  ASSERT_EQ(sandbox_->mcore({"import", archive, "userns-base"}).exit_code, 0);
+  auto changed = sandbox_->mcore({"run", "--name", "mapped", "--network", "none", "--uidmap",
+                                  "0:100000:65536", "--gidmap", "0:200000:65536", "userns-base", "sh", "-c",
+                                  "mkdir /data && touch /data/root-file /data/user-file && "
+                                  "chown 1000:50 /data/user-file && rm /bin/true"});
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
   auto commit = sandbox_->mcore({"commit", "mapped", "mapped-image"});
-  EXPECT_NE(commit.exit_code, 0);
-  EXPECT_NE(commit.err.find("user namespace of its own"), std::string::npos) << commit.err;
+  ASSERT_EQ(commit.exit_code, 0) << commit.err;
+
+  auto plain = sandbox_->mcore(
+      {"run", "--rm", "--network", "none", "mapped-image", "sh", "-c",
+       "stat -c '%u:%g' /data /data/root-file /data/user-file; ls /bin/true 2>&1 || echo gone"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_TRUE(plain.out.starts_with("0:0\n0:0\n1000:50\n")) << "without a user namespace: " << plain.out;
+  EXPECT_NE(plain.out.find("gone"), std::string::npos)
+      << "the deletion is a whiteout in the layer: " << plain.out;
+
+  auto mapped = sandbox_->mcore({"run", "--rm", "--network", "none", "--uidmap", "0:300000:65536",
+                                 "mapped-image", "stat", "-c", "%u:%g", "/data/user-file"});
+  EXPECT_EQ(mapped.out, "1000:50\n") << mapped.err;
   EXPECT_EQ(sandbox_->mcore({"rm", "-f", "mapped"}).exit_code, 0);
 }
 

@@ -141,5 +141,47 @@ TEST(BytePipe, ProducerFailureReachesTheReaderAndReaderAbandonStopsTheProducer) 
   writer.join();
 }
 
+TEST(PipeThrough, TheConsumerMayStopEarlyAndTheProducersFailureStillCounts) {
+  const std::string data = random_text(3 << 20);
+  std::string head;
+  pipe_through(
+      [&](ByteSink& out) {
+        ChunkedSource source(data);
+        std::byte buffer[5000];
+        while (std::size_t n = source.read(buffer)) out.write(std::span(buffer, n));
+      },
+      [&](ByteSource& in) {
+        std::byte first[10];
+        const std::size_t n = in.read(first);
+        head.assign(reinterpret_cast<const char*>(first), n);
+      });
+  EXPECT_EQ(head, data.substr(0, head.size())) << "the rest was drained, so the producer could finish";
+
+  EXPECT_THROW(pipe_through(
+                   [](ByteSink& out) {
+                     out.write(std::as_bytes(std::span("abc", 3)));
+                     throw Error("the driver failed late");
+                   },
+                   [](ByteSource& in) {
+                     std::byte first[3];
+                     in.read(first);
+                   }),
+               Error);
+}
+
+TEST(PipeThrough, AFailingConsumerStopsTheProducer) {
+  try {
+    pipe_through(
+        [](ByteSink& out) {
+          const std::string big(1 << 20, 'x');
+          for (;;) out.write(std::as_bytes(std::span(big.data(), big.size())));  // ends when abandoned
+        },
+        [](ByteSource&) { throw Error("the reader gave up"); });
+    ADD_FAILURE() << "the consumer's error must reach the caller";
+  } catch (const Error& error) {
+    EXPECT_STREQ(error.what(), "the reader gave up");
+  }
+}
+
 }  // namespace
 }  // namespace mcore::engine

@@ -79,12 +79,16 @@ TEST(IdMap, EmptyAndOverlongMapsAreRefused) {
   EXPECT_EQ(check_error(long_map), "no error");
 }
 
-TEST(IdMap, HostIdOfFollowsTheEntryThatCoversTheId) {
+TEST(IdMap, HostIdOfFollowsTheEntryThatCoversTheIdAndContainerIdOfGoesBack) {
   const IdMap map{{0, 1000, 1}, {1, 100000, 65535}};
   EXPECT_EQ(host_id_of(map, 0), 1000u);
   EXPECT_EQ(host_id_of(map, 1), 100000u);
   EXPECT_EQ(host_id_of(map, 65535), 165534u);
   EXPECT_EQ(host_id_of(map, 65536), std::nullopt);
+  // And back: container_id_of is its inverse.
+  for (std::uint32_t id : {0U, 1U, 65535U}) EXPECT_EQ(container_id_of(map, *host_id_of(map, id)), id);
+  EXPECT_EQ(container_id_of(map, 165535), std::nullopt);
+  EXPECT_EQ(container_id_of(map, 0), std::nullopt) << "host root is nobody inside";
 }
 
 TEST(IdMap, HostIdsWithinAllowedRangesMayCrossAdjoiningRanges) {

@@ -3,25 +3,25 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "engine/io/byte_pipe.hpp"
 #include "engine/container/container_control.hpp"
 #include "engine/container/container_liveness.hpp"
 #include "engine/container/container_store.hpp"
 #include "engine/image/digest.hpp"
-#include "engine/io/fd_stream.hpp"
 #include "engine/image/gzip_sink.hpp"
 #include "engine/image/image_archive.hpp"
 #include "engine/image/image_config.hpp"
 #include "engine/image/image_manifest.hpp"
 #include "engine/image/image_puller.hpp"
 #include "engine/image/layer_blob.hpp"
-#include "engine/util/rfc3339.hpp"
-#include "engine/util/scope_exit.hpp"
 #include "engine/image/store_rollback.hpp"
+#include "engine/image/tar_archive.hpp"
+#include "engine/io/byte_pipe.hpp"
+#include "engine/io/fd_stream.hpp"
+#include "engine/userns/id_map.hpp"
+#include "engine/util/rfc3339.hpp"
 
 namespace mcore::engine {
 namespace {
@@ -104,32 +104,43 @@ struct StoredDiff {
   std::string diff_id;         // of the uncompressed tar
 };
 
+// The kernel's overflow id: what an id the map does not reach shows as inside the container.
+constexpr std::uint32_t kOverflowId = 65534;
+
+// The container's changes as a tar. In a user namespace of its own, its writable layer holds host ids
+// (100000 for its root): they are mapped back through its maps, so that the layer has the ids the
+// container saw and another container (mapped or not) sees the same owners.
+void write_changes(StorageDriver& storage, const ContainerSpec& spec, const std::string& container_id,
+                   ByteSink& tar) {
+  if (!has_own_user_namespace(spec)) {
+    storage.write_diff(container_id, tar);
+    return;
+  }
+  pipe_through([&](ByteSink& host_ids) { storage.write_diff(container_id, host_ids); },
+               [&](ByteSource& host_ids) {
+                 TarReader reader(host_ids, "the container's changes");
+                 TarWriter writer(tar);
+                 writer.copy_entries(reader, [&](std::uint32_t id, bool group) {
+                   return container_id_of(group ? spec.gid_map : spec.uid_map, id).value_or(kOverflowId);
+                 });
+                 writer.finish();
+               });
+}
+
 // The container's diff as a gzip blob. The driver writes it on a thread of its own into a pipe that
 // add_blob reads, so the diff is never held whole in memory nor written to disk twice.
-StoredDiff store_diff(ImageStore& store, StorageDriver& storage, const std::string& container_id) {
-  BytePipe pipe;
-  std::string diff_id;
-  std::thread writer([&] {
-    try {
-      GzipSink gzip(pipe);
-      DigestingSink tar(gzip);
-      storage.write_diff(container_id, tar);
-      gzip.finish();
-      diff_id = tar.digest();
-      pipe.close();
-    } catch (...) {
-      pipe.fail(std::current_exception());  // add_blob rethrows it
-    }
-  });
-  // Should add_blob fail, the writer is unblocked and joined before the pipe goes away.
-  ScopeExit join([&] {
-    pipe.abandon();
-    writer.join();
-  });
-  StoredDiff stored{.blob = store.add_blob(pipe), .diff_id = {}};
-  join.dismiss();
-  writer.join();  // add_blob read the end of the stream: the writer has set diff_id and closed the pipe
-  stored.diff_id = std::move(diff_id);
+StoredDiff store_diff(ImageStore& store, StorageDriver& storage, const ContainerSpec& spec,
+                      const std::string& container_id) {
+  StoredDiff stored;
+  pipe_through(
+      [&](ByteSink& compressed) {
+        GzipSink gzip(compressed);
+        DigestingSink tar(gzip);
+        write_changes(storage, spec, container_id, tar);
+        gzip.finish();
+        stored.diff_id = tar.digest();
+      },
+      [&](ByteSource& compressed) { stored.blob = store.add_blob(compressed); });
   return stored;
 }
 
@@ -274,14 +285,6 @@ ImageRecord commit_container(Engine& engine, const std::string& container_id, co
         "import the directory as an image (tar -C DIR -c . | mcore import - NAME), run the "
         "container from that image, then commit");
   }
-  // Its writable layer holds host ids (100000 for its root): committed as they are, the image's files
-  // would belong to no one inside another container.
-  if (has_own_user_namespace(spec)) {
-    throw ContainerRefusal("container " + record.name +
-                               " runs in a user namespace of its own (--uidmap): "
-                               "committing it is not supported yet",
-                           0, "run the same changes in a container without --uidmap and commit that one");
-  }
 
   StorageDriver& storage = *engine.storage();
   ImageStore store(config.data_root);
@@ -302,7 +305,7 @@ ImageRecord commit_container(Engine& engine, const std::string& container_id, co
   StoredDiff diff;
   {
     const FrozenForCommit frozen(engine, record, options.pause);
-    diff = store_diff(store, storage, container_id);
+    diff = store_diff(store, storage, spec, container_id);
   }
   std::vector<std::string> diff_ids = spec.image_layers;
   const bool unchanged = diff.diff_id == empty_tar_digest();

@@ -149,7 +149,10 @@ TarWriter::TarWriter(ByteSink& output)
     }
   };
   // ustar headers, pax records only where ustar cannot say it; no padding past the last record.
+  // Extended attributes in SCHILY.xattr records alone, which is what OCI layers and Docker use
+  // (libarchive would add a LIBARCHIVE.xattr twin of each).
   if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
+      archive_write_set_format_option(archive_.get(), "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(archive_.get(), 1) != ARCHIVE_OK ||
       archive_write_open(archive_.get(), context_.get(), nullptr, write_callback, nullptr) != ARCHIVE_OK) {
     fail("start the archive");
@@ -179,6 +182,30 @@ void TarWriter::add_header(const std::string& path, unsigned type, unsigned mode
   archive_entry_set_uid(entry.get(), 0);
   archive_entry_set_gid(entry.get(), 0);
   if (archive_write_header(archive_.get(), entry.get()) != ARCHIVE_OK) fail("add " + path);
+}
+
+void TarWriter::copy_entries(TarReader& reader,
+                             const std::function<std::uint32_t(std::uint32_t id, bool group)>& owner_id) {
+  std::vector<std::byte> buffer(std::size_t{1} << 17);
+  for (;;) {
+    archive_entry* entry = nullptr;
+    const int rc = archive_read_next_header(reader.archive_.get(), &entry);
+    if (rc == ARCHIVE_EOF) return;
+    if (rc < ARCHIVE_WARN) reader.fail("read the next entry");
+    const std::string path = archive_entry_pathname(entry) != nullptr ? archive_entry_pathname(entry) : "";
+    archive_entry_set_uid(entry, owner_id(static_cast<std::uint32_t>(archive_entry_uid(entry)), false));
+    archive_entry_set_gid(entry, owner_id(static_cast<std::uint32_t>(archive_entry_gid(entry)), true));
+    archive_entry_set_uname(entry, nullptr);
+    archive_entry_set_gname(entry, nullptr);
+    if (archive_write_header(archive_.get(), entry) != ARCHIVE_OK) fail("add " + path);
+    for (;;) {
+      const la_ssize_t got = archive_read_data(reader.archive_.get(), buffer.data(), buffer.size());
+      if (got < 0) reader.fail("read " + path);
+      if (got == 0) break;
+      if (archive_write_data(archive_.get(), buffer.data(), static_cast<std::size_t>(got)) != got)
+        fail("write " + path);
+    }
+  }
 }
 
 void TarWriter::add_directory(const std::string& path) { add_header(path, AE_IFDIR, 0755, 0); }

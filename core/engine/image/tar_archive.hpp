@@ -3,6 +3,7 @@
 // ByteSource and written to a ByteSink. Compression is layer_stream's business, never libarchive's,
 // so the engine links none of libarchive's codecs (see core/CMakeLists.txt).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,7 @@ class TarReader {
   ByteSource& content();
 
  private:
+  friend class TarWriter;  // copy_entries reads whole entries
   class Content;
   struct Context;
   [[noreturn]] void fail(const std::string& step);
@@ -60,6 +62,11 @@ class TarWriter {
   // Copies exactly `size` bytes of `content`; throws Error when it has fewer.
   void add_file(const std::string& path, std::uint64_t size, ByteSource& content);
   void add_file(const std::string& path, std::string_view content);
+  // Copies every remaining entry of `reader` whole (type, mode, times, links, extended attributes,
+  // data), its uid and gid passed through `owner_id` (called once for each) and its owner names
+  // dropped, so that the numbers alone say who owns it.
+  void copy_entries(TarReader& reader,
+                    const std::function<std::uint32_t(std::uint32_t id, bool group)>& owner_id);
   // Writes the end-of-archive blocks. Without it the archive is incomplete.
   void finish();
 

@@ -28,6 +28,7 @@
 #include "engine/init/container_child.hpp"
 #include "engine/init/copy_up.hpp"
 #include "engine/init/init_protocol.hpp"
+#include "engine/io/fd_passing.hpp"
 
 namespace mcore::engine {
 namespace {
@@ -192,25 +193,13 @@ void set_propagation(const Init& init, const InitStep& step) {
 // it has written the namespace's id maps, then each bind mount's source.
 int receive_mount(const Init& init, const char* what) {
   char byte = 0;
-  iovec data{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(init.plan.sync_fd, &message, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  const cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(sizeof(int))) {
+  UniqueFd mount;
+  const ssize_t n = receive_message(init.plan.sync_fd, &byte, 1, &mount);
+  if (n != 1 || !mount) {
     if (n >= 0) errno = EPROTO;
     init.fail("receive from mcore", what);
   }
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
-  return fd;
+  return mount.release();
 }
 
 void apply_step(Init& init, const InitStep& step) {

@@ -1,7 +1,9 @@
 #include "engine/io/byte_pipe.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <thread>
 
 #include "mcore/error.hpp"
 
@@ -64,6 +66,30 @@ void BytePipe::abandon() {
   std::lock_guard lock(mutex_);
   abandoned_ = true;
   writable_.notify_all();
+}
+
+void pipe_through(const std::function<void(ByteSink&)>& produce,
+                  const std::function<void(ByteSource&)>& consume) {
+  BytePipe pipe;
+  std::thread producer([&] {
+    try {
+      produce(pipe);
+      pipe.close();
+    } catch (...) {
+      pipe.fail(std::current_exception());
+    }
+  });
+  try {
+    consume(pipe);
+    std::array<std::byte, 4096> rest{};
+    while (pipe.read(rest) > 0) {
+    }
+  } catch (...) {
+    pipe.abandon();
+    producer.join();
+    throw;
+  }
+  producer.join();
 }
 
 }  // namespace mcore::engine

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -44,5 +45,13 @@ class BytePipe final : public ByteSink, public ByteSource {
   bool abandoned_ = false;
   std::exception_ptr error_;
 };
+
+// Runs `produce` on a thread of its own, writing into a BytePipe that `consume` reads on the calling
+// thread, and returns once both are done: a stream passed between two steps that each want to drive it
+// (a driver that writes, a library that pulls). What `consume` leaves unread is drained, so that a
+// failure of `produce` after it is still rethrown; when `consume` throws, `produce` is stopped and
+// joined first.
+void pipe_through(const std::function<void(ByteSink&)>& produce,
+                  const std::function<void(ByteSource&)>& consume);
 
 }  // namespace mcore::engine

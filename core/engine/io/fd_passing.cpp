@@ -12,7 +12,14 @@ namespace {
 // Room for kMaxPassedFds descriptors and the sender's credentials.
 constexpr std::size_t kControlSpace = CMSG_SPACE(sizeof(int) * kMaxPassedFds) + CMSG_SPACE(sizeof(ucred));
 
-ssize_t receive(int socket, void* buffer, std::size_t size, std::vector<UniqueFd>& passed, pid_t* sender) {
+// What one message passed: descriptors in a fixed array, so that a receive allocates nothing (the
+// container's init receives its root this way between clone and execve).
+struct Passed {
+  int fds[kMaxPassedFds];
+  std::size_t count = 0;
+};
+
+ssize_t receive(int socket, void* buffer, std::size_t size, Passed& passed, pid_t* sender) {
   iovec payload{buffer, size};
   alignas(cmsghdr) char control[kControlSpace] = {};
   msghdr header{};
@@ -34,10 +41,8 @@ ssize_t receive(int socket, void* buffer, std::size_t size, std::vector<UniqueFd
     }
     if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
     const std::size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
-      passed.emplace_back(fd);
+    for (std::size_t i = 0; i < count && passed.count < kMaxPassedFds; ++i) {
+      std::memcpy(&passed.fds[passed.count++], CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
     }
   }
   return n;
@@ -77,15 +82,21 @@ bool send_message(int socket, const void* data, std::size_t size, int fd) {
 }
 
 ssize_t receive_message(int socket, void* buffer, std::size_t size, UniqueFd* passed, pid_t* sender) {
-  std::vector<UniqueFd> fds;
+  Passed fds;
   const ssize_t n = receive(socket, buffer, size, fds, sender);
   // One descriptor is expected: any others are closed here.
-  if (passed != nullptr && !fds.empty()) *passed = std::move(fds.front());
+  for (std::size_t i = 0; i < fds.count; ++i) {
+    UniqueFd fd(fds.fds[i]);
+    if (i == 0 && passed != nullptr) *passed = std::move(fd);
+  }
   return n;
 }
 
 ssize_t receive_message(int socket, void* buffer, std::size_t size, std::vector<UniqueFd>& passed) {
-  return receive(socket, buffer, size, passed, nullptr);
+  Passed fds;
+  const ssize_t n = receive(socket, buffer, size, fds, nullptr);
+  for (std::size_t i = 0; i < fds.count; ++i) passed.emplace_back(fds.fds[i]);
+  return n;
 }
 
 }  // namespace mcore::engine

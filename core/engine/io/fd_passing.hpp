@@ -20,9 +20,9 @@ inline constexpr std::size_t kMaxPassedFds = 64;
 bool send_message(int socket, const void* data, std::size_t size, std::span<const int> fds);
 
 // Receives one message into `buffer` (close-on-exec for a passed descriptor, which lands in
-// `passed`). On a socket with SO_PASSCRED, `sender` gets the sending process's PID as this process's
-// PID namespace sees it (0 when none came). Returns the message's size, 0 at end of file, -1 on error
-// (errno set; EINTR retried).
+// `passed`; any more are closed). Allocates nothing, so a cloned child may call it. On a socket with
+// SO_PASSCRED, `sender` gets the sending process's PID as this process's PID namespace sees it (0 when none
+// came). Returns the message's size, 0 at end of file, -1 on error (errno set; EINTR retried).
 ssize_t receive_message(int socket, void* buffer, std::size_t size, UniqueFd* passed = nullptr,
                         pid_t* sender = nullptr);
 

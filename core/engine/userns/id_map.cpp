@@ -93,6 +93,15 @@ std::optional<std::uint32_t> host_id_of(const IdMap& map, std::uint32_t containe
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> container_id_of(const IdMap& map, std::uint32_t host_id) {
+  for (const IdMapEntry& entry : map) {
+    if (host_id >= entry.host_id && host_id - entry.host_id < entry.size) {
+      return entry.container_id + (host_id - entry.host_id);
+    }
+  }
+  return std::nullopt;
+}
+
 bool host_ids_within(const IdMap& map, const std::vector<IdRange>& allowed) {
   return std::all_of(map.begin(), map.end(), [&](const IdMapEntry& entry) {
     // Ranges from /etc/subuid may adjoin: walk along them until the entry's end is covered.

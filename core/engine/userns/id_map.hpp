@@ -51,6 +51,8 @@ std::string proc_id_map_text(const IdMap& map);
 // The host id a container id maps to, or nullopt where the map does not cover it (the kernel shows
 // such ids as the overflow id, 65534).
 std::optional<std::uint32_t> host_id_of(const IdMap& map, std::uint32_t container_id);
+// The other way: the container id a host id shows as, or nullopt where the map does not reach it.
+std::optional<std::uint32_t> container_id_of(const IdMap& map, std::uint32_t host_id);
 
 // Whether every host id of `map` lies inside one of `allowed` (a rootless user's own ranges).
 bool host_ids_within(const IdMap& map, const std::vector<IdRange>& allowed);
