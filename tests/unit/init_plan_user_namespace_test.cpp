@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -69,6 +70,44 @@ TEST(InitPlanUserNamespace, DevicesAreTheHostsNodesBoundIn) {
   EXPECT_TRUE(std::none_of(plan.steps.begin(), plan.steps.end(),
                            [](const InitStep& step) { return step.kind == InitStepKind::mknod_in_root; }));
   EXPECT_EQ(step_for(plan, "dev/ptmx")->kind, InitStepKind::symlink_in_root);
+}
+
+TEST(InitPlanUserNamespace, PrivilegedBindsTheHostsDevicesAndHostNetworkBindsItsSys) {
+  ContainerSpec spec = mapped_spec();
+  spec.privileged = true;
+  spec.network = NetworkMode::host;
+  InitPlan plan;
+  build_init_plan(spec, overlay_root(), {}, {}, plan);
+  EXPECT_TRUE(std::none_of(plan.steps.begin(), plan.steps.end(), [](const InitStep& step) {
+    return step.kind == InitStepKind::mknod_in_root;
+  })) << "mknod is not allowed in a user namespace";
+  if (std::filesystem::exists("/dev/kmsg")) {  // a host device beyond the default set
+    const InitStep* kmsg = step_for(plan, "dev/kmsg");
+    ASSERT_NE(kmsg, nullptr);
+    EXPECT_EQ(kmsg->kind, InitStepKind::bind_in_root);
+    EXPECT_STREQ(kmsg->source, "/dev/kmsg");
+  }
+  EXPECT_EQ(std::count_if(plan.steps.begin(), plan.steps.end(),
+                          [](const InitStep& step) {
+                            return step.target && std::strcmp(step.target, "dev/null") == 0;
+                          }),
+            1)
+      << "a default node is not bound twice";
+  EXPECT_EQ(step_for(plan, "dev/ptmx")->kind, InitStepKind::symlink_in_root)
+      << "the link stays, not the host's ptmx";
+  const InitStep* sys = step_for(plan, "sys");
+  ASSERT_NE(sys, nullptr);
+  EXPECT_EQ(sys->kind, InitStepKind::bind_in_root)
+      << "sysfs of the host's network namespace is not its to mount";
+  EXPECT_STREQ(sys->source, "/sys");
+  EXPECT_EQ(bind_flags(*sys), static_cast<unsigned long>(MS_BIND)) << "without the host's submounts";
+  EXPECT_TRUE(sys->read_only);
+  EXPECT_TRUE(sys->source_sent);
+
+  ContainerSpec own_network = mapped_spec();
+  InitPlan mounted;
+  build_init_plan(own_network, overlay_root(), {}, {}, mounted);
+  EXPECT_EQ(step_for(mounted, "sys")->kind, InitStepKind::mount_in_root);
 }
 
 TEST(InitPlanUserNamespace, DevptsNamesTheTtyGroupOnlyWhenItIsMapped) {

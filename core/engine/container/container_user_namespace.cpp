@@ -20,19 +20,6 @@ IdMap parse_map(const std::vector<std::string>& lines, std::string_view flag) {
   return map;
 }
 
-// What a user namespace's root may not do: create device nodes (every host device for --privileged)
-// or mount a sysfs for a network namespace it does not own. Docker refuses both with userns-remap.
-void check_compatible(const ContainerSpec& spec, std::string_view what) {
-  if (spec.privileged) {
-    throw Error("--privileged cannot be combined with " + std::string(what) + " yet", 0,
-                "drop --privileged, or run the container with --userns=host");
-  }
-  if (spec.network == NetworkMode::host) {
-    throw Error("--network host cannot be combined with " + std::string(what) + " yet", 0,
-                "use --network none or a bridge network, or run the container with --userns=host");
-  }
-}
-
 // The host ranges of one kind of id that containers' records hold.
 std::vector<IdRange> ranges_in_use(const ContainerListing& listing, IdMap ContainerSpec::*map) {
   std::vector<IdRange> in_use;
@@ -71,7 +58,6 @@ bool take_given_maps(const ContainerRequest& request, ContainerSpec& spec) {
     throw Error("--gidmap needs a --uidmap", 0,
                 "give the container's user ids too, e.g. --uidmap 0:100000:65536");
   }
-  check_compatible(spec, "--uidmap");
   spec.uid_map = parse_map(request.uid_maps, "--uidmap");
   spec.gid_map = request.gid_maps.empty() ? spec.uid_map : parse_map(request.gid_maps, "--gidmap");
   return false;
@@ -90,10 +76,7 @@ bool resolve_mode(const ContainerRequest& request, std::string_view default_mode
                 "give either --userns=" + mode + " or the maps (--userns=private takes both)");
   }
   if (maps_given) return take_given_maps(request, spec);
-  if (mode == "auto" || mode == "private") {
-    check_compatible(spec, "--userns=" + mode);
-    return true;
-  }
+  if (mode == "auto" || mode == "private") return true;
   return false;
 }
 

@@ -14,13 +14,12 @@ namespace mcore::engine {
 inline constexpr std::uint32_t kAutoIdRangeSize = 65536;
 
 // Sets spec.uid_map and spec.gid_map from `request` (a --gidmap defaults to the --uidmap, as in
-// Podman); without --userns or maps, `default_mode` (the config's "userns") applies. Runs after the
-// network and privileges are resolved. --userns=private means a namespace of its own: with the given
-// maps, else a range chosen as for auto. Returns true when the ids are to be chosen with
-// allocate_auto_id_maps (--userns=auto, or private without maps). Throws Error naming the flag when a
-// line is malformed or overlaps another, when the map leaves the container's root unmapped, when flags
-// conflict, when the request asks for what a user namespace cannot give yet (--privileged, --network
-// host), or when a volume asks for idmap without a user namespace.
+// Podman); without --userns or maps, `default_mode` (the config's "userns") applies. --userns=private
+// means a namespace of its own: with the given maps, else a range chosen as for auto. Returns true
+// when the ids are to be chosen with allocate_auto_id_maps (--userns=auto, or private without maps).
+// Throws Error naming the flag when a line is malformed or overlaps another, when the map leaves the
+// container's root unmapped, when flags conflict, or when a volume asks for idmap without a user
+// namespace.
 bool resolve_user_namespace(const ContainerRequest& request, std::string_view default_mode,
                             ContainerSpec& spec);
 

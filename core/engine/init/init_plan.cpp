@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <set>
 
 namespace mcore::engine {
 
@@ -91,7 +92,13 @@ namespace {
 
 // Docker gives a privileged container the host's devices: a node in its /dev for every character and
 // block device below the host's /dev (its pts, shm and mqueue instances aside), in their directories.
-void add_host_devices(InitPlan& plan) {
+// In a user namespace, where mknod is not allowed, each is the host's node bound in, but for the
+// nodes and links /dev already has (a bind would follow the ptmx link into the container's devpts).
+void add_host_devices(InitPlan& plan, DeviceNodes nodes) {
+  std::set<std::string> present;
+  for (const auto& step : plan.steps) {
+    if (step.target != nullptr) present.insert(step.target);
+  }
   std::error_code error;
   const std::filesystem::path host_dev = "/dev";
   for (auto entry = std::filesystem::recursive_directory_iterator(host_dev, error);
@@ -106,6 +113,13 @@ void add_host_devices(InitPlan& plan) {
     if (::lstat(entry->path().c_str(), &status) != 0) continue;
     if (S_ISDIR(status.st_mode)) {
       plan.steps.push_back({.kind = InitStepKind::mkdir_in_root, .target = plan.keep(relative)});
+    } else if ((S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) && nodes == DeviceNodes::bind_host) {
+      if (present.count(relative) == 0) {
+        plan.steps.push_back({.kind = InitStepKind::bind_in_root,
+                              .source = plan.keep("/" + relative),
+                              .target = plan.keep(relative),
+                              .flags = MS_BIND});
+      }
     } else if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) {
       plan.steps.push_back({.kind = InitStepKind::mknod_in_root, .target = plan.keep(relative),
                             .mode = status.st_mode, .device = status.st_rdev});
@@ -139,8 +153,19 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
 
   add_mount(plan, "proc", "proc", "proc", kNoSuidDevExec, nullptr);
   add_dev(plan, spec);
-  if (spec.privileged) add_host_devices(plan);
-  add_mount(plan, "sysfs", "sys", "sysfs", kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), nullptr);
+  if (spec.privileged)
+    add_host_devices(plan, own_user_namespace ? DeviceNodes::bind_host : DeviceNodes::create);
+  if (own_user_namespace && spec.network == NetworkMode::host) {
+    // A user namespace may mount sysfs only for a network namespace it owns, and the host's is not its
+    // own: the host's /sys is bound in instead (without its submounts: cgroup, debugfs, ...), read-only.
+    plan.steps.push_back({.kind = InitStepKind::bind_in_root,
+                          .source = "/sys",
+                          .target = "sys",
+                          .flags = MS_BIND,
+                          .read_only = true});
+  } else {
+    add_mount(plan, "sysfs", "sys", "sysfs", kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), nullptr);
+  }
 
   for (const auto& [source, target] : {std::pair{&etc.hosts, "etc/hosts"}, std::pair{&etc.resolv_conf, "etc/resolv.conf"},
                                        std::pair{&etc.hostname, "etc/hostname"}}) {

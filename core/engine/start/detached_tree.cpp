@@ -12,16 +12,25 @@
 
 namespace mcore::engine {
 
-UniqueFd clone_tree(const std::string& path, bool recursive) {
+namespace {
+
+// `purpose` completes "open ..." in the error.
+UniqueFd open_tree_clone(const std::string& path, bool recursive, const std::string& purpose) {
   const unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
   UniqueFd clone(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path.c_str(), flags)));
-  if (!clone) throw Error::from_errno("open " + path + " to bind it into the container (open_tree)");
+  if (!clone) throw Error::from_errno("open " + purpose + " (open_tree)");
   return clone;
+}
+
+}  // namespace
+
+UniqueFd clone_tree(const std::string& path, bool recursive) {
+  return open_tree_clone(path, recursive, path + " to bind it into the container");
 }
 
 UniqueFd idmapped_tree(const std::string& path, int userns_fd, bool recursive, const std::string& what) {
   const unsigned recursion = recursive ? AT_RECURSIVE : 0;
-  UniqueFd clone = clone_tree(path, recursive);
+  UniqueFd clone = open_tree_clone(path, recursive, what + " for an idmapped mount");
   mount_attr attributes{};
   attributes.attr_set = MOUNT_ATTR_IDMAP;
   attributes.userns_fd = static_cast<std::uint64_t>(userns_fd);
