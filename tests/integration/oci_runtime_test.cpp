@@ -172,6 +172,22 @@ TEST_F(OciRuntimeTest, AUserNamespaceMapsTheContainersIds) {
   expect_nothing_left("c1");
 }
 
+// A failure after the clone (a bind source that is gone) kills the half-made container: no process,
+// group or state is left, and the error names the source.
+TEST_F(OciRuntimeTest, AUserNamespaceContainerThatCannotBeMadeLeavesNothing) {
+  config_["linux"]["namespaces"].push_back({{"type", "user"}});
+  config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config_["linux"]["gidMappings"] = config_["linux"]["uidMappings"];
+  const fs::path gone = work_.path() / "gone";
+  config_["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", gone.string()}, {"options", {"rbind"}}});
+  write_config();
+  const auto created = oci_to_files({"create", "--bundle", bundle_.string(), "c1"});
+  EXPECT_NE(created.exit_code, 0);
+  EXPECT_NE(created.err.find(gone.string()), std::string::npos) << created.err;
+  expect_nothing_left("c1");
+}
+
 TEST_F(OciRuntimeTest, ANetworkNamespaceGivenByPathIsJoinedAndOneOfAnotherTypeIsRefused) {
   // A network namespace held by a process of ours, as containerd's CRI holds a pod's.
   const pid_t holder = ::fork();

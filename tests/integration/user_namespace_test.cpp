@@ -242,6 +242,19 @@ TEST_F(UserNamespaceTest, AutoGivesEachContainerItsOwnRangeUntilRm) {
   EXPECT_NE(private_run.out.find("1500000000"), std::string::npos) << private_run.out;
 }
 
+// sysfs takes no idmapped mounts: the one line names the volume and the fix, and nothing is left.
+TEST_F(UserNamespaceTest, AnIdmapVolumeOnAFileSystemWithoutIdmappedMountsIsRefused) {
+  const std::string mounts_before = read_text("/proc/self/mountinfo");
+  auto result = run({"--rm", "--uidmap", "0:100000:65536", "-v", "/sys/kernel:/k:idmap"}, "true");
+  EXPECT_EQ(result.exit_code, 125);
+  EXPECT_NE(result.err.find(
+                "idmap volume /sys/kernel: this kernel or file system does not support idmapped mounts"),
+            std::string::npos)
+      << result.err;
+  EXPECT_EQ(sandbox_->mcore({"ps", "-a", "-q"}).out, "") << "no record of a container that never started";
+  EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before) << "no mount left behind";
+}
+
 TEST_F(UserNamespaceTest, BadMapsFailBeforeAnythingExists) {
   auto unmapped_root = run({"--rm", "--uidmap", "1:100000:65536"}, "true");
   EXPECT_EQ(unmapped_root.exit_code, 125);
