@@ -141,11 +141,16 @@ TEST_F(OciRuntimeTest, AUserNamespaceMapsTheContainersIds) {
   config_["linux"]["gidMappings"] = config_["linux"]["uidMappings"];
   config_["mounts"].push_back(
       {{"destination", "/data"}, {"type", "bind"}, {"source", data.string()}, {"options", {"rbind", "rw"}}});
+  config_["mounts"].push_back({{"destination", "/mapped"},
+                               {"type", "bind"},
+                               {"source", data.string()},
+                               {"options", {"rbind", "rw", "idmap"}}});
   config_["process"]["args"] = {
       "sh", "-c",
       "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox /data/file; cat /data/file; "
-      "touch /data/x 2>/dev/null || echo data-refused; head -c 1 /dev/zero | wc -c; touch /made; exec sleep "
-      "30"};
+      "touch /data/x 2>/dev/null || echo data-refused; head -c 1 /dev/zero | wc -c; "
+      "stat -c %u /mapped/file; touch /mapped/by-root && echo mapped-wrote; touch /made; "
+      "exec sleep 30"};
   write_config();
   ASSERT_EQ(oci_to_files({"create", "--bundle", bundle_.string(), "c1"}).exit_code, 0)
       << read_text(work_.path() / "err");
@@ -159,6 +164,11 @@ TEST_F(OciRuntimeTest, AUserNamespaceMapsTheContainersIds) {
   EXPECT_NE(out.find("\n0\n65534\nhost data\n"), std::string::npos)
       << "the rootfs is the container root's; a host root file is nobody's: " << out;
   EXPECT_NE(out.find("data-refused\n1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n0\nmapped-wrote"), std::string::npos)
+      << "through the idmapped bind, host root's file is its root's: " << out;
+  struct stat by_root {};
+  ASSERT_EQ(::stat((data / "by-root").c_str(), &by_root), 0);
+  EXPECT_EQ(by_root.st_uid, 0u) << "and what its root writes there is host root's";
   struct stat made {};
   ASSERT_EQ(::stat((rootfs / "made").c_str(), &made), 0);
   EXPECT_EQ(made.st_uid, 100000u);

@@ -107,6 +107,35 @@ TEST(RuntimeSpec, BadUserNamespacesAreRefusedByPath) {
       << parse_error(document);
 }
 
+TEST(RuntimeSpec, IdmappedBindsUseTheContainersMappings) {
+  json document = with_user_namespace();
+  document["mounts"].push_back(
+      {{"destination", "/a"}, {"type", "bind"}, {"source", "/srv/a"}, {"options", {"rbind", "idmap"}}});
+  document["mounts"].push_back(
+      {{"destination", "/b"}, {"type", "bind"}, {"source", "/srv/b"}, {"options", {"ridmap"}}});
+  document["mounts"].push_back({{"destination", "/c"},
+                                {"type", "bind"},
+                                {"source", "/srv/c"},
+                                {"uidMappings", document["linux"]["uidMappings"]}});
+  document["mounts"].push_back({{"destination", "/d"}, {"type", "bind"}, {"source", "/srv/d"}});
+  const RuntimeSpec spec = parse(document);
+  const auto& mounts = spec.mounts;
+  ASSERT_GE(mounts.size(), 4u);
+  EXPECT_TRUE(mounts[mounts.size() - 4].idmap);
+  EXPECT_TRUE(mounts[mounts.size() - 3].idmap);
+  EXPECT_TRUE(mounts[mounts.size() - 2].idmap) << "the mount's own mappings, the container's";
+  EXPECT_FALSE(mounts.back().idmap);
+
+  document["mounts"].back()["uidMappings"] = {{{"containerID", 0}, {"hostID", 5000}, {"size", 10}}};
+  EXPECT_NE(parse_error(document).find("mappings other than the container's"), std::string::npos)
+      << parse_error(document);
+  json unmapped = minimal();
+  unmapped["mounts"].push_back(
+      {{"destination", "/a"}, {"type", "bind"}, {"source", "/srv/a"}, {"options", {"idmap"}}});
+  EXPECT_NE(parse_error(unmapped).find("an idmapped mount needs a new \"user\" namespace"), std::string::npos)
+      << parse_error(unmapped);
+}
+
 TEST(RuntimeSpec, ProcessUserCapabilitiesAndResourcesAreRead) {
   json document = minimal();
   document["process"]["user"] = {{"uid", 1000}, {"gid", 100}, {"additionalGids", {5, 6}}, {"umask", 18}};
@@ -273,7 +302,7 @@ TEST(RuntimeSpec, WhatIsNotHonouredIsRefusedNotDropped) {
 
   document = minimal();
   document["mounts"][1]["options"].push_back("idmap");
-  refused(document, "\"idmap\" is not supported");
+  refused(document, "an idmapped mount must be a bind mount");
 
   document = minimal();
   document["linux"]["namespaces"] = {{{"type", "pid"}}};

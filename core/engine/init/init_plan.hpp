@@ -54,8 +54,8 @@ struct InitStep {
   // bind_in_root in a user namespace of the container's own: the parent opens `source` (its root
   // reaches host paths the container's root may not) and sends it as a detached mount, in step order.
   bool source_sent = false;
-  bool idmap =
-      false;  // source_sent: the parent idmaps the clone for the container's namespace (-v ...:idmap)
+  // source_sent: the parent idmaps the clone for the container's namespace (-v ...:idmap).
+  bool idmap = false;
 };
 
 // What a bind_in_root step binds: mcore run's volumes are recursive binds; an OCI mount says bind or

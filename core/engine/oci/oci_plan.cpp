@@ -82,8 +82,12 @@ void add_mounts(const RuntimeSpec& spec, const std::vector<CgroupHierarchy>& hie
                   "the root is root.path");
     }
     if (mount.type == "bind") {
-      plan.steps.push_back({.kind = InitStepKind::bind_in_root, .source = plan.keep(mount.source), .target = target,
-                            .flags = mount.flags, .propagation = mount.propagation});
+      plan.steps.push_back({.kind = InitStepKind::bind_in_root,
+                            .source = plan.keep(mount.source),
+                            .target = target,
+                            .flags = mount.flags,
+                            .propagation = mount.propagation,
+                            .idmap = mount.idmap});
     } else if (mount.type == "cgroup" || mount.type == "cgroup2") {
       // The container's own groups, as mcore run shows them: each hierarchy rooted at the container's
       // group, in a cgroup namespace of its own.

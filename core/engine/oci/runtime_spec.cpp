@@ -98,12 +98,44 @@ void check_members(const json& object, const std::string& path, std::initializer
   }
 }
 
+IdMap parse_id_mappings(const json& value, const std::string& path) {
+  IdMap map;
+  for (std::size_t i = 0; i < kFields.array(value, path).size(); ++i) {
+    const std::string entry_path = json_index_path(path, i);
+    const json& entry = kFields.object(value[i], entry_path);
+    check_members(entry, entry_path, {"containerID", "hostID", "size"});
+    std::uint64_t numbers[3] = {};
+    const char* names[3] = {"containerID", "hostID", "size"};
+    for (int k = 0; k < 3; ++k) {
+      const json* member = json_member(entry, names[k]);
+      if (!member) kFields.fail(entry_path, std::string("needs \"") + names[k] + "\"");
+      numbers[k] = kFields.unsigned_integer(*member, json_key_path(entry_path, names[k]));
+    }
+    constexpr std::uint64_t kIds = std::uint64_t{1} << 32;
+    if (numbers[2] == 0 || numbers[0] + numbers[2] > kIds || numbers[1] + numbers[2] > kIds) {
+      kFields.fail(entry_path, "size must be at least 1 and the range must stay below 2^32");
+    }
+    map.push_back({static_cast<std::uint32_t>(numbers[0]), static_cast<std::uint32_t>(numbers[1]),
+                   static_cast<std::uint32_t>(numbers[2])});
+  }
+  try {
+    check_id_map(map, "the mappings");
+  } catch (const Error& error) {
+    kFields.fail(path, error.what() + std::string(" (") + error.hint() + ")");
+  }
+  return map;
+}
+
 OciMount parse_mount(const json& value, const std::string& path, const fs::path& bundle) {
   kFields.object(value, path);
-  check_members(
-      value, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
-      "idmapped mounts are not supported by mcore-oci yet; give the container a user namespace instead");
+  check_members(value, path, {"destination", "type", "source", "options", "uidMappings", "gidMappings"});
   OciMount mount;
+  for (const auto& [name, map] :
+       {std::pair{"uidMappings", &mount.uid_map}, std::pair{"gidMappings", &mount.gid_map}}) {
+    if (const json* mappings = json_member(value, name))
+      *map = parse_id_mappings(*mappings, json_key_path(path, name));
+  }
+  mount.idmap = !mount.uid_map.empty() || !mount.gid_map.empty();
   const json* destination = json_member(value, "destination");
   if (!destination) kFields.fail(path, "needs \"destination\"");
   mount.destination = kFields.string(*destination, json_key_path(path, "destination"));
@@ -140,7 +172,11 @@ OciMount parse_mount(const json& value, const std::string& path, const fs::path&
         mount.copy_up = true;
         continue;
       }
-      if (word == "idmap" || word == "ridmap" || word == "copy-symlink") {
+      if (word == "idmap" || word == "ridmap") {
+        mount.idmap = true;
+        continue;
+      }
+      if (word == "copy-symlink") {
         kFields.fail(json_index_path(options_path, i), "the option \"" + word + "\" is not supported by mcore-oci yet");
       }
       data += (data.empty() ? "" : ",") + word;
@@ -156,6 +192,7 @@ OciMount parse_mount(const json& value, const std::string& path, const fs::path&
     kFields.fail(path, "needs \"type\" (e.g. \"tmpfs\", \"proc\", or \"bind\")");
   }
   if (mount.copy_up && mount.type != "tmpfs") kFields.fail(path, "\"tmpcopyup\" is for tmpfs mounts only");
+  if (mount.idmap && mount.type != "bind") kFields.fail(path, "an idmapped mount must be a bind mount");
   return mount;
 }
 
@@ -460,34 +497,6 @@ void parse_resources(const json& value, const std::string& path, RuntimeSpec& sp
   }
 }
 
-IdMap parse_id_mappings(const json& value, const std::string& path) {
-  IdMap map;
-  for (std::size_t i = 0; i < kFields.array(value, path).size(); ++i) {
-    const std::string entry_path = json_index_path(path, i);
-    const json& entry = kFields.object(value[i], entry_path);
-    check_members(entry, entry_path, {"containerID", "hostID", "size"});
-    std::uint64_t numbers[3] = {};
-    const char* names[3] = {"containerID", "hostID", "size"};
-    for (int k = 0; k < 3; ++k) {
-      const json* member = json_member(entry, names[k]);
-      if (!member) kFields.fail(entry_path, std::string("needs \"") + names[k] + "\"");
-      numbers[k] = kFields.unsigned_integer(*member, json_key_path(entry_path, names[k]));
-    }
-    constexpr std::uint64_t kIds = std::uint64_t{1} << 32;
-    if (numbers[2] == 0 || numbers[0] + numbers[2] > kIds || numbers[1] + numbers[2] > kIds) {
-      kFields.fail(entry_path, "size must be at least 1 and the range must stay below 2^32");
-    }
-    map.push_back({static_cast<std::uint32_t>(numbers[0]), static_cast<std::uint32_t>(numbers[1]),
-                   static_cast<std::uint32_t>(numbers[2])});
-  }
-  try {
-    check_id_map(map, "config.json: " + path);
-  } catch (const Error& error) {
-    kFields.fail(path, error.what() + std::string(" (") + error.hint() + ")");
-  }
-  return map;
-}
-
 // A new user namespace takes both maps (the kernel needs them before the container can do anything);
 // maps without one would be silently ignored, so both are refused.
 void parse_user_namespace(const json& value, const std::string& path, RuntimeSpec& spec) {
@@ -596,6 +605,25 @@ void parse_linux(const json& value, const std::string& path, RuntimeSpec& spec) 
   }
 }
 
+// An idmapped bind is seen through the container's own user namespace, as runc does it: a mount's own
+// mappings, when given, must be the container's (other maps would need a user namespace per mount).
+void check_idmapped_mounts(const RuntimeSpec& spec) {
+  for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+    const OciMount& mount = spec.mounts[i];
+    if (!mount.idmap) continue;
+    const std::string path = json_index_path("mounts", i);
+    if (spec.uid_map.empty()) {
+      kFields.fail(path, "an idmapped mount needs a new \"user\" namespace with linux.uidMappings");
+    }
+    if ((!mount.uid_map.empty() && mount.uid_map != spec.uid_map) ||
+        (!mount.gid_map.empty() && mount.gid_map != spec.gid_map)) {
+      kFields.fail(path,
+                   "mappings other than the container's (linux.uidMappings, gidMappings) are not supported "
+                   "yet; leave them out to use the container's");
+    }
+  }
+}
+
 // Only sysctls of a namespace the container has of its own, as runc allows: anything else would
 // change the host.
 void check_sysctls(const RuntimeSpec& spec) {
@@ -658,6 +686,7 @@ RuntimeSpec parse_runtime_spec(const json& document, const fs::path& bundle) {
     if (!linux_section) kFields.fail("linux", "missing: mcore-oci runs Linux containers");
     parse_linux(*linux_section, "linux", spec);
     check_sysctls(spec);
+    check_idmapped_mounts(spec);
     if ((!spec.hostname.empty() || !spec.domainname.empty()) && !spec.has_namespace(OciNamespace::uts)) {
       kFields.fail(spec.hostname.empty() ? "domainname" : "hostname", "needs a \"uts\" namespace of its own");
     }

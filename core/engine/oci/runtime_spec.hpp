@@ -28,6 +28,11 @@ struct OciMount {
   unsigned long propagation = 0; // MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE (with MS_REC), or 0
   std::string data;         // the options that are file system data ("mode=755,size=65536k")
   bool copy_up = false;     // Podman's tmpcopyup: a tmpfs starts with what the directory under it held
+  // "idmap"/"ridmap", or the mount's own uidMappings/gidMappings (which must be the container's): a
+  // bind seen through the container's user namespace's maps.
+  bool idmap = false;
+  IdMap uid_map;  // the mount's own mappings, as given
+  IdMap gid_map;
 };
 
 // linux.devices: a node the init creates in the container.

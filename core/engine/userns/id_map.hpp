@@ -25,6 +25,7 @@ struct IdMapEntry {
   std::uint32_t size = 0;
   IdRange container_range() const { return {container_id, size}; }
   IdRange host_range() const { return {host_id, size}; }
+  bool operator==(const IdMapEntry&) const = default;
 };
 using IdMap = std::vector<IdMapEntry>;
 
