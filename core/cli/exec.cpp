@@ -108,6 +108,7 @@ int exec_main(CliContext& context, const std::vector<std::string>& args) {
   if (positionals.size() < 2) {
     throw refusal("\"mcore exec\" requires at least 2 arguments", "usage: mcore exec [OPTIONS] CONTAINER COMMAND [ARG...]");
   }
+  context.engine_joining_containers();  // first, so that the verb's later engine() calls find it made
   RunningContainer container = running_container(context, positionals.front());
   engine::ContainerSpec process =
       exec_spec(container.record.spec, parsed->options, {positionals.begin() + 1, positionals.end()});

@@ -30,16 +30,21 @@ class CliContext {
  public:
   explicit CliContext(engine::GlobalOptions options) : options_(std::move(options)) {}
   const engine::GlobalOptions& options() const { return options_; }
-  engine::Engine& engine() {
+  engine::Engine& engine() { return engine_with_roots(true); }
+  // For a verb that only joins running containers (exec): rootless, the process stays outside the
+  // user's namespace, where it owns the containers' namespaces and so may join them.
+  engine::Engine& engine_joining_containers() { return engine_with_roots(false); }
+
+ private:
+  engine::Engine& engine_with_roots(bool enter_user_namespace) {
     if (!engine_) {
       auto engine = std::make_unique<engine::Engine>(options_);
-      engine->secure_roots();
+      engine->secure_roots(enter_user_namespace);
       engine_ = std::move(engine);
     }
     return *engine_;
   }
 
- private:
   engine::GlobalOptions options_;
   std::unique_ptr<engine::Engine> engine_;
 };

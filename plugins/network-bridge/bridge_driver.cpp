@@ -14,6 +14,7 @@
 #include "mcore/error.hpp"
 #include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
+#include "mcore/user_namespace.hpp"
 #include "port_reservation.hpp"
 
 namespace mcore::bridge {
@@ -155,7 +156,15 @@ BridgeDriver::BridgeDriver(const HostContext& context)
     : logger_(context.logger ? context.logger->clone("bridge") : nullptr),
       config_(parse_bridge_config(context)),
       store_(context.data_root / "network" / "bridge"),
-      state_dir_(context.state_root / "network" / "bridge") {}
+      state_dir_(context.state_root / "network" / "bridge") {
+  // A user namespace's root (rootless mcore) can make no link or firewall rule on the host.
+  if (!in_initial_user_namespace()) {
+    throw Error(
+        "the bridge network driver needs root: rootless mcore cannot create bridges, veth pairs or "
+        "firewall rules on the host",
+        0, "use --network none or --network host");
+  }
+}
 
 Firewall& BridgeDriver::firewall() const {
   if (!firewall_) firewall_.emplace(config_.table);

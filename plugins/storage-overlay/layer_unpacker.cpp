@@ -108,8 +108,10 @@ std::optional<mode_t> current_umask() {
 
 class Unpacker {
  public:
-  Unpacker(archive* reader, const ReadContext& context, int root_fd, fs::path shown)
+  Unpacker(archive* reader, const ReadContext& context, int root_fd, fs::path shown,
+           const std::string& opaque_attribute)
       : reader_(reader),
+        opaque_attribute_(opaque_attribute),
         context_(context),
         root_fd_(root_fd),
         shown_(std::move(shown)),
@@ -144,9 +146,11 @@ class Unpacker {
 
     const int parent = open_parent(parts);
     if (whiteout.kind == WhiteoutName::Kind::opaque) {
-      if (::fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) != 0) {
-        throw Error::from_errno("mark " + (shown_ / join(parts, parts.size() - 1)).string() + " opaque",
-                                "unpacking opaque directories needs root (trusted.* extended attributes)");
+      if (::fsetxattr(parent, opaque_attribute_.c_str(), "y", 1, 0) != 0) {
+        throw Error::from_errno("mark " + (shown_ / join(parts, parts.size() - 1)).string() + " opaque (" +
+                                    opaque_attribute_ + ")",
+                                "unpacking opaque directories needs root, or a user namespace's root "
+                                "(user.* extended attributes)");
       }
       return;
     }
@@ -468,6 +472,7 @@ class Unpacker {
   }
 
   archive* reader_;
+  std::string opaque_attribute_;
   const ReadContext& context_;
   int root_fd_;
   fs::path shown_;
@@ -484,7 +489,8 @@ class Unpacker {
 
 }  // namespace
 
-UnpackResult unpack_layer(ByteSource& tar_stream, int root_fd, const fs::path& shown) {
+UnpackResult unpack_layer(ByteSource& tar_stream, int root_fd, const fs::path& shown,
+                          const std::string& opaque_attribute) {
   std::unique_ptr<archive, ArchiveFree> reader(archive_read_new());
   if (!reader) throw Error("create a tar reader", ENOMEM);
   // tar covers ustar, pax and GNU tar; empty accepts a zero-byte layer.
@@ -495,7 +501,7 @@ UnpackResult unpack_layer(ByteSource& tar_stream, int root_fd, const fs::path& s
   if (archive_read_open(reader.get(), &context, nullptr, read_callback, nullptr) != ARCHIVE_OK) {
     archive_failed(reader.get(), context, "open the layer archive");
   }
-  Unpacker unpacker(reader.get(), context, root_fd, shown);
+  Unpacker unpacker(reader.get(), context, root_fd, shown, opaque_attribute);
   for (;;) {
     archive_entry* entry = nullptr;
     const int rc = archive_read_next_header(reader.get(), &entry);

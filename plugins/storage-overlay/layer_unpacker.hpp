@@ -19,7 +19,9 @@ struct UnpackResult {
 // in errors), converting .wh. entries to overlay whiteouts. Device nodes are created as Docker and
 // containerd do (a container's device rules still decide who may open them), or skipped where mknod is
 // not permitted. Throws Error naming the entry it refuses (escaping paths, hardlinks to outside or
-// missing targets); the caller then deletes the directory.
-UnpackResult unpack_layer(ByteSource& tar_stream, int root_fd, const std::filesystem::path& shown);
+// missing targets); the caller then deletes the directory. An opaque directory gets the attribute
+// `opaque_attribute` ("trusted.overlay.opaque", or "user.overlay.opaque" in a user namespace).
+UnpackResult unpack_layer(ByteSource& tar_stream, int root_fd, const std::filesystem::path& shown,
+                          const std::string& opaque_attribute = "trusted.overlay.opaque");
 
 }  // namespace mcore::overlay

@@ -244,6 +244,10 @@ OverlayStorageDriver::OverlayStorageDriver(const HostContext& context)
     }
     mount_options_ = std::move(*options);
   }
+  if (user_attributes_ &&
+      std::find(mount_options_.begin(), mount_options_.end(), "userxattr") == mount_options_.end()) {
+    mount_options_.push_back("userxattr");
+  }
 }
 
 fs::path OverlayStorageDriver::layer_lower(const std::string& layer_id) const {
@@ -321,7 +325,9 @@ LayerInfo OverlayStorageDriver::apply_layer(const std::string& layer_id, ByteSou
     const UniqueFd diff(::openat(work_fd.get(), "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (diff.get() < 0) throw Error::from_errno("open " + (work / "diff").string());
 
-    const UnpackResult unpacked = unpack_layer(tar_stream, diff.get(), work / "diff");
+    const UnpackResult unpacked =
+        unpack_layer(tar_stream, diff.get(), work / "diff",
+                     user_attributes_ ? "user.overlay.opaque" : "trusted.overlay.opaque");
     for (const auto& device : unpacked.skipped_devices) {
       logger_->warn("layer {}: skipped {}: device nodes cannot be created here", layer_id.substr(7, 12), device);
     }

@@ -12,6 +12,7 @@
 
 #include "mcore/host_context.hpp"
 #include "mcore/storage_driver.hpp"
+#include "mcore/user_namespace.hpp"
 
 namespace mcore::overlay {
 
@@ -45,6 +46,10 @@ class OverlayStorageDriver final : public StorageDriver {
 
   std::filesystem::path root_;
   std::vector<std::string> mount_options_;
+  // Overlay keeps its marks in trusted.overlay.* attributes, which only the initial namespace's root
+  // may write. A user namespace's root (rootless mcore) mounts with userxattr, and overlay then reads
+  // user.overlay.* (Linux 5.11): the layers it unpacks carry those.
+  bool user_attributes_ = !in_initial_user_namespace();
   std::shared_ptr<spdlog::logger> logger_;
 };
 

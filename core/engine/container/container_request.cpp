@@ -228,7 +228,10 @@ ContainerSpec create_container(Engine& engine, const ContainerRequest& request, 
   // --userns=auto: the record is the ledger of ranges, so the range is chosen and the record written
   // under one lock, and `rm` frees it.
   std::optional<FileLock> id_ranges;
-  if (resolve_user_namespace(request, engine.config().userns, spec)) {
+  const bool choose_ids = resolve_user_namespace(request, engine.config().userns, spec);
+  if (engine.rootless()) {
+    place_in_rootless_namespace(choose_ids, spec);
+  } else if (choose_ids) {
     const ContainerStore store(engine.config().data_root);
     id_ranges.emplace(store.lock_id_ranges());
     allocate_auto_id_maps(store, engine.config().userns_user, read_file_if_exists("/etc/subuid").value_or(""),

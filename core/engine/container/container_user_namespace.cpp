@@ -2,7 +2,9 @@
 
 #include <pwd.h>
 
+#include "engine/context/rootless_namespace.hpp"
 #include "engine/userns/id_range_allocation.hpp"
+#include "engine/userns/rootless_id_map.hpp"
 #include "engine/userns/subordinate_ids.hpp"
 #include "mcore/error.hpp"
 
@@ -95,6 +97,18 @@ bool resolve_user_namespace(const ContainerRequest& request, std::string_view de
     }
   }
   return choose_ids;
+}
+
+void place_in_rootless_namespace(bool choose_ids, ContainerSpec& spec) {
+  if (choose_ids) {
+    throw Error(
+        "rootless mcore cannot choose a range of ids for --userns=auto or private", 0,
+        "drop --userns: a rootless container has a namespace of its own already; or give --uidmap with "
+        "ids of your namespace (0 is you, 1 and up your subordinate ids)");
+  }
+  if (has_own_user_namespace(spec)) return;
+  spec.uid_map = identity_of(own_uid_map());
+  spec.gid_map = identity_of(own_gid_map());
 }
 
 void allocate_auto_id_maps(const ContainerStore& store, const std::string& user, std::string_view subuid_text,

@@ -23,6 +23,14 @@ inline constexpr std::uint32_t kAutoIdRangeSize = 65536;
 bool resolve_user_namespace(const ContainerRequest& request, std::string_view default_mode,
                             ContainerSpec& spec);
 
+// Rootless: every container gets a user namespace of its own inside the user's, so that its root owns
+// its namespaces and the init can be given its root filesystem as for --uidmap. Without --uidmap it
+// shows every id as the user's namespace does (each id as itself, nothing copied or idmapped); with
+// one, the map's host side names ids of the user's namespace (0 is the user, 1... the subordinate
+// ids), as in Podman. `choose_ids` (what resolve_user_namespace returned) is refused: ranges of
+// /etc/subuid are root's to hand out. Throws Error.
+void place_in_rootless_namespace(bool choose_ids, ContainerSpec& spec);
+
 // --userns=auto: the first kAutoIdRangeSize uids and gids out of `user`'s ranges in `subuid_text` and
 // `subgid_text` (/etc/subuid, /etc/subgid) that no container in `store` holds, as the maps 0:START:N.
 // Call with store.lock_id_ranges() held until the record is written. Throws Error naming the file and

@@ -78,12 +78,15 @@ void read_role_map(ConfigSection& root, const std::string& key, std::map<DriverK
   reject_unknown_keys(*section, kRoleKeys);
 }
 
-Config parse_document(const nlohmann::json& document) {
+Config parse_document(const nlohmann::json& document, const UserDefaults& defaults) {
   if (!document.is_object()) {
     throw Error(std::string("expected a JSON object at the top level, found ") + document.type_name(), 0,
                 "write the configuration as { \"key\": value, ... }");
   }
   Config config;
+  config.data_root = defaults.data_root;
+  config.state_root = defaults.state_root;
+  config.rootless_uid = defaults.rootless_uid;
 
   // Role sections belong to the drivers, which validate them; only their shape is checked here.
   nlohmann::json general = document;
@@ -162,7 +165,8 @@ std::string without_exception_id(const std::string& text) {
   return text;
 }
 
-Config load_file(const std::filesystem::path& path, const std::string& content) {
+Config load_file(const std::filesystem::path& path, const std::string& content,
+                 const UserDefaults& defaults) {
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(content);
@@ -170,7 +174,7 @@ Config load_file(const std::filesystem::path& path, const std::string& content) 
     throw Error(path.string() + ": invalid JSON: " + without_exception_id(error.what()), 0,
                 "fix the syntax of the config file");
   }
-  Config config = parse_config(document, path.string());
+  Config config = parse_config(document, path.string(), defaults);
   config.source = std::filesystem::absolute(path);
   return config;
 }
@@ -208,32 +212,34 @@ nlohmann::json Config::to_json() const {
   return out;
 }
 
-Config parse_config(const nlohmann::json& document, const std::string& source_name) {
+Config parse_config(const nlohmann::json& document, const std::string& source_name,
+                    const UserDefaults& defaults) {
   try {
-    return parse_document(document);
+    return parse_document(document, defaults);
   } catch (Error& error) {
     if (!source_name.empty()) error.add_context(source_name);
     throw;
   }
 }
 
-Config load_config(const std::optional<std::filesystem::path>& explicit_path) {
-  const std::filesystem::path path = explicit_path.value_or(kDefaultConfigPath);
+Config load_config(const std::optional<std::filesystem::path>& explicit_path, const UserDefaults& defaults) {
+  const std::filesystem::path path = explicit_path.value_or(defaults.config_path);
   std::string content;
   try {
     content = read_file(path);
   } catch (Error& error) {
     if (error.error_number() == ENOENT) {
-      if (!explicit_path) return parse_config(nlohmann::json::object(), "");  // no file: the defaults
+      if (!explicit_path)
+        return parse_config(nlohmann::json::object(), "", defaults);  // no file: the defaults
       throw Error("config file " + path.string() + " does not exist", 0,
                   "pass an existing file with --config or MCORE_CONFIG, or set neither to use " +
-                      std::string(kDefaultConfigPath));
+                      defaults.config_path.string());
     }
     error.add_context("read config file");
     error.set_hint("make the file readable, or choose another one with --config");
     throw;
   }
-  return load_file(path, content);
+  return load_file(path, content, defaults);
 }
 
 }  // namespace mcore::engine

@@ -20,11 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/context/user_defaults.hpp"
 #include "mcore/plugin.hpp"
 
 namespace mcore::engine {
-
-inline constexpr const char* kDefaultConfigPath = "/etc/mcore/config.json";
 
 struct Config {
   std::filesystem::path data_root = "/var/lib/mcore";
@@ -51,17 +50,21 @@ struct Config {
   std::map<DriverKind, nlohmann::json> sections;
   // The file this came from; empty when no file exists and the defaults apply.
   std::filesystem::path source;
+  // Set when an ordinary user runs mcore (rootless): that user's host uid. Not a key of the file.
+  std::optional<std::uint32_t> rootless_uid;
 
   // The effective configuration, every default filled in (for `mcore info`).
   nlohmann::json to_json() const;
 };
 
-// Parses a config document. `source_name` prefixes errors ("/etc/mcore/config.json: drivers.storag:
-// unknown key"). Throws Error.
-Config parse_config(const nlohmann::json& document, const std::string& source_name);
+// Parses a config document over `defaults`' roots. `source_name` prefixes errors
+// ("/etc/mcore/config.json: drivers.storag: unknown key"). Throws Error.
+Config parse_config(const nlohmann::json& document, const std::string& source_name,
+                    const UserDefaults& defaults = system_defaults());
 
 // Loads the config: `explicit_path` (from --config or MCORE_CONFIG) must exist and parse; without it,
-// kDefaultConfigPath is read when present and the defaults apply when it is not. Throws Error.
-Config load_config(const std::optional<std::filesystem::path>& explicit_path);
+// `defaults.config_path` is read when present and the defaults apply when it is not. Throws Error.
+Config load_config(const std::optional<std::filesystem::path>& explicit_path,
+                   const UserDefaults& defaults = system_defaults());
 
 }  // namespace mcore::engine

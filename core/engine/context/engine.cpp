@@ -1,5 +1,6 @@
 #include "engine/context/engine.hpp"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "engine/context/rootless_namespace.hpp"
+#include "engine/context/ungrouped_resources.hpp"
 #include "engine/util/file_util.hpp"
 #include "mcore/error.hpp"
 
@@ -33,7 +36,7 @@ std::optional<fs::path> config_file(const GlobalOptions& options) {
 
 // The config file with --log-level applied, so that `mcore info` shows the level in effect.
 Config effective_config(const GlobalOptions& options) {
-  Config config = load_config(config_file(options));
+  Config config = load_config(config_file(options), caller_defaults());
   if (options.log_level) {
     check_log_level(*options.log_level, "--log-level");
     config.log_level = *options.log_level;
@@ -92,11 +95,11 @@ Engine::Engine(const GlobalOptions& options, Config config)
 
 Engine::~Engine() = default;
 
-void Engine::secure_roots() {
-  if (::geteuid() != 0) {
-    throw Error("mcore needs root: its containers, images and volumes in " + config_.data_root.string() +
-                    " are root's alone",
-                EPERM, "run it as root (sudo mcore ...)");
+void Engine::secure_roots(bool enter_user_namespace) {
+  if (config_.rootless_uid && enter_user_namespace && ::geteuid() != 0) {
+    const passwd* user = ::getpwuid(*config_.rootless_uid);
+    const std::string name = user != nullptr ? user->pw_name : std::to_string(*config_.rootless_uid);
+    enter_rootless_namespace(rootless_maps(*config_.rootless_uid, ::getegid(), name));
   }
   // Volumes hold what containers wrote, setuid-root files included; records hold -e secrets.
   for (const auto& dir : {config_.data_root, config_.data_root / "containers", config_.data_root / "volumes",
@@ -117,6 +120,7 @@ std::string Engine::driver_name(DriverKind kind) {
     throw Error("no " + role + " driver configured", 0, "set drivers." + role + " in the config");
   }
   if (kind == DriverKind::resource && it->second == "auto") {
+    if (rootless() && !probe_own_cgroup_writable()) return kUngroupedResources;
     // Only the statfs, unless the full host facts were probed already.
     const CgroupMode mode = host_ ? host_->cgroup_mode : probe_cgroup_mode();
     return mode == CgroupMode::v2 ? "cgroup-v2" : "cgroup-v1";
@@ -156,7 +160,12 @@ std::shared_ptr<Interface> Engine::driver(DriverKind kind, std::shared_ptr<Inter
 }
 
 std::shared_ptr<StorageDriver> Engine::storage() { return driver(DriverKind::storage, storage_); }
-std::shared_ptr<ResourceDriver> Engine::resource() { return driver(DriverKind::resource, resource_); }
+std::shared_ptr<ResourceDriver> Engine::resource() {
+  if (!resource_ && rootless() && driver_name(DriverKind::resource) == kUngroupedResources) {
+    resource_ = std::make_shared<UngroupedResources>();
+  }
+  return driver(DriverKind::resource, resource_);
+}
 std::shared_ptr<NetworkDriver> Engine::network() { return driver(DriverKind::network, network_); }
 
 std::uint32_t Engine::abi_minor(DriverKind kind) const {

@@ -45,11 +45,19 @@ class Engine {
   const PluginLoader& plugins() const { return loader_; }
   const HostFacts& host();
 
-  // Before a command touches the data and state roots: refuses anyone but root (the roots hold records
-  // with secrets, and volumes with setuid files that containers wrote), creates both roots and the
-  // containers/ and volumes/ directories private (0700) at first use, and narrows them when found wider.
-  // Throws Error saying what to do.
-  void secure_roots();
+  // Before a command touches the data and state roots: creates both roots and the containers/ and
+  // volumes/ directories private (0700) at first use (they hold records with secrets, and volumes with
+  // setuid files that containers wrote), and narrows them when found wider. Rootless, it first moves
+  // this single-threaded process into the user's namespace (rootless_namespace.hpp), unless
+  // `enter_user_namespace` is false: a command that only joins running containers must stay outside,
+  // as their namespaces' owner. Throws Error saying what to do.
+  void secure_roots(bool enter_user_namespace = true);
+  // Run by an ordinary user: the roots are that user's, and containers live in its user namespace.
+  bool rootless() const { return config_.rootless_uid.has_value(); }
+
+  // What "auto" resolves to for a rootless user without a cgroup to delegate from: no plugin, but
+  // UngroupedResources (ungrouped_resources.hpp).
+  static constexpr const char* kUngroupedResources = "none (rootless, no delegated cgroup)";
 
   // The driver chosen for a role, "auto" resolved ("cgroup-v1" on a hybrid host).
   std::string driver_name(DriverKind kind);

@@ -3,6 +3,7 @@
 #include <linux/magic.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -41,6 +42,16 @@ CgroupMode probe_cgroup_mode() {
 bool probe_cgroup_namespace() {
   std::error_code ignored;
   return std::filesystem::exists("/proc/self/ns/cgroup", ignored);
+}
+
+bool probe_own_cgroup_writable() {
+  if (probe_cgroup_mode() != CgroupMode::v2) return false;
+  std::ifstream own("/proc/self/cgroup");
+  std::string line;
+  // v2 has one line, "0::/user.slice/user-1000.slice/...".
+  if (!std::getline(own, line) || !line.starts_with("0::/")) return false;
+  const std::string dir = "/sys/fs/cgroup" + line.substr(3);
+  return ::access(dir.c_str(), W_OK) == 0 && ::access((dir + "/cgroup.subtree_control").c_str(), W_OK) == 0;
 }
 
 std::vector<CgroupHierarchy> host_cgroup_hierarchies() {

@@ -30,6 +30,9 @@ std::vector<CgroupHierarchy> host_cgroup_hierarchies();
 CgroupMode probe_cgroup_mode();
 // The single facts the container start path needs, without probing the rest.
 bool probe_cgroup_namespace();
+// On a pure cgroup v2 host: whether this process may create groups below its own cgroup (root, or a
+// user whose cgroup systemd delegated or root chowned to it). False on v1 and hybrid hosts.
+bool probe_own_cgroup_writable();
 const char* to_string(CgroupMode mode);
 
 }  // namespace mcore::engine

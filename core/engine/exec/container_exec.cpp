@@ -9,13 +9,14 @@
 
 #include <cerrno>
 
+#include "engine/context/rootless_namespace.hpp"
+#include "engine/exec/container_entry.hpp"
+#include "engine/exec/exec_relay.hpp"
 #include "engine/init/container_child.hpp"
+#include "engine/init/init_plan.hpp"
 #include "engine/start/container_network.hpp"
 #include "engine/start/container_process.hpp"
 #include "engine/start/container_seccomp.hpp"
-#include "engine/exec/container_entry.hpp"
-#include "engine/exec/exec_relay.hpp"
-#include "engine/init/init_plan.hpp"
 #include "engine/start/start_failure.hpp"
 
 namespace mcore::engine {
@@ -71,6 +72,8 @@ ExecStdio prepare_stdio(const ContainerSpec& process, bool quiet) {
 
 ExecOutcome exec_in_container(Engine& engine, const ContainerRecord& record, const ContainerSpec& process,
                               int init_pidfd, std::optional<QuietExec> quiet) {
+  // Rootless, from outside: into the namespace the container's start entered (see CliContext).
+  if (engine.rootless() && ::geteuid() != 0) join_rootless_namespace_of(record.pid, init_pidfd);
   InitPlan plan;
   plan.seccomp = container_seccomp(record.spec, engine.config().state_root);
   build_process_plan(process, plan);

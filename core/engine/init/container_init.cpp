@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -214,6 +215,7 @@ void apply_step(Init& init, const InitStep& step) {
       if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
         init.fail("become root of the user namespace");
       }
+      stay_undumpable(init);
       if (::move_mount(root, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
         init.fail("attach the container's root");
       }
@@ -477,7 +479,13 @@ void run_container_init(InitPlan& plan) noexcept {
   Init init{{plan}};
   // Nothing of the container can see the init before it execs the command, but should its PID
   // namespace ever be shared, its /proc entries stay closed as those of `mcore exec`'s processes are.
-  stay_undumpable(init);
+  // In a user namespace of its own, only once its maps are written (attach_root): until then its
+  // launcher, which may be an ordinary user's process (rootless mcore), must open them, and an
+  // undumpable process's /proc files are the host root's. Its namespaces are new and empty meanwhile.
+  const bool maps_pending = std::any_of(plan.steps.begin(), plan.steps.end(), [](const InitStep& step) {
+    return step.kind == InitStepKind::attach_root;
+  });
+  if (!maps_pending) stay_undumpable(init);
   join_namespaces(init);
   ::umask(0);
   // Nothing we mount may propagate back to the host; a slave still receives the host's mounts.

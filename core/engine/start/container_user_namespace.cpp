@@ -25,22 +25,28 @@ void write_id_map(pid_t pid, const char* file, const IdMap& map) {
   }
 }
 
-// Writes the maps, then sends make_root(the namespace) and the plan's bind sources.
+// Writes the maps, then sends make_root(the namespace, or -1 for an identity map) and the plan's bind
+// sources.
 bool give(ContainerProcess& init, const IdMap& uid_map, const IdMap& gid_map,
           const std::function<UniqueFd(int userns_fd)>& make_root, const InitPlan& plan) {
   // The child is ours and not reaped: its PID cannot name another process.
   write_id_map(init.pid(), "uid_map", uid_map);
   write_id_map(init.pid(), "gid_map", gid_map);
-  const std::string userns_path = "/proc/" + std::to_string(init.pid()) + "/ns/user";
-  UniqueFd userns(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!userns) throw Error::from_errno("open the container's user namespace");
+  // A namespace that shows every id as itself (rootless mcore's containers) needs no idmapped mount,
+  // and could not have one: an unprivileged user may not idmap the host's file systems.
+  UniqueFd userns;
+  if (!is_identity(uid_map) || !is_identity(gid_map)) {
+    const std::string userns_path = "/proc/" + std::to_string(init.pid()) + "/ns/user";
+    userns.reset(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns) throw Error::from_errno("open the container's user namespace");
+  }
   if (!init.send_mount(make_root(userns.get()).get())) return false;
   for (const InitStep& step : plan.steps) {
     if (!step.source_sent) continue;
     const bool recursive = (bind_flags(step) & MS_REC) != 0;
-    const UniqueFd source =
-        step.idmap ? idmapped_tree(step.source, userns.get(), recursive, std::string("volume ") + step.source)
-                   : clone_tree(step.source, recursive);
+    const UniqueFd source = step.idmap && userns ? idmapped_tree(step.source, userns.get(), recursive,
+                                                                 std::string("volume ") + step.source)
+                                                 : clone_tree(step.source, recursive);
     if (!init.send_mount(source.get())) return false;
   }
   return true;

@@ -147,7 +147,8 @@ UniqueFd detached_idmapped_overlay(const MountSpec& overlay, int userns_fd) {
     const OverlayOptions options = parse_options(overlay);
     std::vector<UniqueFd> clones;
     for (const fs::path& lower : options.lowers)
-      clones.push_back(idmapped_tree(lower, userns_fd, false, "layer " + lower.string()));
+      clones.push_back(userns_fd < 0 ? clone_tree(lower.string(), false)
+                                     : idmapped_tree(lower, userns_fd, false, "layer " + lower.string()));
     const FsContext context;
     set_lowers(context, clones);
     context.set("upperdir", options.upper.string());

@@ -12,7 +12,8 @@ namespace mcore::engine {
 
 // Builds the overlay that `overlay` (a storage driver's MountSpec of type "overlay": lowerdir, upperdir,
 // workdir and other options, relative paths resolved against its working_directory) describes, as a
-// detached mount whose lower layers are seen through the user namespace `userns_fd`'s maps. The upper
+// detached mount whose lower layers are seen through the user namespace `userns_fd`'s maps (or as they
+// are, for -1: a namespace that shows every id as itself, as rootless mcore's containers do). The upper
 // and work directories are used as they are: the caller gives them to the container's root. Returns
 // the mount (fsmount), ready for move_mount. Throws Error naming the layer or step; where the kernel
 // or a layer's file system lacks idmapped mounts, says so rather than falling back to a chown.

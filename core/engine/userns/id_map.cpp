@@ -84,6 +84,11 @@ std::string proc_id_map_text(const IdMap& map) {
   return text;
 }
 
+bool is_identity(const IdMap& map) {
+  return std::all_of(map.begin(), map.end(),
+                     [](const IdMapEntry& entry) { return entry.container_id == entry.host_id; });
+}
+
 std::optional<std::uint32_t> host_id_of(const IdMap& map, std::uint32_t container_id) {
   for (const IdMapEntry& entry : map) {
     if (container_id >= entry.container_id && container_id - entry.container_id < entry.size) {

@@ -49,6 +49,9 @@ void check_id_map(const IdMap& map, std::string_view flag);
 // The map as /proc/PID/uid_map takes it in one write: "CONTAINER HOST SIZE\n" per line.
 std::string proc_id_map_text(const IdMap& map);
 
+// Whether every line maps ids to themselves (an empty map too).
+bool is_identity(const IdMap& map);
+
 // The host id a container id maps to, or nullopt where the map does not cover it (the kernel shows
 // such ids as the overflow id, 65534).
 std::optional<std::uint32_t> host_id_of(const IdMap& map, std::uint32_t container_id);

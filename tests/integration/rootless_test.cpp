@@ -1,0 +1,211 @@
+// Rootless mcore: an ordinary user, created by the test with subordinate ids of its own and removed
+// after, pulls from the local registry, runs, execs, logs, commits and removes containers with the
+// same mcore binary, its data in its XDG directories. What needs root is refused in one line.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "oci_image_builder.hpp"
+#include "registry_fixture.hpp"
+#include "test_support.hpp"
+
+namespace mcore::test {
+namespace {
+namespace fs = std::filesystem;
+
+// A login of its own for as long as it lives: no subordinate ids unless given, a home directory in a
+// TempDir. Its processes are killed and the login removed at the end.
+class TestUser {
+ public:
+  TestUser() : name_("mcrl" + std::to_string(std::random_device{}() % 100000)) {
+    // -K: no automatic subordinate ranges, so the test decides which the user has.
+    auto added = run_command({"/usr/sbin/useradd", "--no-create-home", "-K", "SUB_UID_COUNT=0", "-K",
+                              "SUB_GID_COUNT=0", "-s", "/bin/sh", name_});
+    if (added.exit_code != 0) throw std::runtime_error("useradd: " + added.err);
+    const passwd* entry = ::getpwnam(name_.c_str());
+    if (entry == nullptr) throw std::runtime_error("useradd made no " + name_);
+    uid_ = entry->pw_uid;
+    gid_ = entry->pw_gid;
+    if (::chown(home_.path().c_str(), uid_, gid_) != 0) throw std::runtime_error("chown home");
+  }
+  ~TestUser() {
+    run_command({"/usr/bin/pkill", "-KILL", "-U", std::to_string(uid_)});
+    for (int i = 0; i < 50 && run_command({"/usr/bin/pgrep", "-U", std::to_string(uid_)}).exit_code == 0; ++i)
+      ::usleep(20000);
+    run_command({"/usr/sbin/userdel", name_});
+  }
+  TestUser(const TestUser&) = delete;
+  TestUser& operator=(const TestUser&) = delete;
+
+  const std::string& name() const { return name_; }
+  uid_t uid() const { return uid_; }
+  const fs::path& home() const { return home_.path(); }
+
+  // `mcore args...` as this user, with a clean environment and the build tree's plugins.
+  CommandResult mcore(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"/usr/sbin/runuser",
+                                  "-u",
+                                  name_,
+                                  "--",
+                                  "env",
+                                  "-i",
+                                  "HOME=" + home_.path().string(),
+                                  "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                  MCORE_BINARY,
+                                  "--plugin-dir",
+                                  MCORE_PLUGIN_BUILD_DIR};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv);
+  }
+
+ private:
+  std::string name_;
+  TempDir home_{"mcore-rootless-home"};
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+};
+
+class RootlessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MCORE_REQUIRE_ROOT();
+    if (::access("/usr/bin/newuidmap", X_OK) != 0) GTEST_SKIP() << "needs newuidmap (apt-get install uidmap)";
+    user_ = std::make_unique<TestUser>();
+    // The user walks into the shared rootfs, a 0700 TempDir.
+    ::chmod(shared_busybox_rootfs().c_str(), 0755);
+  }
+
+  void give_ids() { ids_ = std::make_unique<SubordinateIds>(user_->name() + ":300000:65536"); }
+
+  static std::vector<std::string> image_run(std::vector<std::string> flags) {
+    std::vector<std::string> args{"run", "--network", "none"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+  }
+
+  std::vector<std::string> busybox_run(std::vector<std::string> flags) const {
+    std::vector<std::string> args{"run", "--network", "none", "--rootfs", shared_busybox_rootfs().string()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+  }
+
+  std::unique_ptr<TestUser> user_;
+  std::unique_ptr<SubordinateIds> ids_;
+};
+
+TEST_F(RootlessTest, AUserWithoutSubordinateIdsIsToldWhatToAdd) {
+  auto result = user_->mcore({"images"});
+  EXPECT_EQ(result.exit_code, 125) << result.out << result.err;
+  EXPECT_NE(result.err.find("has no subordinate ids in /etc/subuid"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("usermod --add-subuids"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "one line: " << result.err;
+  EXPECT_FALSE(fs::exists(user_->home() / ".local/share/mcore")) << "nothing made before the refusal";
+}
+
+TEST_F(RootlessTest, PullsRunsExecsLogsCommitsAndRemovesAsAnOrdinaryUser) {
+  give_ids();
+  RegistryFixture registry;
+  TempDir layouts("mcore-rootless-layouts");
+  OciImageBuilder builder(layouts.path() / "files");
+  // busybox and its applets, then two layers of files.
+  Layer base = {LayerEntry::directory("bin"),
+                LayerEntry::file("bin/busybox", read_text("/bin/busybox"), 0755)};
+  for (const char* applet : {"sh", "ls", "cat", "id", "test", "echo", "chown", "sleep"})
+    base.push_back(LayerEntry::symlink(std::string("bin/") + applet, "busybox"));
+  for (const char* dir : {"proc", "sys", "dev", "tmp", "etc"}) base.push_back(LayerEntry::directory(dir));
+  auto image = builder.add_image(
+      {base,
+       {LayerEntry::file("etc/gone", "bye\n"), LayerEntry::directory("d"),
+        LayerEntry::file("d/old", "old\n")},
+       {LayerEntry::whiteout("etc/gone"), LayerEntry::opaque("d"), LayerEntry::file("d/new", "new\n")}});
+  builder.tag(image, "latest");
+  registry.push(builder.dir(), "files:1", "latest");
+  const std::string reference = registry.host() + "/files:1";
+
+  auto pulled = user_->mcore({"pull", reference});
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.out << pulled.err;
+  EXPECT_TRUE(fs::is_directory(user_->home() / ".local/share/mcore/storage/overlay/layers"))
+      << "the user's data lives in $XDG_DATA_HOME/mcore";
+  auto images = user_->mcore({"images"});
+  EXPECT_NE(images.out.find(registry.host() + "/files"), std::string::npos) << images.out << images.err;
+
+  // The layers as unpacked in the user's namespace: the whiteout and the opaque directory hold.
+  auto run =
+      user_->mcore(image_run({"--rm", reference, "sh", "-c",
+                              "id -u; cat /proc/self/uid_map; ls /d; test -e /etc/gone || echo gone"}));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_TRUE(run.out.starts_with("0\n")) << "root inside: " << run.out;
+  EXPECT_NE(run.out.find("65536"), std::string::npos) << "the user's range is mapped: " << run.out;
+  EXPECT_NE(run.out.find("new\ngone\n"), std::string::npos)
+      << "opaque d/ hides d/old, etc/gone is deleted: " << run.out;
+
+  // A volume: what the container's root writes is the user's on the host, a chowned file a subordinate id.
+  TempDir shared("mcore-rootless-volume");
+  ASSERT_EQ(::chown(shared.path().c_str(), user_->uid(), 0), 0);
+  auto wrote = user_->mcore(image_run({"--rm", "-v", shared.path().string() + ":/v", reference, "sh", "-c",
+                                       "echo x > /v/mine && echo y > /v/theirs && chown 1000 /v/theirs"}));
+  ASSERT_EQ(wrote.exit_code, 0) << wrote.out << wrote.err;
+  struct stat mine {
+  }, theirs{};
+  ASSERT_EQ(::stat((shared.path() / "mine").c_str(), &mine), 0);
+  ASSERT_EQ(::stat((shared.path() / "theirs").c_str(), &theirs), 0);
+  EXPECT_EQ(mine.st_uid, user_->uid()) << "the container's root is the user";
+  EXPECT_EQ(theirs.st_uid, 300000u + 999u) << "uid 1000 inside is the user's subordinate id 999";
+
+  // Detached, logs, exec, commit of the running container (no freezer rootless here), stop, rm.
+  auto started = user_->mcore(image_run(
+      {"-d", "--name", "rl1", reference, "sh", "-c", "echo started; echo kept > /kept; exec sleep 1000"}));
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  bool logged = false;
+  for (int i = 0; i < 100 && !logged; ++i) {
+    logged = user_->mcore({"logs", "rl1"}).out == "started\n";
+    if (!logged) ::usleep(20000);
+  }
+  EXPECT_TRUE(logged) << user_->mcore({"logs", "rl1"}).out;
+  auto exec = user_->mcore({"exec", "rl1", "sh", "-c", "cat /kept; id -u"});
+  EXPECT_EQ(exec.exit_code, 0) << exec.err;
+  EXPECT_EQ(exec.out, "kept\n0\n");
+  auto paused_commit = user_->mcore({"commit", "rl1", "rl:paused"});
+  EXPECT_EQ(paused_commit.exit_code, 125);
+  EXPECT_NE(paused_commit.err.find("--pause=false"), std::string::npos) << paused_commit.err;
+  auto committed = user_->mcore({"commit", "--pause=false", "rl1", "rl:1"});
+  ASSERT_EQ(committed.exit_code, 0) << committed.err;
+  EXPECT_EQ(user_->mcore({"stop", "-t", "1", "rl1"}).exit_code, 0);
+  EXPECT_EQ(user_->mcore({"rm", "rl1"}).exit_code, 0);
+  auto from_commit = user_->mcore(image_run({"--rm", "rl:1", "cat", "/kept"}));
+  EXPECT_EQ(from_commit.out, "kept\n") << from_commit.err;
+  EXPECT_EQ(user_->mcore({"rmi", "rl:1", reference}).exit_code, 0);
+  EXPECT_EQ(user_->mcore({"ps", "-aq"}).out, "");
+}
+
+TEST_F(RootlessTest, WhatNeedsRootIsRefusedInOneLine) {
+  give_ids();
+  auto limited = user_->mcore(busybox_run({"--rm", "--memory", "64m", "true"}));
+  EXPECT_EQ(limited.exit_code, 125);
+  EXPECT_NE(limited.err.find("--memory cannot be enforced: rootless mcore has no cgroup"), std::string::npos)
+      << limited.err;
+  auto bridged = user_->mcore(
+      {"run", "--rm", "--network", "bridge", "--rootfs", shared_busybox_rootfs().string(), "true"});
+  EXPECT_EQ(bridged.exit_code, 125);
+  EXPECT_NE(bridged.err.find("the bridge network driver needs root"), std::string::npos) << bridged.err;
+  auto autons = user_->mcore(busybox_run({"--rm", "--userns", "auto", "true"}));
+  EXPECT_EQ(autons.exit_code, 125);
+  EXPECT_NE(autons.err.find("rootless mcore cannot choose a range"), std::string::npos) << autons.err;
+  for (const auto* result : {&limited, &bridged, &autons}) {
+    EXPECT_EQ(std::count(result->err.begin(), result->err.end(), '\n'), 1) << result->err;
+  }
+  // A plain run still works, and nothing of the refused ones is left.
+  auto plain = user_->mcore(busybox_run({"--rm", "echo", "ok"}));
+  EXPECT_EQ(plain.out, "ok\n") << plain.err;
+  EXPECT_EQ(user_->mcore({"ps", "-aq"}).out, "");
+}
+
+}  // namespace
+}  // namespace mcore::test
