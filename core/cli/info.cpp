@@ -44,6 +44,13 @@ RoleReport report_role(engine::Engine& engine, DriverKind kind, std::optional<Er
         configured != config.drivers.end() && configured->second != name) {
       report.driver += " (" + configured->second + ")";
     }
+    if (name == engine::Engine::kUngroupedResources) {
+      load_driver(engine, kind);
+      report.plugin = "built in";
+      report.version = "-";
+      report.status = "ok";
+      return report;
+    }
     std::optional<std::filesystem::path> explicit_path;
     if (auto path = config.plugin_paths.find(kind); path != config.plugin_paths.end())
       explicit_path = path->second;
@@ -99,6 +106,13 @@ void print_json(engine::Engine& engine, const std::vector<RoleReport>& roles) {
                  {"overlay", host.overlay_supported},
                  {"cgroup_namespace", host.cgroup_namespace},
                  {"seccomp", host.seccomp_supported}};
+  out["rootless"] = nullptr;
+  if (const auto rootless = engine.rootless_facts()) {
+    out["rootless"] = {{"uid", rootless->uid},
+                       {"uid_map", rootless->uid_map},
+                       {"gid_map", rootless->gid_map},
+                       {"delegated_cgroup", rootless->delegated_cgroup}};
+  }
   out["default_network"] = default_network(engine);
   out["config"] = engine.config().to_json();
   std::cout << out.dump(2) << '\n';
@@ -126,6 +140,28 @@ void print_text(engine::Engine& engine, const std::vector<RoleReport>& roles) {
                {"Cgroup namespace:", yes_no(host.cgroup_namespace)},
                {"Seccomp:", yes_no(host.seccomp_supported)}},
               "  ");
+
+  std::cout << "\nRootless:\n";
+  if (const auto rootless = engine.rootless_facts()) {
+    const auto joined = [](const std::vector<std::string>& lines) {
+      std::string text;
+      for (const auto& line : lines) text += (text.empty() ? "" : ", ") + line;
+      return text;
+    };
+    print_table(
+        std::cout,
+        {{"Rootless:", "yes, as uid " + std::to_string(rootless->uid)},
+         {"Uid map:", joined(rootless->uid_map)},
+         {"Gid map:", joined(rootless->gid_map)},
+         {"Network:",
+          config.drivers.at(DriverKind::network) + " (default network " + config.default_network + ")"},
+         {"Cgroups:", !rootless->delegated_cgroup.empty()
+                          ? "delegated cgroup v2 group " + rootless->delegated_cgroup + ": limits work"
+                          : "none delegated: containers run in the user's cgroup, limits are refused"}},
+        "  ");
+  } else {
+    print_table(std::cout, {{"Rootless:", "no (run as root)"}}, "  ");
+  }
 
   if (auto network = default_network(engine); !network.is_null()) {
     std::cout << "\nDefault network:\n";

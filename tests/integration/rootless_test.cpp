@@ -1,12 +1,18 @@
 // Rootless mcore: an ordinary user, created by the test with subordinate ids of its own and removed
 // after, pulls from the local registry, runs, execs, logs, commits and removes containers with the
 // same mcore binary, its data in its XDG directories. What needs root is refused in one line.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -40,6 +46,9 @@ class TestUser {
     for (int i = 0; i < 50 && run_command({"/usr/bin/pgrep", "-U", std::to_string(uid_)}).exit_code == 0; ++i)
       ::usleep(20000);
     run_command({"/usr/sbin/userdel", name_});
+    // The state root without $XDG_RUNTIME_DIR (Podman's fallback), which this test relies on.
+    std::error_code ignored;
+    fs::remove_all("/tmp/mcore-run-" + std::to_string(uid_), ignored);
   }
   TestUser(const TestUser&) = delete;
   TestUser& operator=(const TestUser&) = delete;
@@ -48,8 +57,9 @@ class TestUser {
   uid_t uid() const { return uid_; }
   const fs::path& home() const { return home_.path(); }
 
-  // `mcore args...` as this user, with a clean environment and the build tree's plugins.
-  CommandResult mcore(const std::vector<std::string>& args) const {
+  // `mcore args...` as this user, with a clean environment and the build tree's plugins; started in
+  // the cgroup directory `cgroup` when one is given.
+  CommandResult mcore(const std::vector<std::string>& args, const fs::path& cgroup = {}) const {
     std::vector<std::string> argv{"/usr/sbin/runuser",
                                   "-u",
                                   name_,
@@ -62,6 +72,10 @@ class TestUser {
                                   "--plugin-dir",
                                   MCORE_PLUGIN_BUILD_DIR};
     argv.insert(argv.end(), args.begin(), args.end());
+    if (!cgroup.empty()) {
+      argv.insert(argv.begin(),
+                  {"/bin/sh", "-c", "echo $$ > \"$0\"/cgroup.procs && exec \"$@\"", cgroup.string()});
+    }
     return run_command(argv);
   }
 
@@ -72,11 +86,34 @@ class TestUser {
   gid_t gid_ = 0;
 };
 
+// In the cgroup v2 VM the host's /etc is read-only: a copy of it on the VM's tmpfs takes its place, so
+// that useradd can write. Nothing on a host whose /etc is writable.
+class WritableEtc {
+ public:
+  WritableEtc() {
+    if (::access("/etc/passwd", W_OK) == 0 || errno != EROFS) return;
+    copy_.emplace("mcore-etc");
+    if (run_command({"/bin/cp", "-a", "/etc/.", copy_->path().string()}).exit_code != 0 ||
+        ::mount(copy_->path().c_str(), "/etc", nullptr, MS_BIND, nullptr) != 0) {
+      throw std::runtime_error("cannot make /etc writable");
+    }
+  }
+  ~WritableEtc() {
+    if (copy_) ::umount2("/etc", MNT_DETACH);
+  }
+  WritableEtc(const WritableEtc&) = delete;
+  WritableEtc& operator=(const WritableEtc&) = delete;
+
+ private:
+  std::optional<TempDir> copy_;
+};
+
 class RootlessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     MCORE_REQUIRE_ROOT();
     if (::access("/usr/bin/newuidmap", X_OK) != 0) GTEST_SKIP() << "needs newuidmap (apt-get install uidmap)";
+    etc_ = std::make_unique<WritableEtc>();
     user_ = std::make_unique<TestUser>();
     // The user walks into the shared rootfs, a 0700 TempDir.
     ::chmod(shared_busybox_rootfs().c_str(), 0755);
@@ -96,6 +133,7 @@ class RootlessTest : public ::testing::Test {
     return args;
   }
 
+  std::unique_ptr<WritableEtc> etc_;
   std::unique_ptr<TestUser> user_;
   std::unique_ptr<SubordinateIds> ids_;
 };
@@ -191,8 +229,12 @@ TEST_F(RootlessTest, WhatNeedsRootIsRefusedInOneLine) {
   EXPECT_EQ(limited.exit_code, 125);
   EXPECT_NE(limited.err.find("--memory cannot be enforced: rootless mcore has no cgroup"), std::string::npos)
       << limited.err;
-  auto bridged = user_->mcore(
-      {"run", "--rm", "--network", "bridge", "--rootfs", shared_busybox_rootfs().string(), "true"});
+  // The user's own config file ($XDG_CONFIG_HOME/mcore/config.json) selects the bridge driver.
+  const fs::path config = user_->home() / ".config/mcore/config.json";
+  fs::create_directories(config.parent_path());
+  std::ofstream(config) << R"({"drivers": {"network": "bridge"}, "default_network": "bridge"})";
+  auto bridged = user_->mcore({"run", "--rm", "--rootfs", shared_busybox_rootfs().string(), "true"});
+  fs::remove(config);
   EXPECT_EQ(bridged.exit_code, 125);
   EXPECT_NE(bridged.err.find("the bridge network driver needs root"), std::string::npos) << bridged.err;
   auto autons = user_->mcore(busybox_run({"--rm", "--userns", "auto", "true"}));
@@ -201,10 +243,164 @@ TEST_F(RootlessTest, WhatNeedsRootIsRefusedInOneLine) {
   for (const auto* result : {&limited, &bridged, &autons}) {
     EXPECT_EQ(std::count(result->err.begin(), result->err.end(), '\n'), 1) << result->err;
   }
+  // info says why: no delegated cgroup on this host, the user's map, pasta as the network.
+  auto info = user_->mcore({"info"});
+  EXPECT_NE(info.out.find("yes, as uid " + std::to_string(user_->uid())), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("1 300000 65536"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("pasta (default network pasta)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("limits are refused"), std::string::npos) << info.out;
+
   // A plain run still works, and nothing of the refused ones is left.
   auto plain = user_->mcore(busybox_run({"--rm", "echo", "ok"}));
   EXPECT_EQ(plain.out, "ok\n") << plain.err;
   EXPECT_EQ(user_->mcore({"ps", "-aq"}).out, "");
+}
+
+// A listening TCP socket on 127.0.0.1 with a port the kernel chose; closed on destruction.
+class LoopbackListener {
+ public:
+  LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(fd_, 8) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("listen on 127.0.0.1");
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~LoopbackListener() { ::close(fd_); }
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+// What 127.0.0.1:`port` answers first, or "" when nothing does.
+std::string first_answer(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  std::string answer;
+  timeval timeout{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    char buffer[64];
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) answer.assign(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+TEST_F(RootlessTest, PastaPublishesAPortOnLoopbackAndKeepsTheHostsLoopbackOut) {
+  give_ids();
+  const LoopbackListener host_service;                        // what the container must not reach
+  const std::uint16_t published = LoopbackListener().port();  // free now, for -p
+  const std::string service = std::to_string(host_service.port());
+  auto started =
+      user_->mcore({"run", "-d", "--name", "web", "-p", "127.0.0.1:" + std::to_string(published) + ":8080",
+                    "--rootfs", shared_busybox_rootfs().string(), "sh", "-c",
+                    "nc -w 1 127.0.0.1 " + service +
+                        " </dev/null && echo loopback-reached || echo loopback-refused; "
+                        "gw=$(ip route | awk '/default/ {print $3}'); "
+                        "nc -w 1 $gw " +
+                        service +
+                        " </dev/null && echo gateway-reached || echo gateway-refused; "
+                        "echo ready; echo hi | nc -l -p 8080"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  std::string logs;
+  for (int i = 0; i < 200 && logs.find("ready") == std::string::npos; ++i) {
+    ::usleep(20000);
+    logs = user_->mcore({"logs", "web"}).out;
+  }
+  EXPECT_NE(logs.find("loopback-refused"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("gateway-refused"), std::string::npos) << logs;
+  std::string answer;
+  for (int i = 0; i < 50 && answer.empty(); ++i) {
+    answer = first_answer(published);
+    if (answer.empty()) ::usleep(20000);
+  }
+  EXPECT_EQ(answer, "hi\n") << "the published port answers on 127.0.0.1";
+  auto inspect = user_->mcore({"network", "ls"});
+  EXPECT_NE(inspect.out.find("pasta"), std::string::npos) << inspect.out << inspect.err;
+  EXPECT_EQ(user_->mcore({"rm", "-f", "web"}).exit_code, 0);
+  // The container's pasta is gone with it.
+  bool pasta_left = true;
+  for (int i = 0; i < 50 && pasta_left; ++i) {
+    pasta_left = run_command({"/usr/bin/pgrep", "-U", std::to_string(user_->uid()), "pasta"}).exit_code == 0;
+    if (pasta_left) ::usleep(20000);
+  }
+  EXPECT_FALSE(pasta_left);
+}
+
+// A cgroup v2 group below the test's own, given to the user (as systemd's user@.service delegation
+// does), with `cli` in it for the user's commands: containers' groups go beside it. Removed after.
+class DelegatedCgroup {
+ public:
+  explicit DelegatedCgroup(uid_t uid) {
+    std::string own = read_text("/proc/self/cgroup");  // "0::/path\n"
+    own = own.substr(3, own.find('\n') - 3);
+    dir_ = fs::path("/sys/fs/cgroup") / fs::path(own).relative_path() /
+           ("mcore-rootless-" + std::to_string(::getpid()));
+    fs::create_directories(dir_ / "cli");
+    for (const fs::path& path : {dir_, dir_ / "cgroup.procs", dir_ / "cgroup.subtree_control",
+                                 dir_ / "cgroup.threads", dir_ / "cli", dir_ / "cli/cgroup.procs"}) {
+      if (::chown(path.c_str(), uid, static_cast<gid_t>(-1)) != 0)
+        throw std::runtime_error("chown " + path.string());
+    }
+  }
+  ~DelegatedCgroup() {
+    // Deepest first; the user's commands have ended.
+    std::vector<fs::path> dirs;
+    std::error_code ignored;
+    for (auto it = fs::recursive_directory_iterator(dir_, ignored); it != fs::recursive_directory_iterator();
+         it.increment(ignored)) {
+      if (it->is_directory(ignored)) dirs.push_back(it->path());
+    }
+    std::sort(dirs.begin(), dirs.end(),
+              [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
+    for (const fs::path& dir : dirs) ::rmdir(dir.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  DelegatedCgroup(const DelegatedCgroup&) = delete;
+  DelegatedCgroup& operator=(const DelegatedCgroup&) = delete;
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+};
+
+// Runs in the cgroup v2 VM (tests/vm/cgroup2-vm); skips on this hybrid host.
+TEST_F(RootlessTest, LimitsGoThroughADelegatedCgroupV2Subtree) {
+  if (!fs::exists("/sys/fs/cgroup/cgroup.controllers"))
+    GTEST_SKIP() << "needs a pure cgroup v2 host (the VM)";
+  give_ids();
+  DelegatedCgroup delegated(user_->uid());
+  const fs::path cli = delegated.dir() / "cli";
+  auto info = user_->mcore({"info"}, cli);
+  EXPECT_NE(info.out.find("cgroup-v2 (auto)"), std::string::npos) << info.out << info.err;
+  EXPECT_NE(info.out.find("limits work"), std::string::npos) << info.out;
+  auto limited = user_->mcore(busybox_run({"--rm", "--memory", "32m", "--pids-limit", "50", "sh", "-c",
+                                           "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max"}),
+                              cli);
+  ASSERT_EQ(limited.exit_code, 0) << limited.err;
+  EXPECT_EQ(limited.out, "33554432\n50\n") << "the container's own group, below the delegated one";
+  auto started = user_->mcore(busybox_run({"-d", "--name", "lim", "--memory", "48m", "sleep", "1000"}), cli);
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string id = started.out.substr(0, started.out.find('\n'));
+  EXPECT_EQ(read_text(delegated.dir() / "mcore" / id / "memory.max"), "50331648\n")
+      << "containers' groups go beside the user's own cgroup, below the delegated one";
+  EXPECT_EQ(user_->mcore({"pause", "lim"}, cli).exit_code, 0) << "the freezer is the user's too";
+  EXPECT_EQ(user_->mcore({"unpause", "lim"}, cli).exit_code, 0);
+  EXPECT_EQ(user_->mcore({"rm", "-f", "lim"}, cli).exit_code, 0);
+  EXPECT_FALSE(fs::exists(delegated.dir() / "mcore" / id)) << "rm removes the container's group";
 }
 
 }  // namespace

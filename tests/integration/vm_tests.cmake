@@ -42,3 +42,6 @@ if(TARGET mcore::conformance)
   mcore_add_vm_test(conformance_resource_cgroup_v2_vm conformance_resource_conformance_test
     "InTree/ResourceConformance.*/cgroup_v2")
 endif()
+# Rootless mcore's limits through a cgroup v2 subtree delegated to the user.
+mcore_add_vm_test(integration_rootless_test_cgroup_v2_vm integration_rootless_test
+  "RootlessTest.LimitsGoThroughADelegatedCgroupV2Subtree")

@@ -23,6 +23,9 @@ constexpr Role kRoles[] = {{DriverKind::storage, "overlay"},
                            {DriverKind::resource, "auto"},
                            {DriverKind::registry, "docker"}};
 
+// The network driver, and its one network, that rootless mcore uses unless the config says otherwise.
+constexpr const char* kRootlessNetwork = "pasta";
+
 constexpr std::string_view kTopLevelKeys =
     "data_root, state_root, log_level, max_concurrent_downloads, default_network, userns, userns_user, "
     "log_opts, "
@@ -87,12 +90,15 @@ Config parse_document(const nlohmann::json& document, const UserDefaults& defaul
   config.data_root = defaults.data_root;
   config.state_root = defaults.state_root;
   config.rootless_uid = defaults.rootless_uid;
+  // Rootless, the bridge cannot be made: pasta's network is the default one.
+  if (defaults.rootless_uid) config.default_network = kRootlessNetwork;
 
   // Role sections belong to the drivers, which validate them; only their shape is checked here.
   nlohmann::json general = document;
   for (const auto& role : kRoles) {
     const std::string name = role_name(role.kind);
-    config.drivers[role.kind] = role.default_driver;
+    config.drivers[role.kind] =
+        defaults.rootless_uid && role.kind == DriverKind::network ? kRootlessNetwork : role.default_driver;
     config.sections[role.kind] = nlohmann::json::object();
     auto it = general.find(name);
     if (it == general.end()) continue;

@@ -42,7 +42,8 @@ struct Config {
   // Docker's local driver does), so no log grows without bound; {} in the file means no limit.
   std::vector<std::string> log_opts = {"max-size=20m", "max-file=5"};
   std::vector<std::filesystem::path> plugin_dirs;
-  // Role -> driver name. Defaults: storage overlay, resource auto, network bridge, registry docker.
+  // Role -> driver name. Defaults: storage overlay, resource auto, network bridge (rootless: pasta,
+  // which default_network then names too), registry docker.
   std::map<DriverKind, std::string> drivers;
   // Role -> absolute path of the plugin file; wins over every search directory.
   std::map<DriverKind, std::filesystem::path> plugin_paths;

@@ -108,6 +108,24 @@ void Engine::secure_roots(bool enter_user_namespace) {
   }
 }
 
+std::optional<RootlessFacts> Engine::rootless_facts() const {
+  if (!rootless()) return std::nullopt;
+  RootlessFacts facts;
+  facts.uid = *config_.rootless_uid;
+  const auto lines = [](const IdMap& map) {
+    std::vector<std::string> out;
+    for (const IdMapEntry& entry : map) {
+      out.push_back(std::to_string(entry.container_id) + " " + std::to_string(entry.host_id) + " " +
+                    std::to_string(entry.size));
+    }
+    return out;
+  };
+  facts.uid_map = lines(own_uid_map());
+  facts.gid_map = lines(own_gid_map());
+  facts.delegated_cgroup = probe_delegated_cgroup().value_or("");
+  return facts;
+}
+
 const HostFacts& Engine::host() {
   if (!host_) host_ = probe_host();
   return *host_;
@@ -120,7 +138,7 @@ std::string Engine::driver_name(DriverKind kind) {
     throw Error("no " + role + " driver configured", 0, "set drivers." + role + " in the config");
   }
   if (kind == DriverKind::resource && it->second == "auto") {
-    if (rootless() && !probe_own_cgroup_writable()) return kUngroupedResources;
+    if (rootless() && !probe_delegated_cgroup()) return kUngroupedResources;
     // Only the statfs, unless the full host facts were probed already.
     const CgroupMode mode = host_ ? host_->cgroup_mode : probe_cgroup_mode();
     return mode == CgroupMode::v2 ? "cgroup-v2" : "cgroup-v1";
@@ -140,6 +158,13 @@ std::shared_ptr<Interface> Engine::driver(DriverKind kind, std::shared_ptr<Inter
     context.config = section->second;
   }
   context.config_path = role;
+  // Rootless on a delegated cgroup v2 subtree: containers' groups beside mcore's own, unless the
+  // config places them.
+  if (kind == DriverKind::resource && rootless() && name == "cgroup-v2" &&
+      !context.config.contains("cgroup_parent")) {
+    if (const auto delegated = probe_delegated_cgroup())
+      context.config["cgroup_parent"] = *delegated + "/mcore";
+  }
   context.data_root = config_.data_root;
   context.state_root = config_.state_root;
   std::optional<fs::path> explicit_path;

@@ -27,6 +27,15 @@ struct GlobalOptions {
   std::optional<std::string> log_level;              // overrides the config's log_level
 };
 
+// What `mcore info` says about rootless mcore: whose namespace, its maps, and whether limits work.
+struct RootlessFacts {
+  std::uint32_t uid = 0;             // the user's host uid
+  std::vector<std::string> uid_map;  // the namespace's lines, "INSIDE HOST COUNT"
+  std::vector<std::string> gid_map;
+  std::string delegated_cgroup;  // the delegated cgroup v2 group containers' groups go below; "" when
+                                 // there is none, and limits are refused
+};
+
 class Engine {
  public:
   // Loads the config and sets up the logger. Throws Error on a bad config.
@@ -54,6 +63,8 @@ class Engine {
   void secure_roots(bool enter_user_namespace = true);
   // Run by an ordinary user: the roots are that user's, and containers live in its user namespace.
   bool rootless() const { return config_.rootless_uid.has_value(); }
+  // nullopt for root. Read from inside the user's namespace (after secure_roots). Throws Error.
+  std::optional<RootlessFacts> rootless_facts() const;
 
   // What "auto" resolves to for a rootless user without a cgroup to delegate from: no plugin, but
   // UngroupedResources (ungrouped_resources.hpp).

@@ -44,14 +44,21 @@ bool probe_cgroup_namespace() {
   return std::filesystem::exists("/proc/self/ns/cgroup", ignored);
 }
 
-bool probe_own_cgroup_writable() {
-  if (probe_cgroup_mode() != CgroupMode::v2) return false;
+std::optional<std::string> probe_delegated_cgroup() {
+  if (probe_cgroup_mode() != CgroupMode::v2) return std::nullopt;
   std::ifstream own("/proc/self/cgroup");
   std::string line;
   // v2 has one line, "0::/user.slice/user-1000.slice/...".
-  if (!std::getline(own, line) || !line.starts_with("0::/")) return false;
-  const std::string dir = "/sys/fs/cgroup" + line.substr(3);
-  return ::access(dir.c_str(), W_OK) == 0 && ::access((dir + "/cgroup.subtree_control").c_str(), W_OK) == 0;
+  if (!std::getline(own, line) || !line.starts_with("0::/")) return std::nullopt;
+  const std::string path = line.substr(3);
+  const std::size_t slash = path.rfind('/');
+  if (slash == 0 || slash == std::string::npos) return std::nullopt;  // the root is no one's to delegate
+  const std::string parent = path.substr(0, slash);
+  const std::string dir = "/sys/fs/cgroup" + parent;
+  for (const std::string& file : {dir, dir + "/cgroup.procs", dir + "/cgroup.subtree_control"}) {
+    if (::access(file.c_str(), W_OK) != 0) return std::nullopt;
+  }
+  return parent;
 }
 
 std::vector<CgroupHierarchy> host_cgroup_hierarchies() {

@@ -1,5 +1,6 @@
 #pragma once
 // What the host offers that matters to mcore; read once per command, on demand.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,12 @@ std::vector<CgroupHierarchy> host_cgroup_hierarchies();
 CgroupMode probe_cgroup_mode();
 // The single facts the container start path needs, without probing the rest.
 bool probe_cgroup_namespace();
-// On a pure cgroup v2 host: whether this process may create groups below its own cgroup (root, or a
-// user whose cgroup systemd delegated or root chowned to it). False on v1 and hybrid hosts.
-bool probe_own_cgroup_writable();
+// On a pure cgroup v2 host, for an ordinary user: the group whose subtree was delegated to the user
+// (systemd's user@.service, or a directory root chowned to it) that is the parent of the user's own
+// cgroup, as a path from the hierarchy's root ("/user.slice/.../app.slice"). Containers' groups go below
+// it, beside the group mcore runs in: a group that holds processes cannot pass controllers down.
+// nullopt on v1 and hybrid hosts, or when the user may not write there.
+std::optional<std::string> probe_delegated_cgroup();
 const char* to_string(CgroupMode mode);
 
 }  // namespace mcore::engine

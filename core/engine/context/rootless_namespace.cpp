@@ -127,6 +127,9 @@ void enter_rootless_namespace(const RootlessMaps& maps) {
   const pid_t child = ::fork();
   if (child < 0) throw Error::from_errno("fork the id map helper");
   if (child == 0) {
+    // Only the parent may hold the go pipe's writing end: should it fail, the child reads end-of-file.
+    go_write.reset();
+    said_read.reset();
     ::dup2(said_write.get(), STDERR_FILENO);  // what the helpers say goes into the error
     char go = 0;
     if (::read(go_read.get(), &go, 1) != 1) ::_exit(1);  // the parent gave up

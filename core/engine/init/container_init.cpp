@@ -215,7 +215,6 @@ void apply_step(Init& init, const InitStep& step) {
       if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
         init.fail("become root of the user namespace");
       }
-      stay_undumpable(init);
       if (::move_mount(root, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
         init.fail("attach the container's root");
       }
@@ -479,9 +478,10 @@ void run_container_init(InitPlan& plan) noexcept {
   Init init{{plan}};
   // Nothing of the container can see the init before it execs the command, but should its PID
   // namespace ever be shared, its /proc entries stay closed as those of `mcore exec`'s processes are.
-  // In a user namespace of its own, only once its maps are written (attach_root): until then its
-  // launcher, which may be an ordinary user's process (rootless mcore), must open them, and an
-  // undumpable process's /proc files are the host root's. Its namespaces are new and empty meanwhile.
+  // In a user namespace of its own, only before the exec: until then its launcher, which may be an
+  // ordinary user's process (rootless mcore), opens its /proc/PID/gid_map and ns/net (for pasta), and
+  // an undumpable process's /proc files are the host root's. Its namespaces are new and hold nothing
+  // else meanwhile; under host root, its setresuid in attach_root makes it undumpable anyway.
   const bool maps_pending = std::any_of(plan.steps.begin(), plan.steps.end(), [](const InitStep& step) {
     return step.kind == InitStepKind::attach_root;
   });

@@ -315,7 +315,9 @@ class ContainerStart {
     ResourceRequest resources;
     resources.container_id = id_;
     resources.limits = spec_.limits;
-    resources.unrestricted_devices = spec_.privileged;
+    // Rootless, no device rule can be loaded (a BPF program needs the host's privilege), and none is
+    // needed: in a user namespace no node can be made, only those mcore binds in are there.
+    resources.unrestricted_devices = spec_.privileged || engine_.rootless();
     resource_->create(resources);
     group_created_ = true;
     resource_->add_process(id_, process_->pid());

@@ -111,23 +111,25 @@ class FsContext {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-// The lower layers, topmost first: one "lowerdir+" each (Linux 6.8), else one "lowerdir=" list, which
-// fsconfig takes only up to 256 bytes.
+// The lower layers, topmost first: one "lowerdir=" list where it fits fsconfig's 256 bytes (about 15
+// layers), else one "lowerdir+" each (Linux 6.8). Not lowerdir+ first: before 6.5 overlay parses its
+// options the legacy way, which takes any key and fails only at create.
 void set_lowers(const FsContext& context, const std::vector<UniqueFd>& clones) {
-  const int first = context.try_set("lowerdir+", fd_path(clones.front().get()));
-  if (first == 0) {
-    for (std::size_t i = 1; i < clones.size(); ++i) context.set("lowerdir+", fd_path(clones[i].get()));
-    return;
-  }
-  if (first != EINVAL) context.check("lowerdir+", first);
   std::string list;
   for (const UniqueFd& clone : clones) list += (list.empty() ? "" : ":") + fd_path(clone.get());
-  if (list.size() >= 256) {
-    throw Error("this kernel takes a user namespace's " + std::to_string(clones.size()) +
-                    " image layers only as one overlay option, longer than fsconfig's 256 bytes",
-                0, "use Linux 6.8 or later (overlay's lowerdir+), or an image with fewer layers");
+  if (list.size() < 256) {
+    context.set("lowerdir", list);
+    return;
   }
-  context.set("lowerdir", list);
+  for (const UniqueFd& clone : clones) {
+    const int error = context.try_set("lowerdir+", fd_path(clone.get()));
+    if (error == EINVAL) {
+      throw Error("this kernel takes a user namespace's " + std::to_string(clones.size()) +
+                      " image layers only as one overlay option, longer than fsconfig's 256 bytes",
+                  0, "use Linux 6.8 or later (overlay's lowerdir+), or an image with fewer layers");
+    }
+    context.check("lowerdir+", error);
+  }
 }
 
 unsigned int mount_attributes(unsigned long flags) {
@@ -145,12 +147,20 @@ unsigned int mount_attributes(unsigned long flags) {
 UniqueFd detached_idmapped_overlay(const MountSpec& overlay, int userns_fd) {
   try {
     const OverlayOptions options = parse_options(overlay);
-    std::vector<UniqueFd> clones;
-    for (const fs::path& lower : options.lowers)
-      clones.push_back(userns_fd < 0 ? clone_tree(lower.string(), false)
-                                     : idmapped_tree(lower, userns_fd, false, "layer " + lower.string()));
     const FsContext context;
-    set_lowers(context, clones);
+    std::string paths;
+    for (const fs::path& lower : options.lowers) paths += (paths.empty() ? "" : ":") + lower.string();
+    // Without idmapping, the layers' own paths where they fit: before Linux 6.8 overlay cannot take
+    // detached clones as layers ("failed to clone lowerpath").
+    std::vector<UniqueFd> clones;
+    if (userns_fd < 0 && paths.size() < 256) {
+      context.set("lowerdir", paths);
+    } else {
+      for (const fs::path& lower : options.lowers)
+        clones.push_back(userns_fd < 0 ? clone_tree(lower.string(), false)
+                                       : idmapped_tree(lower, userns_fd, false, "layer " + lower.string()));
+      set_lowers(context, clones);
+    }
     context.set("upperdir", options.upper.string());
     context.set("workdir", options.work.string());
     for (const std::string& option : options.others) {
