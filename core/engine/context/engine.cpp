@@ -99,7 +99,7 @@ void Engine::secure_roots(bool enter_user_namespace) {
   if (config_.rootless_uid && enter_user_namespace && ::geteuid() != 0) {
     const passwd* user = ::getpwuid(*config_.rootless_uid);
     const std::string name = user != nullptr ? user->pw_name : std::to_string(*config_.rootless_uid);
-    enter_rootless_namespace(rootless_maps(*config_.rootless_uid, ::getegid(), name));
+    enter_rootless_namespace(rootless_maps(*config_.rootless_uid, ::getegid(), name), config_.state_root);
   }
   // Volumes hold what containers wrote, setuid-root files included; records hold -e secrets.
   for (const auto& dir : {config_.data_root, config_.data_root / "containers", config_.data_root / "volumes",

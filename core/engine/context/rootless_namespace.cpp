@@ -14,8 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/context/namespace_holder.hpp"
 #include "engine/userns/rootless_id_map.hpp"
 #include "engine/userns/subordinate_ids.hpp"
+#include "engine/util/file_util.hpp"
 #include "mcore/error.hpp"
 #include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
@@ -101,7 +103,20 @@ RootlessMaps rootless_maps(std::uint32_t uid, std::uint32_t gid, const std::stri
           maps_for(gid, user_name, uid, "/etc/subgid", "--add-subgids")};
 }
 
-void enter_rootless_namespace(const RootlessMaps& maps) {
+void enter_rootless_namespace(const RootlessMaps& maps, const std::filesystem::path& state_root) {
+  // As the user, before the namespace: the holder's pid file and the lock that keeps two commands
+  // from starting two holders live here.
+  ensure_private_directory(state_root);
+  FileLock held(state_root / "userns.lock");
+  const std::filesystem::path holder_pid_file = state_root / "userns.pid";
+  if (UniqueFd user = held_user_namespace(holder_pid_file, maps.uid_map, maps.gid_map)) {
+    if (::setns(user.get(), CLONE_NEWUSER) == 0) {
+      if (::unshare(CLONE_NEWNS) != 0) throw Error::from_errno("rootless mcore: create a mount namespace");
+      ::setenv(kMarker, "1", 1);
+      return;
+    }
+    // Not joined: this process is where it was, and makes a namespace of its own below.
+  }
   std::vector<std::vector<std::string>> helpers;
   for (const auto& [name, map] :
        {std::pair{"newuidmap", &maps.uid_map}, std::pair{"newgidmap", &maps.gid_map}}) {
@@ -124,6 +139,7 @@ void enter_rootless_namespace(const RootlessMaps& maps) {
     said_read.reset(said[0]);
     said_write.reset(said[1]);
   }
+  const pid_t member = ::getpid();
   const pid_t child = ::fork();
   if (child < 0) throw Error::from_errno("fork the id map helper");
   if (child == 0) {
@@ -136,6 +152,7 @@ void enter_rootless_namespace(const RootlessMaps& maps) {
     for (const auto& arguments : helpers) {
       if (!run_helper(arguments)) ::_exit(1);
     }
+    start_namespace_holder(member, holder_pid_file);
     ::_exit(0);
   }
   go_read.reset();

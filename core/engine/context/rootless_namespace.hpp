@@ -2,12 +2,14 @@
 // Rootless mcore works inside a user namespace (and a mount namespace it owns) in which the user is
 // root and the user's subordinate ids are mapped: there it can unpack layers with their real owners,
 // build overlays and clone containers. Every command that touches the roots enters a new one with the
-// same maps, written by the setuid helpers newuidmap and newgidmap (Debian's uidmap), so files keep
-// their owners from one command to the next; a container lives on in the one its start entered, and
-// a later `exec` joins it from outside, as the namespace's owner.
+// one, with maps written by the setuid helpers newuidmap and newgidmap (Debian's uidmap): the first
+// makes it and leaves a holder process in it (namespace_holder.hpp), the others join it. Files keep
+// their owners from one command to the next. A container lives on in the namespace its start
+// entered, and a later `exec` joins that one from outside, as the namespace's owner.
 #include <sys/types.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -24,12 +26,13 @@ struct RootlessMaps {
 // Error naming the file and the `usermod --add-subuids` command when the user has no range there.
 RootlessMaps rootless_maps(std::uint32_t uid, std::uint32_t gid, const std::string& user_name);
 
-// Moves this process, which must have one thread, into a new user and mount namespace with `maps`
-// (written by newuidmap and newgidmap from a helper child outside it), and marks the environment so
-// that mcore's own helpers know where they are. Throws Error naming the missing helper (and the
-// package) or what the helper said; on failure the process is where it was, or in a namespace where
-// it is nobody and can do nothing.
-void enter_rootless_namespace(const RootlessMaps& maps);
+// Moves this process, which must have one thread, into the user's namespace with `maps` and a mount
+// namespace of its own there, and marks the environment so that mcore's own helpers know where they
+// are. Joins the namespace a holder keeps (its pid file under `state_root`); else makes one (maps
+// written by newuidmap and newgidmap from a helper child outside it) and starts its holder. Throws
+// Error naming the missing helper (and the package) or what the helper said; on failure the process
+// is where it was, or in a namespace where it is nobody and can do nothing.
+void enter_rootless_namespace(const RootlessMaps& maps, const std::filesystem::path& state_root);
 
 // Rootless `exec`: moves this single-threaded process into the user namespace the container whose
 // init is `init_pid` (opened as `init_pidfd`) was started in, the parent of its own, and into a mount
