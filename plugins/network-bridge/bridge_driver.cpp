@@ -15,6 +15,7 @@
 #include "mcore/fd_io.hpp"
 #include "mcore/unique_fd.hpp"
 #include "mcore/user_namespace.hpp"
+#include "new_network.hpp"
 #include "port_reservation.hpp"
 
 namespace mcore::bridge {
@@ -23,43 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kDefaultNetwork = "bridge";
-
-std::string random_id() {
-  unsigned char bytes[32];
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-    throw Error::from_errno("read random bytes for a network id");
-  }
-  std::string id;
-  char hex[3];
-  for (unsigned char byte : bytes) {
-    std::snprintf(hex, sizeof hex, "%02x", byte);
-    id += hex;
-  }
-  return id;
-}
-
-std::string now_rfc3339() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-// Docker's name rule for networks; the names of the network modes are not network names.
-void check_network_name(const std::string& name) {
-  const bool valid = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0])) &&
-                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-                         std::string::npos;
-  if (!valid) {
-    throw Error("invalid network name \"" + name + "\"", 0,
-                "use letters, digits, '_', '.' and '-', starting with a letter or digit");
-  }
-  if (name == "host" || name == "none") {
-    throw Error("\"" + name + "\" is a network mode, not a network name", 0, "choose another name");
-  }
-}
 
 // The one option the driver takes, under Docker's name or short: gateway_mode_ipv4 "nat" (the default:
 // from outside the host, only published ports are reachable) or "nat-unprotected" (containers'
@@ -77,77 +41,6 @@ bool parse_gateway_mode(const std::map<std::string, std::string>& options) {
     direct_routing = value == "nat-unprotected";
   }
   return direct_routing;
-}
-
-// The container's end of the pair is eth0 in its own namespace; the host end is named after the
-// container, so that detach and prune find it without any state.
-std::string veth_name(const std::string& container_id) { return "mcv" + container_id.substr(0, 12); }
-
-// Docker's MAC scheme: 02:42 and the four bytes of the address, stable for an address.
-std::string mac_for(std::uint32_t address) {
-  char text[18];
-  std::snprintf(text, sizeof text, "02:42:%02x:%02x:%02x:%02x", address >> 24, (address >> 16) & 0xff,
-                (address >> 8) & 0xff, address & 0xff);
-  return text;
-}
-
-// What `subnet` would collide with: another network (by name) or a host route. "" when nothing.
-std::string collision(const Ipv4Subnet& subnet, const std::vector<NetworkRecord>& networks,
-                      const std::vector<Ipv4Subnet>& routes, const std::string& except = "") {
-  for (const auto& network : networks) {
-    if (network.name != except && parse_subnet(network.subnet).overlaps(subnet)) {
-      return "network " + network.name + " (" + network.subnet + ")";
-    }
-  }
-  for (const auto& route : routes) {
-    if (route.overlaps(subnet)) return "the host route to " + format_subnet(route);
-  }
-  return "";
-}
-
-std::vector<Ipv4Subnet> host_routes() { return parse_proc_net_route(read_file("/proc/net/route")); }
-
-// A subnet and gateway for a new network: the given ones, checked, or the first free default pool.
-void assign_subnet(NetworkRecord& record, const std::string& subnet_text, const std::string& gateway_text,
-                   const std::vector<NetworkRecord>& networks) {
-  const auto routes = host_routes();
-  Ipv4Subnet subnet;
-  if (!subnet_text.empty()) {
-    try {
-      subnet = parse_subnet(subnet_text);
-    } catch (const Error& error) {
-      throw Error("subnet " + subnet_text + ": " + error.what(), 0, error.hint());
-    }
-    if (auto taken = collision(subnet, networks, routes, record.name); !taken.empty()) {
-      throw Error("subnet " + format_subnet(subnet) + " overlaps " + taken, 0,
-                  "choose another --subnet, or leave it out to get a free one");
-    }
-  } else {
-    std::vector<Ipv4Subnet> taken = routes;
-    for (const auto& network : networks) {
-      if (network.name != record.name) taken.push_back(parse_subnet(network.subnet));
-    }
-    auto chosen = choose_subnet(taken);
-    if (!chosen) {
-      throw Error("every default address pool overlaps a host route or another network", 0,
-                  "give the network a subnet of its own with --subnet");
-    }
-    subnet = *chosen;
-    const Ipv4Subnet first = parse_subnet("172.17.0.0/16");
-    if (!(subnet == first)) {
-      record.subnet_note = format_subnet(first) + " overlaps " + collision(first, networks, routes, record.name);
-    }
-  }
-  std::uint32_t gateway = subnet.network + 1;
-  if (!gateway_text.empty()) {
-    gateway = parse_ipv4(gateway_text, "gateway");
-    if (!subnet.contains(gateway) || gateway == subnet.network || gateway == subnet.broadcast()) {
-      throw Error("gateway " + gateway_text + " is not a host address of " + format_subnet(subnet), 0,
-                  "give an address inside the subnet, e.g. " + format_ipv4(subnet.network + 1));
-    }
-  }
-  record.subnet = format_subnet(subnet);
-  record.gateway = format_ipv4(gateway);
 }
 
 }  // namespace
@@ -208,7 +101,7 @@ std::vector<NetworkRecord> BridgeDriver::networks_with_default() const {
   }
   NetworkRecord record;
   record.name = kDefaultNetwork;
-  record.id = random_id();
+  record.id = random_network_id();
   record.bridge = config_.bridge;
   record.created = now_rfc3339();
   record.is_default = true;
@@ -286,7 +179,7 @@ NetworkInfo BridgeDriver::create_network(const NetworkSpec& spec) {
       throw Error("network " + spec.name + " already exists", 0, "choose another name, or remove it first");
     }
     record.name = spec.name;
-    record.id = random_id();
+    record.id = random_network_id();
     record.bridge = "br-mc" + record.id.substr(0, 10);
     record.created = now_rfc3339();
     record.direct_routing = direct_routing;
@@ -347,12 +240,12 @@ Endpoint BridgeDriver::attach(const NetworkAttachment& attachment) {
   LeaseFile addresses = leases(network);
   const std::uint32_t address = addresses.lease(attachment.container_id);
   const std::string address_text = format_ipv4(address);
-  const std::string veth = veth_name(attachment.container_id);
+  const std::string veth = container_veth_name(attachment.container_id);
   Endpoint endpoint;
   endpoint.network = network.name;
   endpoint.default_network = network.is_default;
   endpoint.interface_name = "eth0";
-  endpoint.mac_address = mac_for(address);
+  endpoint.mac_address = container_mac(address);
   endpoint.addresses = {address_text + "/" + std::to_string(subnet.prefix)};
   endpoint.gateway = network.gateway;
   endpoint.mtu = config_.mtu;
@@ -401,8 +294,8 @@ Endpoint BridgeDriver::attach(const NetworkAttachment& attachment) {
 
 void BridgeDriver::detach(const std::string& container_id, const std::string& network_name) {
   // Usually gone already: a veth pair dies with the container's network namespace.
-  const fs::path veth = fs::path("/sys/class/net") / veth_name(container_id);
-  if (::access(veth.c_str(), F_OK) == 0) delete_link(veth_name(container_id));
+  const fs::path veth = fs::path("/sys/class/net") / container_veth_name(container_id);
+  if (::access(veth.c_str(), F_OK) == 0) delete_link(container_veth_name(container_id));
   release_exited(container_id, network_name);
 }
 
@@ -428,7 +321,7 @@ void BridgeDriver::prune(const std::vector<std::string>& live) {
     std::error_code error;
     if (!fs::exists(network_state(network) / "leases.json", error)) continue;
     for (const auto& id : leases(network).reclaim(live)) {
-      delete_link(veth_name(id));
+      delete_link(container_veth_name(id));
       if (logger_) logger_->info("released the address of container {} on {}", id.substr(0, 12), network.name);
     }
   }

@@ -1,17 +1,19 @@
 #include "links.hpp"
 
 #include <net/if.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <thread>
+
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
-#include <sched.h>
-
-#include <exception>
-#include <memory>
-#include <thread>
 
 #include "mcore/error.hpp"
 
@@ -81,22 +83,38 @@ void add_default_route(nl_sock* socket, int ifindex, const std::string& gateway)
   check(rtnl_route_add(socket, route.get(), NLM_F_CREATE | NLM_F_EXCL), "add the default route via " + gateway);
 }
 
-// Runs on a thread of its own: setns(CLONE_NEWNET) moves only the calling thread, which then ends.
 void configure_inside(const VethSpec& spec) {
+  in_network_namespace(spec.netns_fd, [&spec] {
+    Socket socket = connect_route();
+    if (Link loopback = find_link(socket.get(), "lo")) set_up(socket.get(), loopback.get(), "lo");
+    Link inner = find_link(socket.get(), spec.interface);
+    if (!inner) throw Error(spec.interface + " is missing from the container's network namespace");
+    const int index = rtnl_link_get_ifindex(inner.get());
+    add_address(socket.get(), index, spec.address_cidr, spec.interface);
+    set_up(socket.get(), inner.get(), spec.interface);
+    if (!spec.gateway.empty()) add_default_route(socket.get(), index, spec.gateway);
+  });
+}
+
+}  // namespace
+
+std::string container_veth_name(const std::string& container_id) {
+  return "mcv" + container_id.substr(0, 12);
+}
+
+std::string container_mac(std::uint32_t address) {
+  char text[18];
+  std::snprintf(text, sizeof text, "02:42:%02x:%02x:%02x:%02x", address >> 24, (address >> 16) & 0xff,
+                (address >> 8) & 0xff, address & 0xff);
+  return text;
+}
+
+void in_network_namespace(int netns_fd, const std::function<void()>& work) {
   std::exception_ptr failure;
   std::thread worker([&] {
     try {
-      if (::setns(spec.netns_fd, CLONE_NEWNET) != 0) {
-        throw Error::from_errno("enter the container's network namespace");
-      }
-      Socket socket = connect_route();
-      if (Link loopback = find_link(socket.get(), "lo")) set_up(socket.get(), loopback.get(), "lo");
-      Link inner = find_link(socket.get(), spec.interface);
-      if (!inner) throw Error(spec.interface + " is missing from the container's network namespace");
-      const int index = rtnl_link_get_ifindex(inner.get());
-      add_address(socket.get(), index, spec.address_cidr, spec.interface);
-      set_up(socket.get(), inner.get(), spec.interface);
-      add_default_route(socket.get(), index, spec.gateway);
+      if (::setns(netns_fd, CLONE_NEWNET) != 0) throw Error::from_errno("enter a network namespace");
+      work();
     } catch (...) {
       failure = std::current_exception();
     }
@@ -104,8 +122,6 @@ void configure_inside(const VethSpec& spec) {
   worker.join();
   if (failure) std::rethrow_exception(failure);
 }
-
-}  // namespace
 
 void ensure_bridge(const BridgeSpec& spec) {
   Socket socket = connect_route();
