@@ -17,6 +17,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "oci_image_builder.hpp"
 #include "registry_fixture.hpp"
@@ -340,6 +341,83 @@ TEST_F(RootlessTest, PastaPublishesAPortOnLoopbackAndKeepsTheHostsLoopbackOut) {
   EXPECT_FALSE(pasta_left);
 }
 
+// Processes of the user still running, by name (pgrep counts zombies too: they are skipped).
+std::vector<std::string> running_processes(uid_t uid) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    struct stat info {};
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos ||
+        ::stat(entry.path().c_str(), &info) != 0 || info.st_uid != uid) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
+    if (stat[close + 2] != 'Z') names.push_back(stat.substr(open + 1, close - open - 1));
+  }
+  return names;
+}
+
+TEST_F(RootlessTest, UpStartsADeploymentWhoseServicesReachEachOtherByName) {
+  give_ids();
+  // A busybox image, loaded from an OCI archive in the user's home.
+  TempDir layouts("mcore-rootless-up");
+  OciImageBuilder builder(layouts.path() / "layout");
+  Layer layer = {LayerEntry::directory("bin"),
+                 LayerEntry::file("bin/busybox", read_text("/bin/busybox"), 0755),
+                 LayerEntry::directory("tmp", 01777), LayerEntry::directory("etc")};
+  for (const char* applet : {"sh", "httpd", "wget", "seq", "sleep", "echo", "cat", "hostname"})
+    layer.push_back(LayerEntry::symlink(std::string("bin/") + applet, "busybox"));
+  builder.tag(builder.add_image({layer}, "amd64", "", {{"Env", {"PATH=/bin"}}}), "box:1");
+  const fs::path archive = user_->home() / "box.tar";
+  ASSERT_EQ(
+      run_command({"/usr/bin/tar", "-C", builder.dir().string(), "-cf", archive.string(), "."}).exit_code, 0);
+  auto loaded = user_->mcore({"load", "-i", archive.string()});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+
+  // web serves a page; client fetches it by the service's name, over the project's network.
+  const std::string fetch =
+      "for i in $(seq 100); do wget -q -O - http://web/index.html && exit 0; sleep 0.1; done; exit 1";
+  const nlohmann::json deployment = {
+      {"name", "shop"},
+      {"services",
+       {{"web",
+         {{"image", "box:1"},
+          {"command", {"sh", "-c", "echo hello > /tmp/index.html; exec httpd -f -p 80 -h /tmp"}}}},
+        {"client", {{"image", "box:1"}, {"command", {"sh", "-c", fetch}}, {"depends_on", {"web"}}}}}}};
+  const fs::path file = user_->home() / "shop.json";
+  std::ofstream(file) << deployment.dump(2);
+  auto up = user_->mcore({"up", "-d", "-f", file.string()});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_EQ(user_->mcore({"wait", "shop-client-1"}).out, "0\n");
+  EXPECT_EQ(user_->mcore({"logs", "shop-client-1"}).out, "hello\n");
+  auto networks = user_->mcore({"network", "ls"});
+  EXPECT_NE(networks.out.find("shop_default  pasta"), std::string::npos) << networks.out << networks.err;
+
+  // A container a later command starts joins the same network: every command works in the one
+  // user namespace its first made, so it may add a link to the network's bridge.
+  auto later = user_->mcore({"run", "--rm", "--network", "shop_default", "box:1", "sh", "-c", fetch});
+  EXPECT_EQ(later.exit_code, 0) << later.err;
+  EXPECT_EQ(later.out, "hello\n");
+  auto holders = running_processes(user_->uid());
+  EXPECT_EQ(std::count(holders.begin(), holders.end(), "mcore-userns"), 1) << "one user namespace";
+  EXPECT_EQ(std::count(holders.begin(), holders.end(), "mcore-netns"), 1) << "one bridge namespace";
+
+  auto down = user_->mcore({"down", "-f", file.string()});
+  EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
+  EXPECT_EQ(user_->mcore({"ps", "-aq"}).out, "");
+  EXPECT_EQ(user_->mcore({"network", "ls", "-q"}).out.find("shop_default"), std::string::npos);
+  bool bridges_left = true;
+  for (int i = 0; i < 50 && bridges_left; ++i) {
+    const auto left = running_processes(user_->uid());
+    bridges_left = std::count(left.begin(), left.end(), "mcore-netns") != 0;
+    if (bridges_left) ::usleep(20000);
+  }
+  EXPECT_FALSE(bridges_left) << "the last network's removal ends the bridge namespace";
+}
+
 // A cgroup v2 group below the test's own, given to the user (as systemd's user@.service delegation
 // does), with `cli` in it for the user's commands: containers' groups go beside it. Removed after.
 class DelegatedCgroup {
@@ -357,7 +435,13 @@ class DelegatedCgroup {
     }
   }
   ~DelegatedCgroup() {
-    // Deepest first; the user's commands have ended.
+    // The user's namespace holder stays in the group the user's first command ran in: the group's
+    // processes are killed first (cgroup.kill, Linux 5.14).
+    std::ofstream(dir_ / "cgroup.kill") << "1";
+    for (int i = 0; i < 100 && read_text(dir_ / "cgroup.events").find("populated 1") != std::string::npos;
+         ++i)
+      ::usleep(10000);
+    // Deepest first.
     std::vector<fs::path> dirs;
     std::error_code ignored;
     for (auto it = fs::recursive_directory_iterator(dir_, ignored); it != fs::recursive_directory_iterator();
