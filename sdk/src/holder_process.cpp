@@ -21,10 +21,46 @@ std::string proc_path(pid_t pid, const std::string& leaf) {
   return "/proc/" + std::to_string(pid) + "/" + leaf;
 }
 
+// Replaces the command line the holder's memory still holds from the fork with `name`, and zeroes
+// the environment: any user may read a process's command line (ps), and the first command's could
+// carry a secret (-e PASS=...) for as long as the holder lives. Only system calls and plain loops:
+// the caller may have threads.
+void erase_command_line(const char* name) {
+  char stat[1024];
+  const int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  const ssize_t length = ::read(fd, stat, sizeof stat - 1);
+  ::close(fd);
+  if (length <= 0) return;
+  // Fields 48 to 51 are arg_start, arg_end, env_start and env_end; the name (field 2) ends at the last ')'.
+  ssize_t at = length - 1;
+  while (at >= 0 && stat[at] != ')') --at;
+  if (at < 0) return;
+  unsigned long bounds[4] = {};
+  int field = 2;
+  for (ssize_t i = at + 1; i < length; ++i) {
+    if (stat[i] == ' ') {
+      ++field;
+    } else if (field >= 48 && field <= 51 && stat[i] >= '0' && stat[i] <= '9') {
+      bounds[field - 48] = bounds[field - 48] * 10 + static_cast<unsigned long>(stat[i] - '0');
+    }
+  }
+  for (int range : {0, 2}) {
+    if (bounds[range] != 0 && bounds[range + 1] > bounds[range]) {
+      volatile char* byte = reinterpret_cast<char*>(bounds[range]);
+      for (unsigned long i = 0; i < bounds[range + 1] - bounds[range]; ++i) byte[i] = 0;
+    }
+  }
+  volatile char* arguments = reinterpret_cast<char*>(bounds[0]);
+  for (unsigned long i = 0; bounds[0] != 0 && name[i] != '\0' && i + 1 < bounds[1] - bounds[0]; ++i)
+    arguments[i] = name[i];
+}
+
 [[noreturn]] void hold(const char* name, const std::function<bool()>& enter, int ready) {
   ::setsid();  // no terminal's signals reach it
   if (!enter()) ::_exit(1);
   ::prctl(PR_SET_NAME, name, 0, 0, 0);
+  erase_command_line(name);
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null, fd);
   if (::chdir("/") != 0 || ::write(ready, "x", 1) != 1) ::_exit(1);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <sstream>
 #include <string_view>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -114,16 +115,19 @@ std::optional<RootlessFacts> Engine::rootless_facts() const {
   facts.uid = *config_.rootless_uid;
   const auto lines = [](const IdMap& map) {
     std::vector<std::string> out;
-    for (const IdMapEntry& entry : map) {
-      out.push_back(std::to_string(entry.container_id) + " " + std::to_string(entry.host_id) + " " +
-                    std::to_string(entry.size));
-    }
+    std::istringstream text(proc_id_map_text(map));
+    for (std::string line; std::getline(text, line);) out.push_back(line);
     return out;
   };
   facts.uid_map = lines(own_uid_map());
   facts.gid_map = lines(own_gid_map());
-  facts.delegated_cgroup = probe_delegated_cgroup().value_or("");
+  facts.delegated_cgroup = delegated_cgroup().value_or("");
   return facts;
+}
+
+const std::optional<std::string>& Engine::delegated_cgroup() const {
+  if (!delegated_cgroup_) delegated_cgroup_ = probe_delegated_cgroup();
+  return *delegated_cgroup_;
 }
 
 const HostFacts& Engine::host() {
@@ -138,7 +142,7 @@ std::string Engine::driver_name(DriverKind kind) {
     throw Error("no " + role + " driver configured", 0, "set drivers." + role + " in the config");
   }
   if (kind == DriverKind::resource && it->second == "auto") {
-    if (rootless() && !probe_delegated_cgroup()) return kUngroupedResources;
+    if (rootless() && !delegated_cgroup()) return kUngroupedResources;
     // Only the statfs, unless the full host facts were probed already.
     const CgroupMode mode = host_ ? host_->cgroup_mode : probe_cgroup_mode();
     return mode == CgroupMode::v2 ? "cgroup-v2" : "cgroup-v1";
@@ -162,8 +166,7 @@ std::shared_ptr<Interface> Engine::driver(DriverKind kind, std::shared_ptr<Inter
   // config places them.
   if (kind == DriverKind::resource && rootless() && name == "cgroup-v2" &&
       !context.config.contains("cgroup_parent")) {
-    if (const auto delegated = probe_delegated_cgroup())
-      context.config["cgroup_parent"] = *delegated + "/mcore";
+    if (const auto& delegated = delegated_cgroup()) context.config["cgroup_parent"] = *delegated + "/mcore";
   }
   context.data_root = config_.data_root;
   context.state_root = config_.state_root;

@@ -86,12 +86,15 @@ class Engine {
  private:
   template <class Interface>
   std::shared_ptr<Interface> driver(DriverKind kind, std::shared_ptr<Interface>& slot);
+  // probe_delegated_cgroup(), once per Engine: a rootless command asks up to three times.
+  const std::optional<std::string>& delegated_cgroup() const;
 
   GlobalOptions options_;
   Config config_;
   std::shared_ptr<spdlog::logger> logger_;
   PluginLoader loader_;
   std::optional<HostFacts> host_;
+  mutable std::optional<std::optional<std::string>> delegated_cgroup_;
   std::shared_ptr<StorageDriver> storage_;
   std::shared_ptr<ResourceDriver> resource_;
   std::shared_ptr<NetworkDriver> network_;

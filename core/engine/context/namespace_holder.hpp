@@ -15,7 +15,7 @@ namespace mcore::engine {
 
 // The user namespace the holder named in `pid_file` keeps, opened; none when the file names no live
 // holder or the holder's namespace has other maps than `uid_map` and `gid_map` (/etc/subuid changed:
-// that holder is stopped). Call under the lock that start_namespace_holder's callers hold.
+// that holder is stopped).
 UniqueFd held_user_namespace(const std::filesystem::path& pid_file, const IdMap& uid_map,
                              const IdMap& gid_map);
 

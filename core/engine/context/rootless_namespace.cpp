@@ -96,6 +96,16 @@ IdMap own_map(const char* path) {
   }
 }
 
+// Joins the namespace a holder keeps, with a mount namespace of its own there; false when no holder
+// serves `maps` or the join failed (the process is where it was then).
+bool join_held_namespace(const std::filesystem::path& pid_file, const RootlessMaps& maps) {
+  UniqueFd user = held_user_namespace(pid_file, maps.uid_map, maps.gid_map);
+  if (!user || ::setns(user.get(), CLONE_NEWUSER) != 0) return false;
+  if (::unshare(CLONE_NEWNS) != 0) throw Error::from_errno("rootless mcore: create a mount namespace");
+  ::setenv(kMarker, "1", 1);
+  return true;
+}
+
 }  // namespace
 
 RootlessMaps rootless_maps(std::uint32_t uid, std::uint32_t gid, const std::string& user_name) {
@@ -104,19 +114,9 @@ RootlessMaps rootless_maps(std::uint32_t uid, std::uint32_t gid, const std::stri
 }
 
 void enter_rootless_namespace(const RootlessMaps& maps, const std::filesystem::path& state_root) {
-  // As the user, before the namespace: the holder's pid file and the lock that keeps two commands
-  // from starting two holders live here.
-  ensure_private_directory(state_root);
-  FileLock held(state_root / "userns.lock");
   const std::filesystem::path holder_pid_file = state_root / "userns.pid";
-  if (UniqueFd user = held_user_namespace(holder_pid_file, maps.uid_map, maps.gid_map)) {
-    if (::setns(user.get(), CLONE_NEWUSER) == 0) {
-      if (::unshare(CLONE_NEWNS) != 0) throw Error::from_errno("rootless mcore: create a mount namespace");
-      ::setenv(kMarker, "1", 1);
-      return;
-    }
-    // Not joined: this process is where it was, and makes a namespace of its own below.
-  }
+  // No lock for a join: the opened namespace stays valid whatever its holder does next.
+  if (join_held_namespace(holder_pid_file, maps)) return;
   std::vector<std::vector<std::string>> helpers;
   for (const auto& [name, map] :
        {std::pair{"newuidmap", &maps.uid_map}, std::pair{"newgidmap", &maps.gid_map}}) {
@@ -127,6 +127,10 @@ void enter_rootless_namespace(const RootlessMaps& maps, const std::filesystem::p
     }
     helpers.push_back(helper_arguments(*path, ::getpid(), *map));
   }
+  // As the user, before the namespace: the lock that keeps two commands from starting two holders.
+  ensure_private_directory(state_root);
+  FileLock held(state_root / "userns.lock");
+  if (join_held_namespace(holder_pid_file, maps)) return;  // another command made it meanwhile
   // The helpers are setuid root: they must run from outside the new namespace, which does not map
   // root. So a child forked now waits until this process has unshared, then runs them on it.
   UniqueFd go_read, go_write, said_read, said_write;
