@@ -4,9 +4,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,7 +62,8 @@ class TestUser {
 
   // `mcore args...` as this user, with a clean environment and the build tree's plugins; started in
   // the cgroup directory `cgroup` when one is given.
-  CommandResult mcore(const std::vector<std::string>& args, const fs::path& cgroup = {}) const {
+  CommandResult mcore(const std::vector<std::string>& args, const fs::path& cgroup = {},
+                      const std::string& path = "/usr/sbin:/usr/bin:/sbin:/bin") const {
     std::vector<std::string> argv{"/usr/sbin/runuser",
                                   "-u",
                                   name_,
@@ -68,7 +71,7 @@ class TestUser {
                                   "env",
                                   "-i",
                                   "HOME=" + home_.path().string(),
-                                  "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                  "PATH=" + path,
                                   MCORE_BINARY,
                                   "--plugin-dir",
                                   MCORE_PLUGIN_BUILD_DIR};
@@ -109,6 +112,25 @@ class WritableEtc {
   std::optional<TempDir> copy_;
 };
 
+// Processes of the user still running, by name (pgrep counts zombies too: they are skipped).
+std::vector<std::string> running_processes(uid_t uid) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    struct stat info {};
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos ||
+        ::stat(entry.path().c_str(), &info) != 0 || info.st_uid != uid) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
+    if (stat[close + 2] != 'Z') names.push_back(stat.substr(open + 1, close - open - 1));
+  }
+  return names;
+}
+
 class RootlessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -145,6 +167,18 @@ TEST_F(RootlessTest, AUserWithoutSubordinateIdsIsToldWhatToAdd) {
   EXPECT_NE(result.err.find("has no subordinate ids in /etc/subuid"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("usermod --add-subuids"), std::string::npos) << result.err;
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "one line: " << result.err;
+  EXPECT_FALSE(fs::exists(user_->home() / ".local/share/mcore")) << "nothing made before the refusal";
+}
+
+TEST_F(RootlessTest, AMissingNewuidmapIsNamedWithItsPackage) {
+  give_ids();
+  auto result = user_->mcore({"images"}, {}, "/nonexistent");
+  EXPECT_EQ(result.exit_code, 125) << result.out << result.err;
+  EXPECT_NE(result.err.find("rootless mcore needs newuidmap, which is not on $PATH"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("apt-get install uidmap"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "one line: " << result.err;
+  EXPECT_EQ(running_processes(user_->uid()), std::vector<std::string>{}) << "no namespace holder left";
   EXPECT_FALSE(fs::exists(user_->home() / ".local/share/mcore")) << "nothing made before the refusal";
 }
 
@@ -241,7 +275,11 @@ TEST_F(RootlessTest, WhatNeedsRootIsRefusedInOneLine) {
   auto autons = user_->mcore(busybox_run({"--rm", "--userns", "auto", "true"}));
   EXPECT_EQ(autons.exit_code, 125);
   EXPECT_NE(autons.err.find("rootless mcore cannot choose a range"), std::string::npos) << autons.err;
-  for (const auto* result : {&limited, &bridged, &autons}) {
+  auto mapped = user_->mcore(busybox_run({"--rm", "--uidmap", "0:1:1000", "--gidmap", "0:1:1000", "true"}));
+  EXPECT_EQ(mapped.exit_code, 125);
+  EXPECT_NE(mapped.err.find("rootless mcore cannot map a container's ids elsewhere"), std::string::npos)
+      << mapped.err;
+  for (const auto* result : {&limited, &bridged, &autons, &mapped}) {
     EXPECT_EQ(std::count(result->err.begin(), result->err.end(), '\n'), 1) << result->err;
   }
   // info says why: no delegated cgroup on this host, the user's map, pasta as the network.
@@ -341,23 +379,68 @@ TEST_F(RootlessTest, PastaPublishesAPortOnLoopbackAndKeepsTheHostsLoopbackOut) {
   EXPECT_FALSE(pasta_left);
 }
 
-// Processes of the user still running, by name (pgrep counts zombies too: they are skipped).
-std::vector<std::string> running_processes(uid_t uid) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    struct stat info {};
-    const std::string pid = entry.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos ||
-        ::stat(entry.path().c_str(), &info) != 0 || info.st_uid != uid) {
-      continue;
+// A network namespace of the test's own, reached from the host through a veth pair (10.254.77.1 on
+// the host's end, 10.254.77.2 inside), in which busybox answers one TCP connection on port 9090 with
+// `outbound-ok`. Traffic there stays on this machine. Removed after, with its server.
+class PeerNamespace {
+ public:
+  PeerNamespace() {
+    const std::string suffix = std::to_string(::getpid() % 100000);
+    const std::string host_end = "mcrlh" + suffix, peer_end = "mcrlp" + suffix;
+    for (const std::vector<std::string>& step :
+         {std::vector<std::string>{"netns", "add", name_},
+          {"link", "add", host_end, "type", "veth", "peer", "name", peer_end, "netns", name_},
+          {"addr", "add", "10.254.77.1/30", "dev", host_end},
+          {"link", "set", host_end, "up"},
+          {"-n", name_, "addr", "add", "10.254.77.2/30", "dev", peer_end},
+          {"-n", name_, "link", "set", peer_end, "up"}}) {
+      std::vector<std::string> argv{"/usr/sbin/ip"};
+      argv.insert(argv.end(), step.begin(), step.end());
+      auto done = run_command(argv);
+      if (done.exit_code != 0) {
+        remove();
+        throw std::runtime_error("ip " + step[0] + " " + step[1] + ": " + done.err);
+      }
     }
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
-    if (stat[close + 2] != 'Z') names.push_back(stat.substr(open + 1, close - open - 1));
+    server_ = ::fork();
+    if (server_ == 0) {
+      ::execl("/usr/sbin/ip", "ip", "netns", "exec", name_.c_str(), "/usr/bin/busybox", "sh", "-c",
+              "echo outbound-ok | /usr/bin/busybox nc -l -p 9090", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
   }
-  return names;
+  ~PeerNamespace() { remove(); }
+  PeerNamespace(const PeerNamespace&) = delete;
+  PeerNamespace& operator=(const PeerNamespace&) = delete;
+
+ private:
+  void remove() {
+    if (server_ > 0) {
+      ::kill(server_, SIGKILL);
+      ::waitpid(server_, nullptr, 0);
+    }
+    run_command({"/usr/sbin/ip", "netns", "del", name_});  // the veth pair goes with it
+  }
+
+  std::string name_ = "mcore-rootless-peer-" + std::to_string(::getpid());
+  pid_t server_ = -1;
+};
+
+TEST_F(RootlessTest, PastaCarriesOutboundTrafficAndHostNetworkIsTheHosts) {
+  give_ids();
+  // Outbound: the container's connection leaves through pasta's sockets, as the user's own would.
+  PeerNamespace peer;
+  // busybox nc stays after the answer, waiting on its input: the answer is all the loop waits for.
+  auto outbound = user_->mcore({"run", "--rm", "--rootfs", shared_busybox_rootfs().string(), "sh", "-c",
+                                "for i in $(seq 50); do answer=$(timeout 2 nc 10.254.77.2 9090 </dev/null); "
+                                "[ -n \"$answer\" ] && echo \"$answer\" && exit 0; sleep 0.1; done; exit 1"});
+  EXPECT_EQ(outbound.exit_code, 0) << outbound.err;
+  EXPECT_EQ(outbound.out, "outbound-ok\n");
+  // --network host: the host's own network namespace.
+  auto host = user_->mcore({"run", "--rm", "--network", "host", "--rootfs", shared_busybox_rootfs().string(),
+                            "readlink", "/proc/self/ns/net"});
+  EXPECT_EQ(host.exit_code, 0) << host.err;
+  EXPECT_EQ(host.out, fs::read_symlink("/proc/self/ns/net").string() + "\n");
 }
 
 TEST_F(RootlessTest, UpStartsADeploymentWhoseServicesReachEachOtherByName) {
@@ -404,6 +487,19 @@ TEST_F(RootlessTest, UpStartsADeploymentWhoseServicesReachEachOtherByName) {
   auto holders = running_processes(user_->uid());
   EXPECT_EQ(std::count(holders.begin(), holders.end(), "mcore-userns"), 1) << "one user namespace";
   EXPECT_EQ(std::count(holders.begin(), holders.end(), "mcore-netns"), 1) << "one bridge namespace";
+  // The holders were forked from commands; what those were given is not on show for as long as they
+  // live: their command lines are their names.
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    struct stat owner {};
+    if (::stat(entry.path().c_str(), &owner) != 0 || owner.st_uid != user_->uid()) continue;
+    if (!(comm >> name) || (name != "mcore-userns" && name != "mcore-netns")) continue;
+    const std::string command_line = read_text(entry.path() / "cmdline");
+    EXPECT_EQ(command_line.substr(0, command_line.find('\0')), name);
+    EXPECT_EQ(command_line.find_first_not_of('\0', name.size()), std::string::npos)
+        << name << ": " << command_line;
+  }
 
   auto down = user_->mcore({"down", "-f", file.string()});
   EXPECT_EQ(down.exit_code, 0) << down.out << down.err;

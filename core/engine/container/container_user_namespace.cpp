@@ -101,12 +101,21 @@ bool resolve_user_namespace(const ContainerRequest& request, std::string_view de
 
 void place_in_rootless_namespace(bool choose_ids, ContainerSpec& spec) {
   if (choose_ids) {
-    throw Error(
-        "rootless mcore cannot choose a range of ids for --userns=auto or private", 0,
-        "drop --userns: a rootless container has a namespace of its own already; or give --uidmap with "
-        "ids of your namespace (0 is you, 1 and up your subordinate ids)");
+    throw Error("rootless mcore cannot choose a range of ids for --userns=auto or private", 0,
+                "drop --userns: a rootless container has a namespace of its own already, where 0 is you and "
+                "1 and up your subordinate ids");
   }
-  if (has_own_user_namespace(spec)) return;
+  if (has_own_user_namespace(spec)) {
+    // Other ids than the namespace's own would need the layers idmapped, which the host's file
+    // systems allow root only; chowning a copy of them is what mcore does not do.
+    if (is_identity(spec.uid_map) && is_identity(spec.gid_map)) return;
+    throw Error(
+        "rootless mcore cannot map a container's ids elsewhere (--uidmap/--gidmap): its image's layers would "
+        "need idmapped mounts, which only root may make",
+        0,
+        "drop --uidmap and --gidmap: a rootless container's root is you already, and its uid N your "
+        "subordinate id N-1; or run mcore as root");
+  }
   spec.uid_map = identity_of(own_uid_map());
   spec.gid_map = identity_of(own_gid_map());
 }

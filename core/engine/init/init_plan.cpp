@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <set>
 
+#include "mcore/user_namespace.hpp"
+
 namespace mcore::engine {
 
 const char* InitPlan::keep(std::string text) { return strings_.emplace_back(std::move(text)).c_str(); }
@@ -157,12 +159,15 @@ void build_init_plan(const ContainerSpec& spec, const RootfsPlan& rootfs, const 
     add_host_devices(plan, own_user_namespace ? DeviceNodes::bind_host : DeviceNodes::create);
   if (own_user_namespace && spec.network == NetworkMode::host) {
     // A user namespace may mount sysfs only for a network namespace it owns, and the host's is not its
-    // own: the host's /sys is bound in instead (without its submounts: cgroup, debugfs, ...), read-only.
-    plan.steps.push_back({.kind = InitStepKind::bind_in_root,
-                          .source = "/sys",
-                          .target = "sys",
-                          .flags = MS_BIND,
-                          .read_only = true});
+    // own: the host's /sys is bound in instead, read-only, without its submounts (cgroup, debugfs, ...).
+    // Rootless, with them: mcore's own mount namespace is a user namespace's, where the kernel keeps the
+    // host's mounts locked together and refuses to bind one without those below it.
+    plan.steps.push_back(
+        {.kind = InitStepKind::bind_in_root,
+         .source = "/sys",
+         .target = "sys",
+         .flags = static_cast<unsigned long>(in_initial_user_namespace() ? MS_BIND : MS_BIND | MS_REC),
+         .read_only = true});
   } else {
     add_mount(plan, "sysfs", "sys", "sysfs", kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), nullptr);
   }
