@@ -3,6 +3,7 @@
 // same mcore binary, its data in its XDG directories. What needs root is refused in one line.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -64,6 +65,11 @@ class TestUser {
   // the cgroup directory `cgroup` when one is given.
   CommandResult mcore(const std::vector<std::string>& args, const fs::path& cgroup = {},
                       const std::string& path = "/usr/sbin:/usr/bin:/sbin:/bin") const {
+    return run_command(mcore_argv(args, cgroup, path));
+  }
+
+  std::vector<std::string> mcore_argv(const std::vector<std::string>& args, const fs::path& cgroup = {},
+                                      const std::string& path = "/usr/sbin:/usr/bin:/sbin:/bin") const {
     std::vector<std::string> argv{"/usr/sbin/runuser",
                                   "-u",
                                   name_,
@@ -80,7 +86,7 @@ class TestUser {
       argv.insert(argv.begin(),
                   {"/bin/sh", "-c", "echo $$ > \"$0\"/cgroup.procs && exec \"$@\"", cgroup.string()});
     }
-    return run_command(argv);
+    return argv;
   }
 
  private:
@@ -143,6 +149,24 @@ class RootlessTest : public ::testing::Test {
   }
 
   void give_ids() { ids_ = std::make_unique<SubordinateIds>(user_->name() + ":300000:65536"); }
+
+  // box:1, a busybox image, loaded by the user from an OCI archive in the user's home.
+  void load_box_image() {
+    TempDir layouts("mcore-rootless-box");
+    OciImageBuilder builder(layouts.path() / "layout");
+    Layer layer = {
+        LayerEntry::directory("bin"), LayerEntry::file("bin/busybox", read_text("/bin/busybox"), 0755),
+        LayerEntry::directory("tmp", 01777), LayerEntry::directory("etc"), LayerEntry::directory("dev")};
+    for (const char* applet : {"sh", "httpd", "wget", "seq", "sleep", "echo", "cat", "tty"})
+      layer.push_back(LayerEntry::symlink(std::string("bin/") + applet, "busybox"));
+    builder.tag(builder.add_image({layer}, "amd64", "", {{"Env", {"PATH=/bin"}}}), "box:1");
+    const fs::path archive = user_->home() / "box.tar";
+    ASSERT_EQ(
+        run_command({"/usr/bin/tar", "-C", builder.dir().string(), "-cf", archive.string(), "."}).exit_code,
+        0);
+    auto loaded = user_->mcore({"load", "-i", archive.string()});
+    ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  }
 
   static std::vector<std::string> image_run(std::vector<std::string> flags) {
     std::vector<std::string> args{"run", "--network", "none"};
@@ -443,22 +467,54 @@ TEST_F(RootlessTest, PastaCarriesOutboundTrafficAndHostNetworkIsTheHosts) {
   EXPECT_EQ(host.out, fs::read_symlink("/proc/self/ns/net").string() + "\n");
 }
 
+TEST_F(RootlessTest, KeepsNamedVolumesSavesAndLoadsAndRunsOnATerminal) {
+  give_ids();
+  load_box_image();
+  // A named volume outlives the container that wrote it.
+  auto wrote = user_->mcore(
+      {"run", "--rm", "--network", "none", "-v", "data:/d", "box:1", "sh", "-c", "echo kept > /d/file"});
+  ASSERT_EQ(wrote.exit_code, 0) << wrote.err;
+  auto read = user_->mcore({"run", "--rm", "--network", "none", "-v", "data:/d", "box:1", "cat", "/d/file"});
+  EXPECT_EQ(read.out, "kept\n") << read.err;
+  EXPECT_EQ(user_->mcore({"volume", "rm", "data"}).exit_code, 0);
+
+  // save, rmi, load: the image comes back and runs.
+  const fs::path saved = user_->home() / "saved.tar";
+  auto save = user_->mcore({"save", "-o", saved.string(), "box:1"});
+  ASSERT_EQ(save.exit_code, 0) << save.err;
+  ASSERT_EQ(user_->mcore({"rmi", "box:1"}).exit_code, 0);
+  auto loaded = user_->mcore({"load", "-i", saved.string()});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  auto back = user_->mcore({"run", "--rm", "--network", "none", "box:1", "echo", "back"});
+  EXPECT_EQ(back.out, "back\n") << back.err;
+
+  // -it: the container's process has a terminal of its own.
+  int master = -1;
+  const pid_t pid = spawn_on_terminal(
+      user_->mcore_argv({"run", "--rm", "-it", "--network", "none", "box:1", "tty"}), master);
+  ASSERT_GE(pid, 0);
+  std::string screen;
+  char buffer[256];
+  for (int waited = 0; waited < 100;) {
+    pollfd ready{master, POLLIN, 0};
+    if (::poll(&ready, 1, 100) <= 0) {
+      ++waited;
+      continue;
+    }
+    const ssize_t n = ::read(master, buffer, sizeof buffer);
+    if (n <= 0) break;  // the terminal closed: mcore exited
+    screen.append(buffer, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(master);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << screen;
+  EXPECT_NE(screen.find("/dev/pts/0"), std::string::npos) << screen;
+}
+
 TEST_F(RootlessTest, UpStartsADeploymentWhoseServicesReachEachOtherByName) {
   give_ids();
-  // A busybox image, loaded from an OCI archive in the user's home.
-  TempDir layouts("mcore-rootless-up");
-  OciImageBuilder builder(layouts.path() / "layout");
-  Layer layer = {LayerEntry::directory("bin"),
-                 LayerEntry::file("bin/busybox", read_text("/bin/busybox"), 0755),
-                 LayerEntry::directory("tmp", 01777), LayerEntry::directory("etc")};
-  for (const char* applet : {"sh", "httpd", "wget", "seq", "sleep", "echo", "cat", "hostname"})
-    layer.push_back(LayerEntry::symlink(std::string("bin/") + applet, "busybox"));
-  builder.tag(builder.add_image({layer}, "amd64", "", {{"Env", {"PATH=/bin"}}}), "box:1");
-  const fs::path archive = user_->home() / "box.tar";
-  ASSERT_EQ(
-      run_command({"/usr/bin/tar", "-C", builder.dir().string(), "-cf", archive.string(), "."}).exit_code, 0);
-  auto loaded = user_->mcore({"load", "-i", archive.string()});
-  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  load_box_image();
 
   // web serves a page; client fetches it by the service's name, over the project's network.
   const std::string fetch =
