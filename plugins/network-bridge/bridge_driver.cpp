@@ -73,11 +73,7 @@ fs::path BridgeDriver::published_marker(const std::string& container_id) const {
 }
 
 LeaseFile BridgeDriver::leases(const NetworkRecord& network) const {
-  const fs::path dir = network_state(network);
-  std::error_code error;
-  fs::create_directories(dir, error);
-  if (error) throw Error("create " + dir.string(), error.value());
-  return LeaseFile(dir, parse_subnet(network.subnet), parse_ipv4(network.gateway));
+  return LeaseFile(network_state(network), parse_subnet(network.subnet), parse_ipv4(network.gateway));
 }
 
 std::vector<NetworkRecord> BridgeDriver::networks_with_default() const {

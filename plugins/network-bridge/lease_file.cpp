@@ -43,6 +43,9 @@ void LeaseFile::write(const std::map<std::uint32_t, std::string>& leases) const 
 }
 
 std::uint32_t LeaseFile::lease(const std::string& container_id) {
+  std::error_code error;
+  fs::create_directories(dir_, error);
+  if (error) throw Error("create " + dir_.string(), error.value());
   ExclusiveLock lock(dir_ / "leases.lock");
   auto leases = read();
   for (const auto& [address, holder] : leases) {
@@ -59,6 +62,7 @@ std::uint32_t LeaseFile::lease(const std::string& container_id) {
 }
 
 void LeaseFile::release(const std::string& container_id) {
+  if (!fs::exists(dir_)) return;  // nothing was ever leased
   ExclusiveLock lock(dir_ / "leases.lock");
   auto leases = read();
   const auto before = leases.size();
@@ -67,6 +71,7 @@ void LeaseFile::release(const std::string& container_id) {
 }
 
 std::vector<std::string> LeaseFile::reclaim(const std::vector<std::string>& live) {
+  if (!fs::exists(dir_)) return {};  // nothing was ever leased
   ExclusiveLock lock(dir_ / "leases.lock");
   auto leases = read();
   std::vector<std::string> freed;
@@ -79,9 +84,7 @@ std::vector<std::string> LeaseFile::reclaim(const std::vector<std::string>& live
   return freed;
 }
 
-std::map<std::uint32_t, std::string> LeaseFile::leases() const {
-  ExclusiveLock lock(dir_ / "leases.lock");
-  return read();
-}
+// No lock: every write replaces the file by a rename, so a reader sees the old leases or the new.
+std::map<std::uint32_t, std::string> LeaseFile::leases() const { return read(); }
 
 }  // namespace mcore::bridge

@@ -1,7 +1,8 @@
 #pragma once
 // IPAM for one network: which container holds which address, persisted in <dir>/leases.json and changed
 // only under a flock on <dir>/leases.lock, so concurrent starts never get the same address and a crash
-// leaves the old file or the new one.
+// leaves the old file or the new one. The directory comes with the first lease: reading the leases of
+// a network that never had one, or freeing them, makes nothing.
 #include <cstdint>
 #include <filesystem>
 #include <map>

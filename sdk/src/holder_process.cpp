@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -45,27 +47,41 @@ void erase_command_line(const char* name) {
       bounds[field - 48] = bounds[field - 48] * 10 + static_cast<unsigned long>(stat[i] - '0');
     }
   }
+  // The kernel keeps start <= end; a range that says otherwise is left alone.
   for (int range : {0, 2}) {
     if (bounds[range] != 0 && bounds[range + 1] > bounds[range]) {
       volatile char* byte = reinterpret_cast<char*>(bounds[range]);
       for (unsigned long i = 0; i < bounds[range + 1] - bounds[range]; ++i) byte[i] = 0;
     }
   }
+  if (bounds[0] == 0 || bounds[1] <= bounds[0]) return;
   volatile char* arguments = reinterpret_cast<char*>(bounds[0]);
-  for (unsigned long i = 0; bounds[0] != 0 && name[i] != '\0' && i + 1 < bounds[1] - bounds[0]; ++i)
-    arguments[i] = name[i];
+  for (unsigned long i = 0; name[i] != '\0' && i + 1 < bounds[1] - bounds[0]; ++i) arguments[i] = name[i];
 }
 
-[[noreturn]] void hold(const char* name, const std::function<bool()>& enter, int ready) {
+// `starter` is a socket to the process that forks the holder. The holder sends one byte when `enter`
+// succeeded, and the starter one back once the pid file names the holder. End-of-file instead means
+// the starter died first: nobody could find the holder then, so it exits. Whatever the starter had
+// open (its locks included) is closed before the first byte, so none of it outlives the start.
+[[noreturn]] void hold(const char* name, const std::function<bool()>& enter, int starter) {
   ::setsid();  // no terminal's signals reach it
   if (!enter()) ::_exit(1);
   ::prctl(PR_SET_NAME, name, 0, 0, 0);
   erase_command_line(name);
+  // Kept above stdio, which becomes /dev/null (a starter run with stdio closed has it there).
+  starter = ::fcntl(starter, F_DUPFD_CLOEXEC, 3);
+  if (starter < 0) ::_exit(1);
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null, fd);
-  if (::chdir("/") != 0 || ::write(ready, "x", 1) != 1) ::_exit(1);
-  // Whatever the caller had open (its locks included) is not the holder's to keep.
-  ::syscall(SYS_close_range, 3U, ~0U, 0U);
+  if (starter > 3) ::syscall(SYS_close_range, 3U, static_cast<unsigned>(starter) - 1, 0U);
+  ::syscall(SYS_close_range, static_cast<unsigned>(starter) + 1, ~0U, 0U);
+  if (::chdir("/") != 0 || ::send(starter, "x", 1, MSG_NOSIGNAL) != 1) ::_exit(1);
+  char byte = 0;
+  ssize_t n;
+  while ((n = ::recv(starter, &byte, 1, 0)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) ::_exit(1);
+  ::close(starter);
   for (;;) ::pause();
 }
 
@@ -82,7 +98,8 @@ bool running(const Holder& holder) {
 
 }  // namespace
 
-std::optional<Holder> find_holder(const std::filesystem::path& pid_file, const char* name) {
+std::optional<RecordedProcess> find_recorded_process(
+    const std::filesystem::path& pid_file, const std::function<bool(const std::string&)>& is_named) {
   std::ifstream in(pid_file);
   pid_t pid = 0;
   if (!(in >> pid) || pid <= 0) return std::nullopt;
@@ -91,24 +108,33 @@ std::optional<Holder> find_holder(const std::filesystem::path& pid_file, const c
   // Read while the pidfd pins the process: a reused pid cannot slip in between.
   std::ifstream comm(proc_path(pid, "comm"));
   std::string found;
-  if (!(comm >> found) || found != name) return std::nullopt;
-  return Holder{pid, std::move(pidfd)};
+  if (!(comm >> found) || !is_named(found)) return std::nullopt;
+  return RecordedProcess{pid, std::move(pidfd)};
+}
+
+std::optional<Holder> find_holder(const std::filesystem::path& pid_file, const char* name) {
+  return find_recorded_process(pid_file, [name](const std::string& found) { return found == name; });
 }
 
 std::optional<pid_t> start_holder(const std::filesystem::path& pid_file, const char* name,
                                   const std::function<bool()>& enter) {
   int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return std::nullopt;
-  UniqueFd ready_read(ends[0]), ready_write(ends[1]);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return std::nullopt;
+  UniqueFd ours(ends[0]), theirs(ends[1]);
   const pid_t holder = ::fork();
   if (holder < 0) return std::nullopt;
-  if (holder == 0) hold(name, enter, ready_write.get());
-  ready_write.reset();
+  if (holder == 0) {
+    // Its copy of the starter's end would keep end-of-file from ever coming.
+    ::close(ours.get());
+    hold(name, enter, theirs.get());
+  }
+  theirs.reset();
   char ready = 0;
-  if (::read(ready_read.get(), &ready, 1) == 1) {
+  if (::recv(ours.get(), &ready, 1, 0) == 1) {
     try {
       write_file_atomic(pid_file, std::to_string(holder) + "\n", {.mode = 0600, .sync_file = false});
-      return holder;
+      if (::send(ours.get(), "x", 1, MSG_NOSIGNAL) == 1) return holder;
+      ::unlink(pid_file.c_str());
     } catch (const Error&) {
     }
   }

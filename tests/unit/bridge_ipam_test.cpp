@@ -109,6 +109,18 @@ TEST_F(LeaseFileTest, ReclaimFreesTheAddressesOfContainersThatAreGone) {
   EXPECT_EQ(left.begin()->second, "alive");
 }
 
+TEST_F(LeaseFileTest, ReadingOrFreeingANetworkThatNeverLeasedMakesNothing) {
+  const auto subnet = parse_subnet("10.77.0.0/29");
+  const std::filesystem::path dir = dir_.path() / "networks" / "never-leased";
+  LeaseFile file(dir, subnet, subnet.network + 1);
+  EXPECT_TRUE(file.leases().empty());
+  file.release("a");
+  EXPECT_TRUE(file.reclaim({}).empty());
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "a read or a release created the lease directory";
+  EXPECT_EQ(format_ipv4(file.lease("a")), "10.77.0.2");
+  EXPECT_TRUE(std::filesystem::exists(dir / "leases.json"));
+}
+
 TEST_F(LeaseFileTest, ConcurrentProcessesNeverGetTheSameAddress) {
   constexpr int kProcesses = 20;
   std::vector<pid_t> children;
