@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <fstream>
 #include <optional>
 #include <system_error>
 
@@ -20,13 +20,16 @@
 #include "mcore/config_section.hpp"
 #include "mcore/error.hpp"
 #include "mcore/fd_io.hpp"
+#include "mcore/holder_process.hpp"
 #include "mcore/unique_fd.hpp"
+#include "namespace_bind.hpp"
 #include "new_network.hpp"
 
 namespace mcore::pasta {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 constexpr const char* kNetwork = "pasta";
 // The user networks' links carry only traffic between containers.
@@ -51,18 +54,21 @@ std::string port_argument(const PortMapping& port) {
          std::to_string(port.container_port);
 }
 
+// Whether the process `pidfd` pins ended within `timeout`.
+bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
+  pollfd ended{pidfd, POLLIN, 0};
+  int ready;
+  while ((ready = ::poll(&ended, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+  }
+  return ready == 1;
+}
+
 // The running pasta a pid file names, as a pidfd; none when it is gone or the pid is another program's.
 UniqueFd pasta_process(const fs::path& pid_file) {
-  std::ifstream in(pid_file);
-  pid_t pid = 0;
-  if (!(in >> pid) || pid <= 0) return {};
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return {};
-  // Checked after the pidfd pins the process: a reused pid cannot slip in between.
-  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  if (!(comm >> name) || (!name.starts_with("pasta") && !name.starts_with("passt"))) return {};
-  return pidfd;
+  auto pasta = find_recorded_process(pid_file, [](const std::string& name) {
+    return name.starts_with("pasta") || name.starts_with("passt");
+  });
+  return pasta ? std::move(pasta->pidfd) : UniqueFd();
 }
 
 }  // namespace
@@ -90,11 +96,8 @@ bridge::NetworkRecord PastaDriver::find(const std::string& name) const {
 }
 
 bridge::LeaseFile PastaDriver::leases(const bridge::NetworkRecord& network) const {
-  const fs::path dir = state_dir_ / "networks" / network.id;
-  std::error_code error;
-  fs::create_directories(dir, error);
-  if (error) throw Error("create " + dir.string(), error.value());
-  return bridge::LeaseFile(dir, bridge::parse_subnet(network.subnet), bridge::parse_ipv4(network.gateway));
+  return bridge::LeaseFile(state_dir_ / "networks" / network.id, bridge::parse_subnet(network.subnet),
+                           bridge::parse_ipv4(network.gateway));
 }
 
 NetworkInfo PastaDriver::describe(const bridge::NetworkRecord& network) const {
@@ -227,8 +230,10 @@ void PastaDriver::join_bridge(const bridge::NetworkRecord& network, const Networ
   endpoint.interface_name = "eth1";
   endpoint.mac_address = bridge::container_mac(address);
   endpoint.addresses = {bridge::format_ipv4(address) + prefix};
+  // The network's gateway, as Docker reports it: the bridge's address. There is no default route
+  // through it on eth1: traffic beyond the subnet goes through eth0 and pasta.
+  endpoint.gateway = network.gateway;
   endpoint.mtu = kBridgeMtu;
-  // No gateway and no default route on eth1: traffic beyond the subnet goes through eth0 and pasta.
   const bridge::VethSpec veth{bridge::container_veth_name(attachment.container_id),
                               network.bridge,
                               container.get(),
@@ -254,18 +259,20 @@ Endpoint PastaDriver::start_pasta(const NetworkAttachment& attachment) {
   fs::create_directories(state_dir_, error);
   if (error) throw Error("create " + state_dir_.string(), error.value());
   const fs::path pid_path = pid_file(attachment.container_id);
+  const NamespaceBind netns(attachment.netns_path, state_dir_ / (attachment.container_id + ".netns"));
 
   Endpoint endpoint;
   endpoint.network = kNetwork;
   endpoint.default_network = true;
   endpoint.interface_name = "eth0";
   std::vector<std::string> argv = {
-      binary_, "--config-net", "--quiet", "--netns", attachment.netns_path.string(), "--ns-ifname", "eth0",
-      "--pid", pid_path.string(), "--no-map-gw",
+      binary_, "--config-net", "--quiet", "--netns", netns.path().string(), "--ns-ifname", "eth0", "--pid",
+      pid_path.string(), "--no-map-gw",
       // Root of the user's namespace only; as nobody it could not open the namespace.
       "--runas", "0:0",
       // The host's loopback stays out of reach from the container's.
       "-T", "none", "-U", "none"};
+  if (netns.bound()) argv.push_back("--no-netns-quit");
   std::vector<std::string> tcp, udp;
   for (PortMapping port : attachment.ports) {
     if (port.host_port == 0) port.host_port = free_port(port.protocol);
@@ -303,7 +310,13 @@ Endpoint PastaDriver::start_pasta(const NetworkAttachment& attachment) {
 void PastaDriver::stop_pasta(const std::string& container_id) {
   const fs::path path = pid_file(container_id);
   if (UniqueFd pasta = pasta_process(path)) {
+    // Waited for: once this returns, the published ports are free to publish again and the tap in
+    // the container is gone.
     ::syscall(SYS_pidfd_send_signal, pasta.get(), SIGTERM, nullptr, 0);
+    if (!ended_within(pasta.get(), 2s)) {
+      ::syscall(SYS_pidfd_send_signal, pasta.get(), SIGKILL, nullptr, 0);
+      ended_within(pasta.get(), 2s);
+    }
   }
   ::unlink(path.c_str());
 }
@@ -344,6 +357,9 @@ void PastaDriver::prune(const std::vector<std::string>& live) {
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(state_dir_, ignored)) {
     const std::string name = entry.path().filename().string();
+    // A bind a command killed while its pasta started left behind.
+    if (name.ends_with(".netns") && !is_live(name.substr(0, name.size() - 6)))
+      remove_namespace_bind(entry.path());
     if (!name.ends_with(".pid") || name == "bridges.pid") continue;
     const std::string id = name.substr(0, name.size() - 4);
     if (!is_live(id)) stop_pasta(id);

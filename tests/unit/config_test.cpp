@@ -55,6 +55,15 @@ TEST(Config, EmptyDocumentGivesTheDefaults) {
   EXPECT_TRUE(config.source.empty());
 }
 
+TEST(Config, ThePastaDriverBringsItsOwnDefaultNetworkUnlessOneIsNamed) {
+  EXPECT_EQ(parse_config({{"drivers", {{"network", "pasta"}}}}, "").default_network, "pasta")
+      << "the pasta driver has no network called bridge";
+  EXPECT_EQ(
+      parse_config({{"drivers", {{"network", "pasta"}}}, {"default_network", "none"}}, "").default_network,
+      "none");
+  EXPECT_EQ(parse_config({{"drivers", {{"network", "bridge"}}}}, "").default_network, "bridge");
+}
+
 TEST(Config, ReadsEveryKey) {
   const json document = {
       {"data_root", "/srv/mcore"},

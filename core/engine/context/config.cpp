@@ -120,9 +120,10 @@ Config parse_document(const nlohmann::json& document, const UserDefaults& defaul
     }
     config.max_concurrent_downloads = static_cast<unsigned>(*value);
   }
-  if (auto value = root.get_string("default_network")) {
-    if (value->empty()) throw Error("default_network: empty", 0, "name a network, or none or host");
-    config.default_network = *value;
+  const auto default_network = root.get_string("default_network");
+  if (default_network) {
+    if (default_network->empty()) throw Error("default_network: empty", 0, "name a network, or none or host");
+    config.default_network = *default_network;
   }
   if (auto value = root.get_string("userns")) {
     if (*value != "host" && *value != "auto")
@@ -157,6 +158,11 @@ Config parse_document(const nlohmann::json& document, const UserDefaults& defaul
     }
   }
   read_role_map(root, "drivers", config.drivers, checked_driver_name);
+  // The pasta driver has no network called bridge: unless the config names another, its own default
+  // network is the default, as it is rootless.
+  if (!default_network && config.drivers[DriverKind::network] == kRootlessNetwork) {
+    config.default_network = kRootlessNetwork;
+  }
   read_role_map(root, "plugin_paths", config.plugin_paths, absolute_path);
   reject_unknown_keys(root, kTopLevelKeys);
   return config;

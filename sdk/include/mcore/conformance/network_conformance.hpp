@@ -7,7 +7,8 @@
 // refuses a taken name, an overlapping subnet, a subnet overlapping a route and a malformed subnet,
 // leaving nothing; list_networks follows create and remove; attach connects the namespace and detach
 // removes exactly what attach made; a failed attach (port in use) leaves nothing; remove_network is
-// refused while a container is attached; published ports are held; prune spares the live.
+// refused while a container is attached; published ports are held (in held_sockets, or by a process
+// of the driver's) until detach; prune spares the live.
 //
 //   NetworkTarget target{.name = "mine", .factory = plugin_factory(".../mcore-network-mine.so"),
 //                        .config = [](const auto&) { return nlohmann::json{{"bridge", "mcconf0"}}; }};
@@ -29,6 +30,10 @@ struct NetworkTarget {
   // The network the driver pre-defines ("bridge"), which create_network must accept again; "" for none.
   std::string default_network{};
   AvailabilityCheck unavailable{};
+  // Gives the private namespace an uplink, as a host has: a link with 192.0.2.1/24 and a default route
+  // through 192.0.2.254 (TEST-NET-1: nothing answers, nothing leaves the namespace). For drivers that
+  // copy the host's addresses and routes into the container (pasta).
+  bool uplink = false;
 };
 
 void PrintTo(const NetworkTarget& target, std::ostream* out);
