@@ -167,6 +167,9 @@ TEST_F(ExitHandoverTest, DetachedContainersExitThroughTheExitHandler) {
   auto waited = mcore({"wait", "bg"});
   EXPECT_EQ(waited.out, "9\n") << waited.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
+  // `wait` may learn the exit from the supervisor before it execs the exit handler.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (handled().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(handled(), std::vector<std::string>{id});
 }
 
